@@ -1,0 +1,95 @@
+"""Generator for vit-attention-weights (paper-b:9).
+
+solve uses the closed form images x heads x N^2; check cuts a dummy image into patches
+with reshape, runs one multi-head softmax attention on random tokens and counts the
+entries of the attention tensor it actually computes.
+"""
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from qbgen import authoring
+from qbgen.authoring import Solution, agree, fmt
+
+IMAGES = [100, 500, 1000, 2000, 5000]
+RESOLUTIONS = [32, 64, 96, 128, 224, 256]
+PATCHES = [4, 8, 16, 32]
+HEADS = [4, 6, 8, 12, 16]
+
+
+class Params(authoring.Params):
+    images: int = Field(ge=1, le=10**6)
+    resolution: int = Field(ge=4, le=1024)
+    patch: int = Field(ge=2, le=512)
+    heads: int = Field(ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _divides(self) -> "Params":
+        if self.resolution % self.patch:
+            raise ValueError("the patch size must divide the resolution")
+        if (self.resolution // self.patch) ** 2 < 4:
+            raise ValueError("fewer than 4 patches per image")
+        return self
+
+
+def sample(rng: np.random.Generator) -> Params:
+    resolution = int(rng.choice(RESOLUTIONS))
+    patches = [p for p in PATCHES if resolution % p == 0 and (resolution // p) ** 2 >= 4]
+    # Keep the token count modest (at most 256 patches), as a hand calculation would.
+    patches = [p for p in patches if (resolution // p) ** 2 <= 256]
+    return Params(
+        images=int(rng.choice(IMAGES)),
+        resolution=resolution,
+        patch=int(rng.choice(patches)),
+        heads=int(rng.choice(HEADS)),
+    )
+
+
+def solve(p: Params) -> Solution:
+    side = p.resolution // p.patch
+    n = side * side
+    per_image = p.heads * n * n
+    per_image_cls = p.heads * (n + 1) ** 2
+    total, total_cls = p.images * per_image, p.images * per_image_cls
+    steps = [
+        rf"Patches per image: $N = ({p.resolution}/{p.patch})^2 = {side}^2 = {fmt(n)}$ tokens.",
+        rf"One head's attention matrix $\mathrm{{softmax}}(QK^\top/\sqrt{{d_k}})$ is $N\times N$: "
+        rf"${fmt(n)}^2 = {fmt(n * n)}$ weights.",
+        rf"Per image, {p.heads} heads: ${p.heads} \times {fmt(n * n)} = {fmt(per_image)}$.",
+        rf"Dataset: ${fmt(p.images)} \times {fmt(per_image)} = {fmt(total)}$ (per encoder layer).",
+        rf"With a class token, $N+1 = {n + 1}$ tokens: ${fmt(p.images)} \times {p.heads} \times "
+        rf"{n + 1}^2 = {fmt(total_cls)}$.",
+    ]
+    answers = {
+        "patches": n,
+        "weights_per_image": per_image,
+        "total": total,
+        "total_cls": total_cls,
+    }
+    return Solution(answers=answers, steps=steps)
+
+
+def _attention_entries(p: Params, cls_token: bool) -> tuple[int, int]:
+    rng = np.random.default_rng(0)
+    image = rng.random((p.resolution, p.resolution, 3))
+    side = p.resolution // p.patch
+    patches = image.reshape(side, p.patch, side, p.patch, 3).swapaxes(1, 2).reshape(side * side, -1)
+    d_head = 4
+    tokens = rng.standard_normal((patches.shape[0], p.heads * d_head))
+    if cls_token:
+        tokens = np.vstack([rng.standard_normal((1, tokens.shape[1])), tokens])
+    q = tokens.reshape(len(tokens), p.heads, d_head).transpose(1, 0, 2)
+    scores = q @ q.transpose(0, 2, 1) / np.sqrt(d_head)
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)
+    assert np.allclose(weights.sum(axis=-1), 1.0)
+    return patches.shape[0], weights.size
+
+
+def check(p: Params, s: Solution) -> None:
+    n_patches, per_image = _attention_entries(p, cls_token=False)
+    _, per_image_cls = _attention_entries(p, cls_token=True)
+    agree("patches", n_patches, s.answers["patches"])
+    agree("weights_per_image", per_image, s.answers["weights_per_image"])
+    agree("total", p.images * per_image, s.answers["total"])
+    agree("total_cls", p.images * per_image_cls, s.answers["total_cls"])

@@ -1,0 +1,36 @@
+"""qbgen: typed, parameterised question banks to exam papers and matched answer keys.
+
+The Python API is the pipeline's stages, one function each::
+
+    bank = load_bank(path)                       # questions + generators
+    spec = load_spec(spec_path, bank)            # the exam spec, checked
+    exam = assemble(spec, bank, seed=7)          # numbered instances, answers solved + checked
+    tex = render(exam, answers=True)             # LaTeX of the key
+    build(spec, bank, out)                       # exam.pdf, key.pdf, manifest.json
+
+Bank generators import only `qbgen.authoring`.
+"""
+
+from .assemble import assemble
+from .bank import Bank, load_bank
+from .build import BuildResult, build
+from .errors import QbgenError
+from .render import render
+from .spec import LoadedSpec, load_spec
+from .typeset import typeset
+from .validate import validate
+
+__all__ = [
+    "Bank",
+    "BuildResult",
+    "LoadedSpec",
+    "QbgenError",
+    "assemble",
+    "build",
+    "load_bank",
+    "load_spec",
+    "render",
+    "typeset",
+    "validate",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,364 @@
+"""Stage 3: assemble an `Exam` from a spec, the bank, a seed and a variant.
+
+Room: choosing the questions (pools, shuffles), drawing each question's parameters
+from its own order-independent seed, running `solve` and `check`, and rendering the
+question's text templates. Imports errors, models, seeds, latex, authoring, bank, spec.
+The result is frozen: the render stage can only place what is decided here.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import jinja2
+from pydantic import ValidationError
+
+from . import authoring
+from .bank import Bank, BankQuestion, Loc, checked_params
+from .errors import QbgenError, QuestionFailure
+from .models import (
+    AnswerInstance,
+    Candidate,
+    ChoiceAnswer,
+    CodeAnswer,
+    Exam,
+    NumericAnswer,
+    PartInstance,
+    QuestionInstance,
+    RubricLine,
+    SectionInstance,
+    TableAnswer,
+    TextAnswer,
+)
+from .seeds import derive_seed, rng_for
+from .spec import LoadedSpec
+
+PART_LABELS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _where(exc: BaseException, bq: BankQuestion) -> tuple[str, int | None]:
+    # Point at the bank's generator line that raised, if any; else the question file.
+    if bq.generator is not None:
+        gen = str(bq.generator.path.resolve())
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename == gen:
+                return gen, frame.lineno
+    return str(bq.path), None
+
+
+def _call(bq: BankQuestion, what: str, seed: int | None, fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except QbgenError as exc:
+        if isinstance(exc, authoring.CheckFailed):
+            raise QuestionFailure(
+                f"{bq.id}{_seed_note(seed)}: check failed: {exc.message}",
+                file=bq.generator.path if bq.generator else bq.path,
+            ) from None
+        raise
+    except Exception as exc:  # bank code failing is the question's failure, located
+        file, line = _where(exc, bq)
+        raise QuestionFailure(
+            f"{bq.id}{_seed_note(seed)}: {what} raised {type(exc).__name__}: {exc}",
+            file=file,
+            line=line,
+        ) from None
+
+
+def _seed_note(seed: int | None) -> str:
+    return " (original values)" if seed is None else f" (seed {seed})"
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
+
+
+def solve_instance(bq: BankQuestion, seed: int | None) -> tuple[dict[str, Any], authoring.Solution]:
+    """Draw (or pin) a question's params, solve and check them; return both, plain."""
+    gen = bq.generator
+    if gen is None:
+        return {}, authoring.Solution(answers={})
+    if seed is None:
+        params = bq.original_params()
+        if params is None:
+            params = _call(bq, "sample", 0, gen.sample, rng_for(0))
+    else:
+        params = _call(bq, "sample", seed, gen.sample, rng_for(seed))
+    try:
+        params = checked_params(gen, params)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(k) for k in err["loc"])
+        raise QuestionFailure(
+            f"{bq.id}{_seed_note(seed)}: sample drew params its own Params model rejects: "
+            f"{field}: {err['msg']}",
+            file=gen.path,
+        ) from None
+    solution = _call(bq, "solve", seed, gen.solve, params)
+    if not isinstance(solution, authoring.Solution):
+        raise QuestionFailure(
+            f"{bq.id}: solve must return qbgen.authoring.Solution, not {type(solution).__name__}",
+            file=gen.path,
+        )
+    for key, value in solution.answers.items():
+        if not _finite(value):
+            raise QuestionFailure(
+                f"{bq.id}{_seed_note(seed)}: answer {key!r} is not finite ({value!r})",
+                file=gen.path,
+            )
+    for answer in bq.question.all_answers():
+        key = getattr(answer, "key", None)
+        if key is not None and key not in solution.answers:
+            raise QuestionFailure(
+                f"{bq.id}: the question file names answer {key!r}, which solve does not return",
+                file=gen.path,
+            )
+    _call(bq, "check", seed, gen.check, params, solution)
+    return params.model_dump(mode="json"), solution
+
+
+class _Renderer:
+    """Renders one question's text templates with its params, givens and answers."""
+
+    def __init__(self, bq: BankQuestion, params: dict[str, Any], sol: authoring.Solution):
+        self.bq = bq
+        self.exam_ctx = {"p": params, "g": sol.givens}
+        self.key_ctx = {**self.exam_ctx, "a": sol.answers}
+
+    def __call__(self, loc: Loc, *, key: bool = True) -> str:
+        template = self.bq.templates.get(loc)
+        if template is None:
+            return ""
+        try:
+            return template.render(self.key_ctx if key else self.exam_ctx).strip()
+        except jinja2.UndefinedError as exc:
+            hint = " (answers, `a`, are not available in the exam's text)" if not key else ""
+            raise self.bq.doc.error(loc, f"undefined in template: {exc.message}{hint}") from None
+        except (TypeError, ValueError) as exc:
+            raise self.bq.doc.error(loc, f"template: {exc}") from None
+
+
+def _answers(
+    r: _Renderer, answers: list[Any], loc: Loc, values: dict[str, Any], rng: Any
+) -> list[AnswerInstance]:
+    out = []
+    for i, ans in enumerate(answers):
+        here = loc + (i,)
+        label = r(here + ("label",)) if hasattr(ans, "label") else ""
+        if isinstance(ans, NumericAnswer):
+            value = values[ans.key]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise QuestionFailure(
+                    f"{r.bq.id}: answer {ans.key!r} is numeric in the question file, "
+                    f"solve gave {type(value).__name__}",
+                    file=r.bq.path,
+                )
+            out.append(
+                AnswerInstance(
+                    kind="numeric",
+                    label=label,
+                    value=value,
+                    unit=ans.unit,
+                    tolerance=ans.tolerance,
+                    sigfigs=ans.sigfigs,
+                )
+            )
+        elif isinstance(ans, TextAnswer):
+            out.append(AnswerInstance(kind="text", label=label, text=r(here + ("text",))))
+        elif isinstance(ans, ChoiceAnswer):
+            order = list(range(len(ans.options)))
+            if ans.shuffle and rng is not None:
+                rng.shuffle(order)
+            opts = [r(here + ("options", j, "text"), key=False) for j in order]
+            correct = [k for k, j in enumerate(order) if ans.options[j].correct]
+            out.append(
+                AnswerInstance(
+                    kind="choice",
+                    label=label,
+                    options=opts,
+                    correct=correct,
+                    layout=ans.layout,
+                    text=r(here + ("explanation",)),
+                )
+            )
+        elif isinstance(ans, TableAnswer):
+            rows = values[ans.key]
+            if not (isinstance(rows, list) and all(isinstance(x, list) for x in rows)):
+                raise QuestionFailure(
+                    f"{r.bq.id}: table answer {ans.key!r} must be a list of rows", file=r.bq.path
+                )
+            bad = [x for x in rows if len(x) != len(ans.columns)]
+            if bad:
+                raise QuestionFailure(
+                    f"{r.bq.id}: table {ans.key!r} has a row of {len(bad[0])} cells "
+                    f"for {len(ans.columns)} columns",
+                    file=r.bq.path,
+                )
+            out.append(
+                AnswerInstance(
+                    kind="table",
+                    label=label,
+                    value=rows,
+                    columns=ans.columns,
+                    given_columns=ans.given_columns,
+                    caption=r(here + ("caption",), key=False),
+                )
+            )
+        elif isinstance(ans, CodeAnswer):
+            code = ans.code if ans.code is not None else values[ans.key]
+            out.append(
+                AnswerInstance(
+                    kind="code",
+                    label=label,
+                    value=str(code),
+                    language=ans.language,
+                    text=r(here + ("explanation",)),
+                )
+            )
+        else:  # pragma: no cover - the models' union is closed
+            raise TypeError(f"no assembler for answer {type(ans).__name__}")
+    return out
+
+
+def instantiate(
+    bq: BankQuestion,
+    number: str,
+    seed: int | None,
+    *,
+    shuffle_options: bool = False,
+) -> QuestionInstance:
+    """Build one question instance: params drawn from `seed` (None: the paper's values)."""
+    params, sol = solve_instance(bq, seed)
+    r = _Renderer(bq, params, sol)
+    q = bq.question
+    opt_rng = rng_for(derive_seed(seed or 0, "options", bq.id)) if shuffle_options else None
+    parts = [
+        PartInstance(
+            label=p.label or PART_LABELS[i],
+            marks=p.marks,
+            prompt=r(("parts", i, "prompt"), key=False),
+            answers=_answers(r, p.answers, ("parts", i, "answers"), sol.answers, opt_rng),
+            rubric=[
+                RubricLine(marks=item.marks, text=r(("parts", i, "rubric", j, "text")))
+                for j, item in enumerate(p.rubric)
+            ],
+        )
+        for i, p in enumerate(q.parts)
+    ]
+    return QuestionInstance(
+        number=number,
+        id=q.id,
+        title=q.title,
+        kind=q.kind,
+        marks=q.marks,
+        sources=q.all_sources(),
+        seed=seed,
+        params=params,
+        answers=sol.answers,
+        prompt=r(("prompt",), key=False),
+        steps=sol.steps,
+        own_answers=_answers(r, q.answers, ("answers",), sol.answers, opt_rng),
+        rubric=[
+            RubricLine(marks=item.marks, text=r(("rubric", j, "text"))) for j, item in enumerate(q.rubric)
+        ],
+        parts=parts,
+        marks_on_parts=bool(parts) and q.marks_shown == "parts",
+    )
+
+
+def _choose(loaded: LoadedSpec, bank: Bank, seed: int, variant: str) -> list[list[BankQuestion]]:
+    spec = loaded.spec
+    used = {bank.get(p.id).id for s in spec.sections for p in s.questions if p.id}
+    chosen: list[list[BankQuestion]] = []
+    for si, section in enumerate(spec.sections):
+        picked: list[BankQuestion] = []
+        for pi, pick in enumerate(section.questions):
+            if pick.id is not None:
+                picked.append(bank.get(pick.id))
+                continue
+            combos = [c for c in loaded.pools[(si, pi)] if not any(q.id in used for q in c)]
+            if not combos:
+                raise loaded.doc.error(
+                    ("sections", si, "questions", pi, "pool"),
+                    "not enough questions left for this pool after the other picks",
+                )
+            # The pool's draw is keyed by its place and rule, not by other questions.
+            key = f"pool:{si}:{pi}:{pick.pool.model_dump_json() if pick.pool else ''}"
+            combo = combos[int(rng_for(derive_seed(seed, variant, key)).integers(len(combos)))]
+            used.update(q.id for q in combo)
+            picked.extend(combo)
+        if section.shuffle:
+            order = rng_for(derive_seed(seed, variant, f"section:{si}")).permutation(len(picked))
+            picked = [picked[int(i)] for i in order]
+        chosen.append(picked)
+    return chosen
+
+
+def assemble(
+    loaded: LoadedSpec,
+    bank: Bank,
+    *,
+    seed: int | None = None,
+    variant: str = "",
+    candidate: Candidate | None = None,
+    original: bool = False,
+) -> Exam:
+    """Assemble one paper. `variant` (a label or a student id) keys every seed."""
+    spec = loaded.spec
+    exam_seed = spec.seed if seed is None else seed
+    numbered = any(s.title for s in spec.sections)
+    sections = []
+    n = 0
+    for si, (section, picked) in enumerate(
+        zip(spec.sections, _choose(loaded, bank, exam_seed, variant), strict=True)
+    ):
+        questions = []
+        for qi, bq in enumerate(picked):
+            n += 1
+            number = f"{si + 1}{PART_LABELS[qi]}" if numbered else str(n)
+            qseed = None if original else derive_seed(exam_seed, variant, bq.id)
+            questions.append(
+                instantiate(bq, number, qseed, shuffle_options=spec.shuffle_options and not original)
+            )
+        sections.append(
+            SectionInstance(
+                number=si + 1,
+                title=section.title,
+                marks=math.fsum(q.marks for q in questions),
+                questions=questions,
+            )
+        )
+    return Exam(
+        spec_name=loaded.name,
+        institute=spec.institute,
+        course=spec.course,
+        title=spec.title,
+        date=spec.date,
+        duration=spec.duration,
+        max_marks=spec.max_marks,
+        instructions=spec.instructions,
+        style=spec.style,
+        seed=exam_seed,
+        variant=variant,
+        candidate=candidate,
+        original=original,
+        sections=sections,
+    )
+
+
+def show_instance(bank: Bank, ref: str, seed: int | None) -> QuestionInstance:
+    """Instantiate one question alone (`qbgen show`): `seed` None means the original."""
+    bq = bank.get(ref)
+    return instantiate(bq, "1", seed)
+
+
+__all__ = ["assemble", "instantiate", "show_instance", "solve_instance"]

@@ -1,0 +1,224 @@
+"""Stage 1: load a bank folder into a `Bank` (questions, generators, compiled text).
+
+Room: reading `bank/**/*.yaml` (all but `exams/`), importing each question's generator
+by path and checking its contract, compiling every text field's Jinja template so a
+syntax error names the file and line. Imports errors, models, latex, yamlfile,
+authoring. The bank is the registry: nothing registers itself at import time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jinja2
+from pydantic import BaseModel, ValidationError
+
+from . import authoring
+from .errors import InputError
+from .latex import make_env
+from .models import Question
+from .yamlfile import YamlDoc, pydantic_error, read_yaml, validate_model
+
+Loc = tuple[Any, ...]
+TEXT_FIELDS = {"prompt", "text", "label", "explanation", "caption"}
+
+
+@dataclass(frozen=True)
+class Generator:
+    """A question's generator module and its four names."""
+
+    path: Path
+    module: ModuleType
+    Params: type[BaseModel]
+    sample: Callable[..., Any]
+    solve: Callable[..., Any]
+    check: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class BankQuestion:
+    """A loaded question: the validated model, where it came from, its templates."""
+
+    question: Question
+    doc: YamlDoc
+    generator: Generator | None
+    templates: dict[Loc, jinja2.Template] = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        """The question's bank id."""
+        return self.question.id
+
+    @property
+    def path(self) -> Path:
+        """The question file."""
+        return self.doc.path
+
+    def original_params(self) -> BaseModel | None:
+        """Return the pinned paper values as `Params`, or None."""
+        if self.generator is None or self.question.original is None:
+            return None
+        return self.generator.Params.model_validate(self.question.original)
+
+
+@dataclass(frozen=True)
+class Bank:
+    """Every question of a bank, by id, and the sources they answer for."""
+
+    root: Path
+    questions: dict[str, BankQuestion]
+    sources: dict[str, str]  # "paper-b:7" -> question id
+
+    def get(self, ref: str, *, file: Path | None = None, line: int | None = None) -> BankQuestion:
+        """Return the question with id (or source) `ref`; unknown is an `InputError`."""
+        if ref in self.questions:
+            return self.questions[ref]
+        if ref in self.sources:
+            return self.questions[self.sources[ref]]
+        raise InputError(f"no question {ref!r} in the bank {self.root}", file=file, line=line)
+
+
+def text_fields(question: Question) -> Iterator[tuple[Loc, str]]:
+    """Yield (location, template source) for every text field of a question."""
+
+    def walk(value: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
+        if isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                item = getattr(value, name)
+                if isinstance(item, str) and name in TEXT_FIELDS:
+                    yield loc + (name,), item
+                elif isinstance(item, BaseModel | list):
+                    yield from walk(item, loc + (name,))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from walk(item, loc + (i,))
+
+    yield from walk(question, ())
+
+
+_ENV = make_env()
+
+
+def _compile(doc: YamlDoc, question: Question) -> dict[Loc, jinja2.Template]:
+    out = {}
+    for loc, source in text_fields(question):
+        try:
+            out[loc] = _ENV.from_string(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise InputError(
+                f"template syntax: {exc.message}",
+                file=doc.path,
+                # A block scalar's text starts on the line after its key.
+                line=(doc.line_of(loc) or 0) + ((exc.lineno or 1) if "\n" in source else 0),
+                field=".".join(str(k) for k in loc),
+            ) from None
+    return out
+
+
+def _bank_frame_line(exc: BaseException, path: Path) -> int | None:
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if Path(frame.filename).resolve() == path.resolve():
+            return frame.lineno
+    return None
+
+
+def load_generator(path: Path, qid: str) -> Generator:
+    """Import a generator module by path and check it defines the contract."""
+    if not path.is_file():
+        raise InputError("generator file not found", file=path)
+    name = "qbgen_bank." + qid.replace("-", "_")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # pydantic resolves annotations through sys.modules
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # bank code: report it as the bank's fault, with its line
+        sys.modules.pop(name, None)
+        raise InputError(
+            f"generator failed to import: {type(exc).__name__}: {exc}",
+            file=path,
+            line=_bank_frame_line(exc, path),
+        ) from None
+    missing = [n for n in ("Params", "sample", "solve", "check") if not hasattr(module, n)]
+    if missing:
+        raise InputError(f"generator does not define {', '.join(missing)}", file=path)
+    params = module.Params
+    if not (inspect.isclass(params) and issubclass(params, BaseModel)):
+        raise InputError("Params must subclass qbgen.authoring.Params", file=path)
+    for fn in ("sample", "solve", "check"):
+        if not callable(getattr(module, fn)):
+            raise InputError(f"{fn} is not a function", file=path)
+    return Generator(path, module, params, module.sample, module.solve, module.check)
+
+
+def load_question(path: Path) -> BankQuestion:
+    """Load and check one question file (and its generator)."""
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise InputError("a question file holds a mapping of fields", file=path, line=1)
+    question = validate_model(doc, Question)
+    generator = None
+    if question.generator:
+        generator = load_generator(path.parent / question.generator, question.id)
+        if question.original is not None:
+            try:
+                generator.Params.model_validate(question.original)
+            except ValidationError as exc:
+                raise pydantic_error(doc, exc, prefix=("original",)) from None
+    elif question.kind == "numeric" or any(getattr(a, "key", None) for a in question.all_answers()):
+        raise doc.error(("generator",), "answers computed by key need a generator")
+    return BankQuestion(question, doc, generator, _compile(doc, question))
+
+
+def question_files(root: Path) -> list[Path]:
+    """Return the bank's question files in a stable order (specs under exams/ excluded)."""
+    files = [
+        p
+        for p in root.rglob("*.yaml")
+        if "exams" not in p.relative_to(root).parts[:1] and not p.name.startswith(".")
+    ]
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+def load_bank(root: Path) -> Bank:
+    """Load every question of the bank folder `root`."""
+    questions: dict[str, BankQuestion] = {}
+    sources: dict[str, str] = {}
+    for path in question_files(root):
+        bq = load_question(path)
+        if bq.id in questions:
+            other = questions[bq.id]
+            raise InputError(
+                f"question id {bq.id!r} is also used by {other.path}",
+                file=path,
+                line=bq.doc.line_of(("id",)),
+                field="id",
+            )
+        questions[bq.id] = bq
+        for src in bq.question.all_sources():
+            if src in sources:
+                raise InputError(
+                    f"source {src!r} is also claimed by question {sources[src]!r}",
+                    file=path,
+                    line=bq.doc.line_of(("sources",)),
+                    field="sources",
+                )
+            sources[src] = bq.id
+    return Bank(root, questions, sources)
+
+
+# A generator's draws are validated against its own model: `sample` returning params
+# its Params rejects is a question failure, not a silent out-of-range paper.
+def checked_params(gen: Generator, value: Any) -> BaseModel:
+    """Return `value` re-validated through the generator's own `Params` model."""
+    data = value.model_dump() if isinstance(value, BaseModel) else value
+    return gen.Params.model_validate(authoring.plain(data))

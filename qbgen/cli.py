@@ -1,0 +1,209 @@
+"""The command line: a thin typer shell over the Python API.
+
+Room: parsing options, calling one API function per command, formatting its result.
+Imports everything below it. A `QbgenError` becomes one stderr line, `error: ...`, and
+its exit code (2 bad input, 1 a failing question); `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from .assemble import show_instance
+from .bank import Bank, load_bank
+from .build import build as build_paper
+from .errors import InputError, QbgenError
+from .resources import bank_dir
+from .spec import load_spec
+from .validate import validate as validate_bank
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="qbgen: question banks to exam papers and matched answer keys (PDF, via LaTeX).",
+)
+T = TypeVar("T")
+
+BankOpt = Annotated[
+    Path | None,
+    typer.Option("--bank", envvar="QBGEN_BANK", help="Bank folder (default: the shipped bank)."),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _run(debug: bool, fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except QbgenError as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted; earlier output left as it was", err=True)
+        raise typer.Exit(130) from None
+
+
+def _bank(path: Path | None) -> Bank:
+    return load_bank(bank_dir(path))
+
+
+def _spec_path(bank: Bank, spec: Path | None) -> Path:
+    if spec is None:
+        spec = bank.root / "exams" / "paper-b.yaml"
+    elif not spec.exists() and (bank.root / "exams" / f"{spec}.yaml").exists():
+        spec = bank.root / "exams" / f"{spec}.yaml"  # `qbgen build paper-a`
+    if not spec.is_file():
+        raise InputError("exam spec not found", file=spec)
+    return spec
+
+
+@app.command("list")
+def list_(bank: BankOpt = None, as_json: JsonOpt = False, debug: DebugOpt = False) -> None:
+    """List the bank's questions: id, topic, kind, marks, parameterised, sources.
+
+    Example: qbgen list --json
+    """
+    b = _run(debug, lambda: _bank(bank))
+    rows = [
+        {
+            "id": bq.id,
+            "title": bq.question.title,
+            "topic": bq.question.topic,
+            "tags": bq.question.tags,
+            "kind": bq.question.kind,
+            "marks": bq.question.marks,
+            "parameterized": bq.generator is not None,
+            "sources": bq.question.all_sources(),
+            "file": str(bq.path),
+        }
+        for bq in b.questions.values()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        flag = "param" if r["parameterized"] else "-"
+        typer.echo(
+            f"{r['id']:<28} {r['topic']:<12} {r['kind']:<8} {r['marks']:>5g}  {flag:<6}"
+            f" {', '.join(r['sources'])}"
+        )
+    typer.echo(f"{len(rows)} questions", err=True)
+
+
+@app.command()
+def show(
+    question: Annotated[str, typer.Argument(help="Question id or source, e.g. paper-b:7.")],
+    seed: Annotated[int | None, typer.Option(help="Seed of the instance.")] = None,
+    original: Annotated[bool, typer.Option("--original", help="The paper's own values.")] = False,
+    bank: BankOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Show one instance of a question: its params and computed answers.
+
+    Example: qbgen show paper-b:7 --original --json
+    """
+
+    def go() -> Any:
+        b = _bank(bank)
+        if seed is not None and original:
+            raise InputError("give --seed or --original, not both")
+        return show_instance(b, question, None if (original or seed is None) else seed)
+
+    inst = _run(debug, go)
+    data = {
+        "id": inst.id,
+        "seed": inst.seed,
+        "marks": inst.marks,
+        "params": inst.params,
+        "answers": inst.answers,
+    }
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(f"{inst.id}: {inst.title} [{inst.marks:g} marks]")
+    typer.echo(f"seed: {'original values' if inst.seed is None else inst.seed}")
+    for name in ("params", "answers"):
+        typer.echo(f"{name}:")
+        for k, v in data[name].items():
+            typer.echo(f"  {k}: {json.dumps(v)}")
+
+
+@app.command()
+def build(
+    spec: Annotated[
+        Path | None, typer.Argument(help="Exam spec (default: the bank's exams/paper-b.yaml).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Exam seed (default: the spec's).")] = None,
+    original: Annotated[bool, typer.Option("--original", help="The papers' own values.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: output/<spec>/).")] = None,
+    bank: BankOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Build exam.pdf and key.pdf (with .tex and manifest.json) from an exam spec.
+
+    Example: qbgen build bank/exams/paper-a.yaml --original --out output/paper-a
+    """
+
+    def go() -> Any:
+        b = _bank(bank)
+        path = _spec_path(b, spec)
+        loaded = load_spec(path, b)
+        if seed is not None and original:
+            raise InputError("give --seed or --original, not both")
+        return build_paper(loaded, b, out or Path("output") / loaded.name, seed=seed, original=original)
+
+    result = _run(debug, go)
+    if as_json:
+        typer.echo(json.dumps({"out": str(result.out), "files": [str(f) for f in result.files]}))
+        return
+    for f in result.files:
+        typer.echo(str(f))
+
+
+@app.command()
+def validate(
+    seeds: Annotated[int, typer.Option(min=0, help="Draws per generator.")] = 100,
+    question: Annotated[list[str] | None, typer.Option("--question", "-q", help="Only these.")] = None,
+    bank: BankOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Check every question: it loads, every generator draws, solves and passes check.
+
+    Exit 0 when all pass, 1 when any fails. Example: qbgen validate --seeds 500
+    """
+    reports = _run(debug, lambda: validate_bank(_bank(bank), seeds, question))
+    failed = [r for r in reports if not r.ok]
+    if as_json:
+        typer.echo(json.dumps([r.__dict__ | {"ok": r.ok} for r in reports], indent=2))
+    else:
+        for r in reports:
+            status = "ok  " if r.ok else "FAIL"
+            typer.echo(f"{status} {r.id:<28} {r.seeds:>5} seeds")
+            for f in r.failures:
+                typer.echo(f"     {f}")
+            for w in r.warnings:
+                typer.echo(f"     warning: {w}")
+        typer.echo(f"{len(reports) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the `qbgen` console script."""
+    app(prog_name="qbgen")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The one error hierarchy of qbgen, and its one message format.
+
+Room: exception classes only; imports nothing from qbgen. Every error a user can
+cause is a `QbgenError` whose `str()` is one line, `FILE:LINE: FIELD: what is wrong`
+(the parts that are known). The CLI prints it as `error: <line>` and exits with the
+class's `exit_code`: 2 for bad input, 1 for a question that fails its checks or
+does not typeset. Anything else that escapes is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class QbgenError(Exception):
+    """Base of every error qbgen reports as one line."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.message = " ".join(str(message).split())  # always one line
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.field = field
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line else "") + ": "
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}{field}{self.message}"
+
+
+class InputError(QbgenError):
+    """A bank file, spec, roster or option is wrong (exit 2)."""
+
+
+class EnvironmentProblem(QbgenError):
+    """Something qbgen needs from the machine is missing or unusable (exit 2)."""
+
+
+class QuestionFailure(QbgenError):
+    """A question's generator or check fails, or its answer is not finite (exit 1)."""
+
+    exit_code = 1
+
+
+class TypesetError(QbgenError):
+    """LaTeX could not typeset a document (exit 1); names the question when known."""
+
+    exit_code = 1

@@ -1,0 +1,130 @@
+r"""LaTeX text helpers: escaping, number formatting and the Jinja environment.
+
+Room: pure string functions and the Jinja2 environment factory shared by question
+text and document templates. Imports only `errors`.
+
+- Plain `str` values are escaped (pylatex's `escape_latex`, newlines folded first, and
+  `^` / `~` spelled so they print literally); trusted LaTeX is wrapped in `NoEscape`.
+- Numbers never go through `str()`: `fmt` gives a real minus, `\\times 10^{k}` and a
+  set number of significant figures, grouped thousands for integers.
+- The Jinja environment uses LaTeX-safe delimiters (`\\VAR{}`, `\\BLOCK{}`, `\\#{}`),
+  strict undefined variables, and a `finalize` hook that refuses `None` and `bool`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pylatex.utils import NoEscape, escape_latex
+
+__all__ = ["NoEscape", "escape", "fmt", "make_env", "listing", "verb"]
+
+
+def escape(text: str) -> NoEscape:
+    """Escape a plain string so that it prints literally, on one line."""
+    text = " ".join(str(text).split())
+    out = escape_latex(text)
+    # pylatex's \^{} is an accent on nothing; \textasciicircum prints a caret.
+    return NoEscape(out.replace(r"\^{}", r"\textasciicircum{}"))
+
+
+def _group(n: int) -> str:
+    s = f"{abs(n):,}".replace(",", "{,}")
+    return ("-" if n < 0 else "") + s
+
+
+def fmt(value: Any, sig: int | None = None, *, decimals: int | None = None) -> NoEscape:
+    r"""Format a number as LaTeX (math-safe in text and math mode).
+
+    Integers print exactly with grouped thousands (`1{,}024{,}000`). Floats print with
+    `sig` significant figures (default 4, trailing zeros dropped) or a fixed number of
+    `decimals`; magnitudes below 1e-3 or from 1e6 use `a \\times 10^{k}`.
+    """
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"not a number: {value!r}")
+    if hasattr(value, "item"):  # NumPy scalar
+        value = value.item()
+    if isinstance(value, int):
+        return NoEscape(r"\ensuremath{" + _group(value) + "}")
+    if not isinstance(value, float):
+        raise TypeError(f"not a number: {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    if decimals is not None:
+        body = f"{value:.{decimals}f}"
+        if body.startswith("-") and float(body) == 0:
+            body = body[1:]
+        return NoEscape(r"\ensuremath{" + body + "}")
+    sig = sig or 4
+    if value == 0:
+        return NoEscape(r"\ensuremath{0}")
+    mag = abs(value)
+    if 1e-3 <= mag < 1e6:
+        body = f"{value:.{sig}g}"
+        if "e" in body:  # .g switches to exponent form near 10**sig
+            body = f"{value:.{max(sig - 1 - int(math.floor(math.log10(mag))), 0)}f}"
+    else:
+        mant, exp = f"{value:.{sig - 1}e}".split("e")
+        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+        body = f"{mant}\\times 10^{{{int(exp)}}}"
+    return NoEscape(r"\ensuremath{" + body + "}")
+
+
+def listing(code: str, language: str = "Python") -> NoEscape:
+    """Typeset program text verbatim (listings), as trusted LaTeX."""
+    code = code.strip("\n")
+    if r"\end{lstlisting}" in code:
+        raise ValueError("program text may not contain \\end{lstlisting}")
+    lang = f"[language={language}]" if language else ""
+    return NoEscape(f"\\begin{{lstlisting}}{lang}\n{code}\n\\end{{lstlisting}}\n")
+
+
+def verb(text: str) -> NoEscape:
+    """Typeset a short string in typewriter type, literally."""
+    return NoEscape(r"\texttt{" + escape(text) + "}")
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, NoEscape):
+        return value
+    if value is None or isinstance(value, bool):
+        raise TypeError(f"refusing to print {value!r} into LaTeX")
+    if isinstance(value, int | float) or hasattr(value, "item"):
+        return fmt(value)
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, Mapping | Sequence):
+        raise TypeError(f"refusing to print a {type(value).__name__} into LaTeX; format it")
+    return escape(str(value))
+
+
+def _tex(value: str) -> NoEscape:
+    # Mark a string as trusted LaTeX (a computed formula, a rendered figure).
+    return NoEscape(value)
+
+
+def make_env(search_path: Sequence[Path] | None = None) -> jinja2.Environment:
+    """Return the Jinja2 environment for question text and document templates."""
+    loader = jinja2.FileSystemLoader([str(p) for p in search_path]) if search_path else None
+    env = jinja2.Environment(
+        loader=loader,
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+    )
+    env.filters.update(fmt=fmt, tex=_tex, listing=listing, verb=verb, escape=escape)
+    env.globals.update(fmt=fmt, listing=listing)
+    return env

@@ -1,0 +1,379 @@
+"""The data models of qbgen: what is read from disk and what passes between stages.
+
+Room: Pydantic v2 models only, frozen and with `extra="forbid"`. Imports nothing from
+qbgen. Bank files validate against `Question`, exam specs against `ExamSpec`; the
+assembled `Exam` (numbered `QuestionInstance`s with rendered LaTeX and plain-Python
+answers) is all the render stage ever sees.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Frozen(BaseModel):
+    """Base of every model: immutable, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+Marks = Annotated[float, Field(gt=0, multiple_of=0.5, description="Marks, in steps of 0.5.")]
+QuestionId = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        max_length=64,
+        description="Bank-wide id: lower case letters, digits and hyphens.",
+    ),
+]
+SourceRef = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*:[0-9]+[a-z]?$",
+        description="Where the question was asked, e.g. `paper-b:7` or `paper-a:2c`.",
+    ),
+]
+KINDS = ("numeric", "text", "choice", "table", "code")
+Kind = Literal["numeric", "text", "choice", "table", "code"]
+
+
+def _sum_marks(items: list[Any]) -> float:
+    return math.fsum(i.marks for i in items)
+
+
+# --------------------------------------------------------------------------- answers
+
+
+class RubricItem(Frozen):
+    """One line of a marking scheme: what earns these marks."""
+
+    marks: Marks
+    text: str = Field(min_length=1, description="What earns the marks (LaTeX template).")
+
+
+class NumericAnswer(Frozen):
+    """A number computed by the question's generator."""
+
+    kind: Literal["numeric"]
+    key: str = Field(description="Name of the value in the generator's `solve` answers.")
+    label: str = Field(default="", description="What the number is (LaTeX template).")
+    unit: str = ""
+    tolerance: float = Field(default=0, ge=0, description="Relative tolerance a grader accepts.")
+    sigfigs: int | None = Field(default=None, ge=1, le=12)
+
+
+class TextAnswer(Frozen):
+    """A model answer in words (and formulas)."""
+
+    kind: Literal["text"]
+    label: str = ""
+    text: str = Field(min_length=1, description="The model answer (LaTeX template).")
+
+
+class ChoiceOption(Frozen):
+    """One option of a choice question."""
+
+    text: str = Field(min_length=1)
+    correct: bool = False
+
+
+class ChoiceAnswer(Frozen):
+    """Options printed in the exam; the key marks the correct ones and explains."""
+
+    kind: Literal["choice"]
+    options: list[ChoiceOption] = Field(min_length=2)
+    select: Literal["one", "any"] = "one"
+    layout: Literal["inline", "list"] = "inline"
+    shuffle: bool = Field(default=False, description="Options may be shuffled per variant.")
+    explanation: str = ""
+
+    @model_validator(mode="after")
+    def _one_correct(self) -> ChoiceAnswer:
+        n = sum(o.correct for o in self.options)
+        if self.select == "one" and n != 1:
+            raise ValueError(f"select: one needs exactly one correct option, found {n}")
+        return self
+
+
+class TableAnswer(Frozen):
+    """A table printed blank in the exam (but its given columns) and filled in the key."""
+
+    kind: Literal["table"]
+    key: str = Field(description="Name of the rows (a list of lists) in the `solve` answers.")
+    columns: list[str] = Field(min_length=1)
+    given_columns: int = Field(default=1, ge=0, description="Leading columns shown in the exam.")
+    caption: str = ""
+
+
+class CodeAnswer(Frozen):
+    """Program text: literal, or computed by the generator (`key`)."""
+
+    kind: Literal["code"]
+    label: str = ""
+    code: str | None = None
+    key: str | None = None
+    language: str = "Python"
+    explanation: str = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CodeAnswer:
+        if (self.code is None) == (self.key is None):
+            raise ValueError("give exactly one of code and key")
+        return self
+
+
+Answer = Annotated[
+    NumericAnswer | TextAnswer | ChoiceAnswer | TableAnswer | CodeAnswer,
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------- questions
+
+
+class Part(Frozen):
+    """A sub-question with its own marks, answers and marking scheme."""
+
+    label: str | None = Field(default=None, description="Printed label; default a, b, c, ...")
+    marks: Marks
+    prompt: str = Field(min_length=1)
+    answers: list[Answer] = Field(min_length=1)
+    rubric: list[RubricItem] = Field(min_length=1)
+    sources: list[SourceRef] = []
+
+    @model_validator(mode="after")
+    def _rubric_adds_up(self) -> Part:
+        total = _sum_marks(self.rubric)
+        if not math.isclose(total, self.marks):
+            raise ValueError(f"marking scheme adds up to {total:g}, the part is worth {self.marks:g}")
+        return self
+
+
+class Question(Frozen):
+    """A bank question file (`bank/<topic>/<name>.yaml`)."""
+
+    id: QuestionId
+    title: str = Field(min_length=1)
+    topic: str = Field(min_length=1)
+    tags: list[str] = []
+    kind: Kind
+    marks: Marks
+    sources: list[SourceRef] = []
+    notes: str = Field(default="", description="For authors: provenance, reconstruction notes.")
+    generator: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.py$", description="Module beside this file."
+    )
+    original: dict[str, Any] | None = Field(
+        default=None, description="The source paper's parameter values, pinned for --original."
+    )
+    prompt: str = Field(min_length=1, description="Question text (LaTeX template).")
+    answers: list[Answer] = []
+    rubric: list[RubricItem] = []
+    parts: list[Part] = []
+    marks_shown: Literal["question", "parts"] = Field(
+        default="parts",
+        description="With parts: print marks after each part, or once after the question's text.",
+    )
+
+    @model_validator(mode="after")
+    def _marks_add_up(self) -> Question:
+        if self.parts:
+            if self.answers or self.rubric:
+                raise ValueError("a question with parts keeps its answers and rubric in the parts")
+            total = _sum_marks(self.parts)
+            if not math.isclose(total, self.marks):
+                raise ValueError(f"parts add up to {total:g} marks, the question is worth {self.marks:g}")
+        else:
+            if not self.answers:
+                raise ValueError("answers: a question without parts needs at least one answer")
+            if not self.rubric:
+                raise ValueError("rubric: a question without parts needs a marking scheme")
+            total = _sum_marks(self.rubric)
+            if not math.isclose(total, self.marks):
+                raise ValueError(f"marking scheme adds up to {total:g}, the question is worth {self.marks:g}")
+        if self.original is not None and self.generator is None:
+            raise ValueError("original: pinned values need a generator")
+        return self
+
+    def all_answers(self) -> list[Answer]:
+        """Return every answer of the question, parts included, in order."""
+        if self.parts:
+            return [a for p in self.parts for a in p.answers]
+        return list(self.answers)
+
+    def all_sources(self) -> list[str]:
+        """Return the question's sources and its parts', without repeats."""
+        out = list(self.sources)
+        for p in self.parts:
+            out += [s for s in p.sources if s not in out]
+        return out
+
+
+# --------------------------------------------------------------------------- exam spec
+
+
+class Pool(Frozen):
+    """Pick `count` questions at random (per variant) from those matching the rule."""
+
+    from_: list[str] = Field(default=[], alias="from", description="Ids or sources to draw from.")
+    topic: str | None = None
+    tags: list[str] = Field(default=[], description="A question must carry all of these tags.")
+    kind: Kind | None = None
+    count: int = Field(default=1, ge=1)
+    marks: Marks | None = Field(default=None, description="Total marks the picks must add up to.")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _has_rule(self) -> Pool:
+        if not (self.from_ or self.topic or self.tags or self.kind):
+            raise ValueError("a pool needs a rule: from, topic, tags or kind")
+        return self
+
+
+class Pick(Frozen):
+    """One entry of a section: a question by id (or source), or a pool."""
+
+    id: str | None = None
+    pool: Pool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"id": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one(self) -> Pick:
+        if (self.id is None) == (self.pool is None):
+            raise ValueError("give either a question id or a pool")
+        return self
+
+
+class Section(Frozen):
+    """A section of the paper (paper A: a topic with its total; paper B: one unnamed)."""
+
+    title: str = ""
+    shuffle: bool = Field(default=False, description="Question order may be shuffled per variant.")
+    questions: list[Pick] = Field(min_length=1)
+
+
+class ExamSpec(Frozen):
+    """An exam spec file (`bank/exams/<name>.yaml`)."""
+
+    institute: str = ""
+    course: str = Field(min_length=1)
+    title: str = ""
+    date: str = ""
+    duration: str = ""
+    max_marks: Marks
+    instructions: list[str] = []
+    style: str = Field(default="iitjammu-b", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    seed: int = Field(default=0, ge=0)
+    shuffle_options: bool = Field(default=False, description="Shuffle options of choice questions.")
+    sections: list[Section] = Field(min_length=1)
+
+    @field_validator("institute", "course", "title", "date", "duration")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        return " ".join(v.split())
+
+
+# --------------------------------------------------------------------------- assembled exam
+
+
+class AnswerInstance(Frozen):
+    """An answer ready to typeset: LaTeX strings (trusted) and plain-Python values."""
+
+    kind: Kind
+    label: str = ""
+    text: str = ""  # text answer, choice explanation, code explanation (LaTeX)
+    value: Any = None  # numeric value, table rows, code text
+    unit: str = ""
+    tolerance: float = 0
+    sigfigs: int | None = None
+    options: list[str] = []  # choice options in printed order (LaTeX)
+    correct: list[int] = []  # indexes into options
+    layout: str = "inline"
+    columns: list[str] = []
+    given_columns: int = 0
+    caption: str = ""
+    language: str = ""
+
+
+class RubricLine(Frozen):
+    """A rendered marking-scheme line."""
+
+    marks: float
+    text: str
+
+
+class PartInstance(Frozen):
+    """A rendered part."""
+
+    label: str
+    marks: float
+    prompt: str
+    answers: list[AnswerInstance]
+    rubric: list[RubricLine]
+
+
+class QuestionInstance(Frozen):
+    """One question of one paper: its numbers drawn, its text and answers rendered."""
+
+    number: str
+    id: str
+    title: str
+    kind: Kind
+    marks: float
+    sources: list[str]
+    seed: int | None  # None: the paper's pinned original values
+    params: dict[str, Any]
+    answers: dict[str, Any]  # solve()'s answers, plain Python
+    prompt: str
+    steps: list[str] = []
+    own_answers: list[AnswerInstance] = []
+    rubric: list[RubricLine] = []
+    parts: list[PartInstance] = []
+    marks_on_parts: bool = False
+
+
+class SectionInstance(Frozen):
+    """A section of an assembled exam."""
+
+    number: int
+    title: str
+    marks: float
+    questions: list[QuestionInstance]
+
+
+class Candidate(Frozen):
+    """A student from a roster."""
+
+    id: str
+    name: str
+
+
+class Exam(Frozen):
+    """An assembled paper: everything render needs, nothing it may change."""
+
+    spec_name: str
+    institute: str
+    course: str
+    title: str
+    date: str
+    duration: str
+    max_marks: float
+    instructions: list[str]
+    style: str
+    seed: int
+    variant: str = ""  # "A", "B", ... or a student id; "" for a single paper
+    candidate: Candidate | None = None
+    original: bool = False
+    sections: list[SectionInstance]
+
+    def questions(self) -> list[QuestionInstance]:
+        """Return every question of the paper in order."""
+        return [q for s in self.sections for q in s.questions]

@@ -1,0 +1,39 @@
+"""Where the default bank and the templates live: a checkout, or inside the wheel.
+
+Room: path lookup only; imports only `errors`. A checkout keeps `bank/` and
+`templates/` beside `qbgen/`; an installed wheel carries them as `qbgen/_data/`.
+`QBGEN_BANK` (or `--bank`) names another bank.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import InputError
+
+_PKG = Path(__file__).resolve().parent
+
+
+def _data(name: str) -> Path:
+    packaged = _PKG / "_data" / name
+    return packaged if packaged.is_dir() else _PKG.parent / name
+
+
+def default_bank() -> Path:
+    """Return the bank qbgen uses when none is named: `$QBGEN_BANK`, else the shipped one."""
+    env = os.environ.get("QBGEN_BANK")
+    return Path(env) if env else _data("bank")
+
+
+def templates_dir() -> Path:
+    """Return the folder of house styles (one sub-folder per style)."""
+    return _data("templates")
+
+
+def bank_dir(bank: Path | None) -> Path:
+    """Resolve and check a bank folder."""
+    root = bank if bank is not None else default_bank()
+    if not root.is_dir():
+        raise InputError("bank folder not found", file=root)
+    return root

@@ -1,0 +1,134 @@
+"""Stage 5: typeset LaTeX source into PDF with pdflatex, safely and once.
+
+Room: running pdflatex (one pass: qbgen knows every number and total) in a build
+folder, and turning a failed run into one line that names the question. Sees only
+text and paths; imports only `errors`.
+
+Safety: no shell escape; `openin_any=p` and `openout_any=p` (TeX Live's paranoid
+mode) so TeX reads and writes nothing outside the build folder's tree and no dot
+file; the run's working directory is the build folder; a run that does not finish
+within the time limit is killed. `SOURCE_DATE_EPOCH` with `FORCE_SOURCE_DATE=1`
+makes PDFs byte-identical across rebuilds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .errors import EnvironmentProblem, TypesetError
+
+DEFAULT_TIMEOUT = 120.0
+INSTALL_HINT = (
+    "pdflatex not found; install TeX Live, e.g. on Debian: sudo apt-get install "
+    "texlive-latex-base texlive-latex-recommended texlive-latex-extra "
+    "texlive-fonts-recommended texlive-pictures lmodern"
+)
+_BEGIN = re.compile(r"^% qbgen: begin (\S+)")
+_END = re.compile(r"^% qbgen: end (\S+)")
+
+
+def pdflatex() -> str:
+    """Return the pdflatex executable, or explain how to install it."""
+    exe = os.environ.get("QBGEN_PDFLATEX") or shutil.which("pdflatex")
+    if not exe:
+        raise EnvironmentProblem(INSTALL_HINT)
+    return exe
+
+
+def tex_env() -> dict[str, str]:
+    """Return the environment of a pdflatex run: paranoid file access, fixed dates."""
+    env = dict(os.environ)
+    env.update(openin_any="p", openout_any="p", shell_escape="f")
+    env.setdefault("SOURCE_DATE_EPOCH", "0")
+    env["FORCE_SOURCE_DATE"] = "1"
+    return env
+
+
+def question_at(tex_lines: Sequence[str], line: int) -> str | None:
+    """Return the id of the question whose span in the .tex holds `line` (1-based)."""
+    for i in range(min(line, len(tex_lines)) - 1, -1, -1):
+        if _END.match(tex_lines[i]) and i < line - 1:
+            return None
+        m = _BEGIN.match(tex_lines[i])
+        if m:
+            return m.group(1).replace(r"\-", "-")
+    return None
+
+
+def summarise_log(log: str, tex_file: Path) -> tuple[str, int | None]:
+    """Return (the first error's message and context, its .tex line) from a log."""
+    lines = log.splitlines()
+    for i, text in enumerate(lines):
+        m = re.match(r"^(?:.*?)" + re.escape(tex_file.name) + r":(\d+): (.*)$", text)
+        if m or text.startswith("! "):
+            line_no = int(m.group(1)) if m else None
+            message = m.group(2) if m else text[2:]
+            context = ""
+            for follow in lines[i + 1 : i + 8]:
+                lm = re.match(r"^l\.(\d+) (.*)$", follow)
+                if lm:
+                    line_no = line_no or int(lm.group(1))
+                    context = lm.group(2).strip()
+                    break
+            if context:
+                message += f" at: {context[-80:]}"
+            return message.strip(), line_no
+    if "Emergency stop" in log or "Fatal error" in log:
+        return "LaTeX stopped (fatal error); see the .log", None
+    return "LaTeX failed without an error message; see the .log", None
+
+
+def typeset(tex_path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> Path:
+    """Run one pdflatex pass on `tex_path` (in its folder); return the PDF's path."""
+    exe = pdflatex()
+    workdir = tex_path.parent
+    cmd = [
+        exe,
+        "-interaction=nonstopmode",
+        "-halt-on-error",
+        "-file-line-error",
+        "-no-shell-escape",
+        tex_path.name,
+    ]
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=workdir,
+            env=tex_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise TypesetError(
+            f"pdflatex did not finish within {timeout:g} s (an endless loop in the text?)",
+            file=tex_path,
+        ) from None
+    pdf = tex_path.with_suffix(".pdf")
+    if proc.returncode != 0 or not pdf.exists():
+        log_path = tex_path.with_suffix(".log")
+        log = log_path.read_text("latin-1") if log_path.exists() else proc.stdout.decode("latin-1")
+        message, line = summarise_log(log, tex_path)
+        qid = None
+        if line:
+            qid = question_at(tex_path.read_text("utf-8").splitlines(), line)
+        where = f"question {qid}: " if qid else ""
+        raise TypesetError(f"{where}LaTeX error: {message}", file=tex_path, line=line)
+    return pdf
+
+
+def typeset_all(tex_paths: Sequence[Path], *, jobs: int | None = None) -> list[Path]:
+    """Typeset several files side by side (one pdflatex per core)."""
+    jobs = jobs or min(len(tex_paths), os.cpu_count() or 1) or 1
+    if jobs == 1:
+        return [typeset(p) for p in tex_paths]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(typeset, tex_paths))

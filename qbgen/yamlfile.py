@@ -1,0 +1,141 @@
+"""Read YAML files with the line of every node, and turn Pydantic errors into one line.
+
+Room: YAML parsing and the mapping of a Pydantic error location (a tuple of keys and
+indexes) to the line of the YAML node it names. Imports only `errors`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import InputError
+
+M = TypeVar("M", bound=BaseModel)
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YamlDoc:
+    """A parsed YAML file: its plain data and its node tree (for line numbers)."""
+
+    def __init__(self, path: Path, data: Any, node: yaml.Node | None) -> None:
+        self.path = path
+        self.data = data
+        self.node = node
+
+    def line_of(self, loc: tuple[Any, ...]) -> int | None:
+        """Return the 1-based line of the node at `loc`, or of its nearest ancestor."""
+        node = self.node
+        line = node.start_mark.line + 1 if node is not None else None
+        for key in loc:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    if k.value == key:
+                        child = v
+                        line = k.start_mark.line + 1
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+                if 0 <= key < len(node.value):
+                    child = node.value[key]
+                    line = child.start_mark.line + 1
+            if child is None:
+                break
+            node = child
+        return line
+
+    def error(self, loc: tuple[Any, ...], message: str) -> InputError:
+        """Build the one-line error for a field of this file."""
+        return InputError(message, file=self.path, line=self.line_of(loc), field=dotted(loc))
+
+
+def dotted(loc: tuple[Any, ...]) -> str | None:
+    """Render a location tuple as `parts[1].marks`."""
+    out = ""
+    for key in loc:
+        if isinstance(key, int):
+            out += f"[{key}]"
+        else:
+            out += ("." if out else "") + str(key)
+    return out or None
+
+
+def _check_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
+    # PyYAML silently keeps the last of two equal keys; an author meant one of them.
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for k, v in node.value:
+            if k.value in seen:
+                raise InputError(
+                    f"duplicate key {k.value!r} (first on line {seen[k.value]})",
+                    file=path,
+                    line=k.start_mark.line + 1,
+                )
+            seen[k.value] = k.start_mark.line + 1
+            _check_duplicate_keys(v, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for v in node.value:
+            _check_duplicate_keys(v, path)
+
+
+def read_yaml(path: Path, *, text: str | None = None) -> YamlDoc:
+    """Parse one YAML file; a syntax error or unreadable file is an `InputError`."""
+    try:
+        if text is None:
+            text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        _check_duplicate_keys(node, path)
+        data = yaml.load(text, Loader=_Loader) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(f"YAML syntax: {problem}", file=path, line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"YAML syntax: {exc}", file=path) from None
+    return YamlDoc(path, data, node)
+
+
+def validate_model(doc: YamlDoc, model: type[M], data: Any = None) -> M:
+    """Validate `doc` (or `data` from it) against `model`; the first error is one line."""
+    try:
+        return model.model_validate(doc.data if data is None else data)
+    except ValidationError as exc:
+        raise pydantic_error(doc, exc) from None
+
+
+def pydantic_error(doc: YamlDoc, exc: ValidationError, prefix: tuple = ()) -> InputError:
+    """Turn the first error of a Pydantic `ValidationError` into a located `InputError`."""
+    err = exc.errors(include_url=False)[0]
+    # Drop the discriminator tags Pydantic puts in locations of tagged unions
+    # ("answers.0.numeric.key"): they are not keys of the file.
+    loc = tuple(
+        k for k in prefix + tuple(err["loc"]) if k not in _TAGS and not str(k).startswith("function-")
+    )
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "missing":
+        msg = "required field missing"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    elif msg.startswith("Assertion failed, "):
+        msg = msg[len("Assertion failed, ") :]
+    if "input" in err and err["type"] not in ("missing", "extra_forbidden") and _short(err["input"]):
+        msg += f" (got {err['input']!r})"
+    return doc.error(loc, msg)
+
+
+_TAGS = {"numeric", "text", "choice", "table", "code"}
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) and len(repr(value)) <= 60
