@@ -24,12 +24,22 @@ from pylatex.utils import NoEscape, escape_latex
 __all__ = ["NoEscape", "escape", "fmt", "make_env", "listing", "verb"]
 
 
+_LITERAL = {
+    "`": r"\textasciigrave{}",
+    "'": r"\textquotesingle{}",
+    "<": "{<}",
+    ">": "{>}",
+    ",": "{,}",
+}
+
+
 def escape(text: str) -> NoEscape:
     """Escape a plain string so that it prints literally, on one line."""
     text = " ".join(str(text).split())
-    out = escape_latex(text)
-    # pylatex's \^{} is an accent on nothing; \textasciicircum prints a caret.
-    return NoEscape(out.replace(r"\^{}", r"\textasciicircum{}"))
+    out = escape_latex(text).replace(r"\^{}", r"\textasciicircum{}")  # \^{} is an accent
+    # T1 fonts turn ` and ' into curly quotes and <<, >>, ,, into guillemets and low
+    # quotes; spell them so each prints as typed.
+    return NoEscape("".join(_LITERAL.get(ch, ch) for ch in out))
 
 
 def _group(n: int) -> str:

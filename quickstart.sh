@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install what is missing on a Debian machine, then build the default exam and key.
+#   - TeX Live from Debian's packages (only when pdflatex is absent) and poppler-utils
+#   - a virtualenv in .venv with qbgen (editable) and its test tools
+#   - `qbgen build`: output/paper-b/exam.pdf and key.pdf
+set -euo pipefail
+cd "$(dirname "$0")"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+TEX_PACKAGES="texlive-latex-base texlive-latex-recommended texlive-latex-extra \
+texlive-fonts-recommended texlive-pictures lmodern"
+
+need=""
+command -v pdflatex >/dev/null 2>&1 || need="$need $TEX_PACKAGES"
+command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need="$need python3-venv python3-pip"
+if [ -n "$need" ]; then
+  echo "installing:$need"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+
+.venv/bin/qbgen build "$@"
