@@ -93,7 +93,9 @@ def test_new_seed_gives_other_numbers_same_shape(tmp_path, built):
     assert [q["id"] for q in a["questions"]] == [q["id"] for q in b["questions"]]
     assert [q["marks"] for q in a["questions"]] == [q["marks"] for q in b["questions"]]
     drawn = [q for q in b["questions"] if q["params"]]
-    assert drawn and any(q["params"] != p["params"] for q, p in zip(b["questions"], a["questions"]))
+    assert drawn and any(
+        q["params"] != p["params"] for q, p in zip(b["questions"], a["questions"], strict=True)
+    )
     assert all(isinstance(q["seed"], int) for q in drawn)
 
 

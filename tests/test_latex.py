@@ -74,7 +74,9 @@ def test_escaped_strings_compile_and_print_literally(tmp_path_factory, strings):
     )
     subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
-        cwd=d, check=True, capture_output=True,
+        cwd=d,
+        check=True,
+        capture_output=True,
     )
     text = subprocess.run(["pdftotext", str(d / "t.pdf"), "-"], capture_output=True, text=True).stdout
     got = [line for line in text.splitlines() if line.startswith("[")]
