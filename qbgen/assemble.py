@@ -141,7 +141,9 @@ class _Renderer:
         try:
             return template.render(self.key_ctx if key else self.exam_ctx).strip()
         except jinja2.UndefinedError as exc:
-            hint = " (answers, `a`, are not available in the exam's text)" if not key else ""
+            hint = ""
+            if not key and "'a' is undefined" in exc.message:
+                hint = " (answers, `a`, may not appear in the exam's text)"
             raise self.bq.doc.error(loc, f"undefined in template: {exc.message}{hint}") from None
         except (TypeError, ValueError) as exc:
             raise self.bq.doc.error(loc, f"template: {exc}") from None
@@ -210,6 +212,7 @@ def _answers(
                     value=rows,
                     columns=ans.columns,
                     given_columns=ans.given_columns,
+                    given_rows=ans.given_rows,
                     caption=r(here + ("caption",), key=False),
                 )
             )
@@ -243,7 +246,7 @@ def instantiate(
     opt_rng = rng_for(derive_seed(seed or 0, "options", bq.id)) if shuffle_options else None
     parts = [
         PartInstance(
-            label=p.label or PART_LABELS[i],
+            label=PART_LABELS[i],
             marks=p.marks,
             prompt=r(("parts", i, "prompt"), key=False),
             answers=_answers(r, p.answers, ("parts", i, "answers"), sol.answers, opt_rng),

@@ -47,12 +47,12 @@ def _group(n: int) -> str:
     return ("-" if n < 0 else "") + s
 
 
-def fmt(value: Any, sig: int | None = None, *, decimals: int | None = None) -> NoEscape:
+def fmt(value: Any, sig: int | None = None, *, decimals: int | None = None, zeros: bool = False) -> NoEscape:
     r"""Format a number as LaTeX (math-safe in text and math mode).
 
     Integers print exactly with grouped thousands (`1{,}024{,}000`). Floats print with
     `sig` significant figures (default 4, trailing zeros dropped) or a fixed number of
-    `decimals`; magnitudes below 1e-3 or from 1e6 use `a \\times 10^{k}`.
+    `decimals`; `zeros` keeps trailing zeros; magnitudes below 1e-3 or from 1e6 use `a \\times 10^{k}`.
     """
     if isinstance(value, bool) or value is None:
         raise TypeError(f"not a number: {value!r}")
@@ -69,17 +69,19 @@ def fmt(value: Any, sig: int | None = None, *, decimals: int | None = None) -> N
         if body.startswith("-") and float(body) == 0:
             body = body[1:]
         return NoEscape(r"\ensuremath{" + body + "}")
+    # Trailing zeros are dropped unless asked for (`zeros=True`: 0.1400 to 4 figures).
+    alt = "#" if zeros else ""
     sig = sig or 4
     if value == 0:
         return NoEscape(r"\ensuremath{0}")
     mag = abs(value)
     if 1e-3 <= mag < 1e6:
-        body = f"{value:.{sig}g}"
+        body = f"{value:{alt}.{sig}g}".rstrip(".")
         if "e" in body:  # .g switches to exponent form near 10**sig
             body = f"{value:.{max(sig - 1 - int(math.floor(math.log10(mag))), 0)}f}"
     else:
         mant, exp = f"{value:.{sig - 1}e}".split("e")
-        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+        mant = mant.rstrip("0").rstrip(".") if "." in mant and not alt else mant
         body = f"{mant}\\times 10^{{{int(exp)}}}"
     return NoEscape(r"\ensuremath{" + body + "}")
 

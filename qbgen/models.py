@@ -94,7 +94,7 @@ class ChoiceAnswer(Frozen):
     def _one_correct(self) -> ChoiceAnswer:
         n = sum(o.correct for o in self.options)
         if self.select == "one" and n != 1:
-            raise ValueError(f"select: one needs exactly one correct option, found {n}")
+            raise ValueError(f"options: select: one needs exactly one correct option, found {n}")
         return self
 
 
@@ -105,6 +105,7 @@ class TableAnswer(Frozen):
     key: str = Field(description="Name of the rows (a list of lists) in the `solve` answers.")
     columns: list[str] = Field(min_length=1)
     given_columns: int = Field(default=1, ge=0, description="Leading columns shown in the exam.")
+    given_rows: int = Field(default=0, ge=0, description="Leading rows shown whole in the exam.")
     caption: str = ""
 
 
@@ -121,7 +122,7 @@ class CodeAnswer(Frozen):
     @model_validator(mode="after")
     def _one_source(self) -> CodeAnswer:
         if (self.code is None) == (self.key is None):
-            raise ValueError("give exactly one of code and key")
+            raise ValueError("code: give exactly one of code and key")
         return self
 
 
@@ -137,7 +138,6 @@ Answer = Annotated[
 class Part(Frozen):
     """A sub-question with its own marks, answers and marking scheme."""
 
-    label: str | None = Field(default=None, description="Printed label; default a, b, c, ...")
     marks: Marks
     prompt: str = Field(min_length=1)
     answers: list[Answer] = Field(min_length=1)
@@ -148,7 +148,7 @@ class Part(Frozen):
     def _rubric_adds_up(self) -> Part:
         total = _sum_marks(self.rubric)
         if not math.isclose(total, self.marks):
-            raise ValueError(f"marking scheme adds up to {total:g}, the part is worth {self.marks:g}")
+            raise ValueError(f"rubric: marking scheme adds up to {total:g}, the part is worth {self.marks:g}")
         return self
 
 
@@ -182,10 +182,12 @@ class Question(Frozen):
     def _marks_add_up(self) -> Question:
         if self.parts:
             if self.answers or self.rubric:
-                raise ValueError("a question with parts keeps its answers and rubric in the parts")
+                raise ValueError("parts: a question with parts keeps its answers and rubric in the parts")
             total = _sum_marks(self.parts)
             if not math.isclose(total, self.marks):
-                raise ValueError(f"parts add up to {total:g} marks, the question is worth {self.marks:g}")
+                raise ValueError(
+                    f"parts: parts add up to {total:g} marks, the question is worth {self.marks:g}"
+                )
         else:
             if not self.answers:
                 raise ValueError("answers: a question without parts needs at least one answer")
@@ -193,7 +195,9 @@ class Question(Frozen):
                 raise ValueError("rubric: a question without parts needs a marking scheme")
             total = _sum_marks(self.rubric)
             if not math.isclose(total, self.marks):
-                raise ValueError(f"marking scheme adds up to {total:g}, the question is worth {self.marks:g}")
+                raise ValueError(
+                    f"rubric: marking scheme adds up to {total:g}, the question is worth {self.marks:g}"
+                )
         if self.original is not None and self.generator is None:
             raise ValueError("original: pinned values need a generator")
         return self
@@ -299,6 +303,7 @@ class AnswerInstance(Frozen):
     layout: str = "inline"
     columns: list[str] = []
     given_columns: int = 0
+    given_rows: int = 0
     caption: str = ""
     language: str = ""
 

@@ -40,25 +40,29 @@ def _cell(value: object) -> str:
 
 
 def _table(a: AnswerInstance, filled: bool) -> str:
+    # A minipage keeps the table and its caption on one page.
     n = len(a.columns)
     spec = "|" + "|".join(["l"] + ["c"] * (n - 1)) + "|"
     tab = Tabular(spec)
     tab.add_hline()
     tab.add_row([NoEscape(r"\textbf{" + c + "}") for c in a.columns])
     tab.add_hline()
-    for row in a.value:
+    for i, row in enumerate(a.value):
         cells = [
-            NoEscape(_cell(v)) if filled or j < a.given_columns else NoEscape(r"\hspace{5em}")
+            NoEscape(_cell(v))
+            if filled or j < a.given_columns or i < a.given_rows
+            else NoEscape(r"\hspace*{5em}")
             for j, v in enumerate(row)
         ]
         tab.add_row(cells)
         tab.add_hline()
-    caption = f"\\\\[3pt]\n{{\\small {a.caption}}}" if a.caption else ""
+    caption = f"\\par\\smallskip{{\\small {a.caption}}}" if a.caption else ""
     return (
-        "\\par\\medskip{\\centering\\renewcommand{\\arraystretch}{1.35}%\n"
+        "\\par\\medskip\\noindent\\begin{minipage}{\\linewidth}\\centering"
+        "\\renewcommand{\\arraystretch}{1.35}%\n"
         + tab.dumps()
         + caption
-        + "\\par}\\medskip\n"
+        + "\n\\end{minipage}\\par\\medskip\n"
     )
 
 
@@ -77,7 +81,7 @@ def _key_numeric(a: AnswerInstance) -> str:
     tol = ""
     if a.tolerance:
         tol = f" \\quad(accept within {fmt(a.tolerance * 100, 2)}\\,\\%)"
-    return f"{_label(a, 'Answer')}{fmt(a.value, a.sigfigs)}{unit}{tol}\\par\n"
+    return f"{_label(a, 'Answer')}{fmt(a.value, a.sigfigs, zeros=a.sigfigs is not None)}{unit}{tol}\\par\n"
 
 
 def _key_text(a: AnswerInstance) -> str:
@@ -120,9 +124,12 @@ KEY_SIDE: dict[str, Callable[[AnswerInstance], str]] = {
 assert set(EXAM_SIDE) == set(KINDS) == set(KEY_SIDE)
 
 
-def exam_side(answers: list[AnswerInstance]) -> NoEscape:
-    """LaTeX the paper shows after a prompt for these answers."""
-    return NoEscape("".join(EXAM_SIDE[a.kind](a) for a in answers))
+def exam_side(answers: list[AnswerInstance], key: bool = False) -> NoEscape:
+    """LaTeX the paper shows after a prompt for these answers.
+
+    In the key a table is shown once, filled, in the answer block: not blank here too.
+    """
+    return NoEscape("".join(EXAM_SIDE[a.kind](a) for a in answers if not (key and a.kind == "table")))
 
 
 def key_side(answers: list[AnswerInstance]) -> NoEscape:

@@ -47,7 +47,7 @@ def _leaves(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from _leaves(v, path + (i,))
-    elif isinstance(value, int | float) and not isinstance(value, bool):
+    elif isinstance(value, int | float | str) and not isinstance(value, bool):
         yield path, value
 
 
@@ -57,7 +57,10 @@ def _nudged(answers: dict[str, Any], path: tuple) -> dict[str, Any]:
     for k in path[:-1]:
         target = target[k]
     v = target[path[-1]]
-    target[path[-1]] = v + 1 if isinstance(v, int) else v * 1.01 + 0.01
+    if isinstance(v, str):
+        target[path[-1]] = v + " 1"  # a table cell's text, a computed label, code
+    else:
+        target[path[-1]] = v + 1 if isinstance(v, int) else v * 1.01 + 0.01
     return out
 
 
@@ -66,7 +69,7 @@ def _label(path: tuple) -> str:
 
 
 def check_bites(bq: BankQuestion, seed: int) -> list[str]:
-    """Return the numeric answers whose change `check` does not notice, for one draw."""
+    """Return the answers (numbers, texts, table cells) whose change `check` does not notice."""
     gen = bq.generator
     assert gen is not None
     params = gen.Params.model_validate(authoring.plain(gen.sample(rng_for(seed)).model_dump()))

@@ -6,6 +6,7 @@ indexes) to the line of the YAML node it names. Imports only `errors`.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -98,6 +99,9 @@ def read_yaml(path: Path, *, text: str | None = None) -> YamlDoc:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem_mark:
+            if exc.context_mark.line != exc.problem_mark.line:
+                problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
         raise InputError(f"YAML syntax: {problem}", file=path, line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML syntax: {exc}", file=path) from None
@@ -114,7 +118,16 @@ def validate_model(doc: YamlDoc, model: type[M], data: Any = None) -> M:
 
 def pydantic_error(doc: YamlDoc, exc: ValidationError, prefix: tuple = ()) -> InputError:
     """Turn the first error of a Pydantic `ValidationError` into a located `InputError`."""
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A misspelt field shows as "unknown" and as "missing": report the typo, with a guess.
+    extra = [e for e in errors if e["type"] == "extra_forbidden"]
+    err = extra[0] if extra else errors[0]
+    guess = ""
+    if extra:
+        parent = err["loc"][:-1]
+        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent]
+        close = difflib.get_close_matches(str(err["loc"][-1]), missing, n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
     # Drop the discriminator tags Pydantic puts in locations of tagged unions
     # ("answers.0.numeric.key"): they are not keys of the file.
     loc = tuple(
@@ -122,16 +135,31 @@ def pydantic_error(doc: YamlDoc, exc: ValidationError, prefix: tuple = ()) -> In
     )
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        msg = "unknown field"
+        msg = "unknown field" + guess
     elif err["type"] == "missing":
         msg = "required field missing"
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     elif msg.startswith("Assertion failed, "):
         msg = msg[len("Assertion failed, ") :]
+    # Model-level checks name their field first ("rubric: adds up to ..."): locate it.
+    head, sep, rest = msg.partition(": ")
+    if sep and head.replace("_", "").isalpha() and _has(doc.data, loc + (head,)):
+        loc, msg = loc + (head,), rest
     if "input" in err and err["type"] not in ("missing", "extra_forbidden") and _short(err["input"]):
         msg += f" (got {err['input']!r})"
     return doc.error(loc, msg)
+
+
+def _has(data: Any, loc: tuple[Any, ...]) -> bool:
+    for key in loc:
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+            data = data[key]
+        else:
+            return False
+    return True
 
 
 _TAGS = {"numeric", "text", "choice", "table", "code"}

@@ -1,0 +1,130 @@
+"""Generator for softmax-temperature (paper-a:1e).
+
+The paper's question has no numbers; the logits are the bank's illustration of the
+trend. solve computes the tempered softmax with NumPy's log-sum-exp form at a small
+temperature, at 1 and at a large temperature; check recomputes every probability with
+Python's math.exp on the raw (unshifted) scores and math.fsum, finds the argmax by
+sorting, and checks the trend (the top probability falls as the temperature grows).
+"""
+
+import math
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from qbgen import authoring
+from qbgen.authoring import Solution, agree, fmt, require, rounded
+
+TAU_SMALL, TAU_ONE, TAU_LARGE = 0.1, 1.0, 10.0
+MIN_GAP = 0.5  # the largest logit leads the runner-up by at least this much
+MAX_SPREAD = 4.0  # largest minus smallest logit
+
+
+class Params(authoring.Params):
+    logits: list[float] = Field(min_length=3, max_length=5, description="f_theta(X), one decimal")
+
+    @model_validator(mode="after")
+    def _well_posed(self) -> "Params":
+        v = sorted(self.logits, reverse=True)
+        if any(abs(x) > 5 or round(x, 1) != x for x in v):
+            raise ValueError("logits are one-decimal numbers in [-5, 5]")
+        if v[0] - v[1] < MIN_GAP - 1e-9:
+            raise ValueError(f"the largest logit must lead by at least {MIN_GAP}")
+        if v[0] - v[-1] > MAX_SPREAD + 1e-9:
+            raise ValueError(f"the logits may span at most {MAX_SPREAD}")
+        return self
+
+
+def sample(rng: np.random.Generator) -> Params:
+    while True:
+        k = int(rng.integers(3, 6))
+        logits = rounded(rng.uniform(-2.0, 3.0, size=k), 1)
+        try:
+            return Params(logits=logits)
+        except ValueError:
+            continue
+
+
+def _softmax(f: np.ndarray, tau: float) -> np.ndarray:
+    s = f / tau
+    log_z = s.max() + np.log(np.exp(s - s.max()).sum())
+    return np.exp(s - log_z)
+
+
+def _cell(pr: np.ndarray, i: int) -> str:
+    # A probability close to 1 prints as 1 minus the (exactly summed) rest.
+    if pr[i] > 0.995:
+        rest = float(np.delete(pr, i).sum())
+        return rf"$1 - {fmt(rest, 3)}$"
+    return rf"${fmt(float(pr[i]), 3)}$"
+
+
+def _vec(v) -> str:
+    return "[" + ",\\ ".join(str(fmt(float(x), 3)) for x in v) + "]"
+
+
+def solve(p: Params) -> Solution:
+    f = np.array(p.logits)
+    k = len(f)
+    probs = {tau: _softmax(f, tau) for tau in (TAU_SMALL, TAU_ONE, TAU_LARGE)}
+    top = int(np.argmax(f))
+    cols = "c" * k
+    head = " & ".join(rf"$z_{{{i + 1}}}$" for i in range(k))
+    rows = [r"$f_\theta(X)$ & " + " & ".join(rf"${fmt(x)}$" for x in p.logits)]
+    for tau, pr in probs.items():
+        rows.append(rf"$\tau = {fmt(tau)}$ & " + " & ".join(_cell(pr, i) for i in range(k)))
+    table = (
+        r"{\centering\renewcommand{\arraystretch}{1.25}"
+        rf"\begin{{tabular}}{{|l|{cols}|}}\hline & {head} \\ \hline "
+        + r" \\ ".join(rows)
+        + r" \\ \hline\end{tabular}\par}"
+    )
+    steps = [
+        rf"With $f_\theta(X) = {_vec(p.logits)}$ ({k} classes; the largest score is "
+        rf"entry {top + 1}), $S_\tau(f_\theta(X))$ at three temperatures:",
+        table,
+        rf"As $\tau$ falls to ${fmt(TAU_SMALL)}$ the largest probability rises to "
+        rf"{_cell(probs[TAU_SMALL], top)} (almost one-hot at entry {top + 1}); as "
+        rf"$\tau$ grows to ${fmt(TAU_LARGE)}$ every entry moves toward $1/{k} = {fmt(1 / k, 3)}$.",
+    ]
+    return Solution(
+        answers={
+            "p_small": probs[TAU_SMALL],
+            "p_one": probs[TAU_ONE],
+            "p_large": probs[TAU_LARGE],
+            "argmax": top + 1,
+            "top_small": probs[TAU_SMALL][top],
+            "rest_small": float(np.delete(probs[TAU_SMALL], top).sum()),
+            "top_one": probs[TAU_ONE][top],
+            "top_large": probs[TAU_LARGE][top],
+            "uniform": 1.0 / k,
+        },
+        steps=steps,
+        givens={"logits": _vec(p.logits)},
+    )
+
+
+def _direct(logits: list[float], tau: float) -> list[float]:
+    e = [math.exp(x / tau) for x in logits]  # |x / tau| <= 50: no overflow
+    total = math.fsum(e)
+    return [v / total for v in e]
+
+
+def check(p: Params, s: Solution) -> None:
+    k = len(p.logits)
+    order = sorted(range(k), key=lambda i: p.logits[i], reverse=True)
+    best = order[0]
+    agree("argmax", best + 1, s.answers["argmax"])
+    agree("uniform", 1 / k, s.answers["uniform"])
+    tops = []
+    for name, tau in (("small", TAU_SMALL), ("one", TAU_ONE), ("large", TAU_LARGE)):
+        pr = _direct(p.logits, tau)
+        agree(f"p_{name}", pr, s.answers[f"p_{name}"], rel=1e-9, abs=1e-15)
+        agree(f"top_{name}", pr[best], s.answers[f"top_{name}"], rel=1e-9)
+        tops.append(pr[best])
+        # The ranking of the probabilities is the ranking of the logits.
+        require(sorted(range(k), key=lambda i: pr[i], reverse=True)[0] == best, "argmax moved")
+    others = [x for i, x in enumerate(_direct(p.logits, TAU_SMALL)) if i != best]
+    agree("rest_small", math.fsum(others), s.answers["rest_small"], rel=1e-9)
+    require(tops[0] > tops[1] > tops[2] > 1 / k, "the top probability must fall toward 1/K as tau grows")
+    require(tops[0] > 0.95, "the small temperature should give an almost one-hot vector")

@@ -1,0 +1,174 @@
+"""Generator for attention-fill-blanks (paper-a:3d, a reconstruction of a lost figure).
+
+One scaled dot-product attention step on three tokens with d_k = 2: Q, K, V are small
+integer matrices (one row per token). solve uses NumPy matrix products; check redoes
+every blank with explicit Python loops, math.exp and math.sqrt, and also checks that
+the attention rows sum to 1 and each output row lies between the value rows.
+"""
+
+import math
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from qbgen import authoring
+from qbgen.authoring import Solution, agree, fmt, matrix, require
+
+TOKENS, D = 3, 2
+Matrix = list[list[int]]
+
+
+class Params(authoring.Params):
+    q: Matrix = Field(description="queries, one row per token (3 x 2)")
+    k: Matrix = Field(description="keys, one row per token (3 x 2)")
+    v: Matrix = Field(description="values, one row per token (3 x 2)")
+
+    @field_validator("q", "k", "v")
+    @classmethod
+    def _shape(cls, m: Matrix) -> Matrix:
+        if len(m) != TOKENS or any(len(row) != D for row in m):
+            raise ValueError(f"need a {TOKENS} x {D} matrix")
+        if any(not -2 <= x <= 2 for row in m for x in row):
+            raise ValueError("entries must lie in -2..2")
+        return m
+
+
+def _well_posed(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> bool:
+    s = q @ k.T
+    spread = s.max(axis=1) - s.min(axis=1)
+    return bool(
+        (spread >= 1).all()  # no row of equal scores (a uniform, trivial softmax)
+        and (spread <= 4).all()  # no near-saturated softmax (smallest weight > 0.02)
+        and len({tuple(r) for r in k.tolist()}) == TOKENS  # distinct keys
+        and len({tuple(r) for r in v.tolist()}) == TOKENS  # distinct values
+        and (np.abs(q).sum(axis=1) > 0).all()
+        and (np.abs(v).sum(axis=0) > 0).all()  # no all-zero value column
+    )
+
+
+def sample(rng: np.random.Generator) -> Params:
+    while True:
+        q, k, v = (rng.integers(-2, 3, size=(TOKENS, D)) for _ in range(3))
+        if _well_posed(q, k, v):
+            return Params(q=q.tolist(), k=k.tolist(), v=v.tolist())
+
+
+ROWS = [f"row {i + 1}" for i in range(TOKENS)]
+
+
+def _table(m: np.ndarray) -> list[list]:
+    return [[ROWS[i]] + list(m[i]) for i in range(m.shape[0])]
+
+
+def _figure() -> str:
+    return r"""\begin{tikzpicture}[>=Stealth, font=\small,
+  op/.style={draw, rounded corners=2pt, minimum width=2.2cm, minimum height=0.55cm, fill=black!4},
+  lab/.style={right=1pt, font=\small\bfseries}]
+\node (q) at (-0.6,0) {$Q$};
+\node (k) at (0.6,0) {$K$};
+\node (v) at (2.3,0) {$V$};
+\node[op] (m1) at (0,1.0) {MatMul};
+\node[op] (sc) at (0,2.1) {Scale};
+\node[op] (sm) at (0,3.2) {SoftMax};
+\node[op] (m2) at (0,4.3) {MatMul};
+\coordinate (out) at (0,5.3);
+\draw[->] (q) -- (q |- m1.south);
+\draw[->] (k) -- (k |- m1.south);
+\draw[->] (m1) -- node[lab] {(1)} (sc);
+\draw[->] (sc) -- node[lab] {(2)} (sm);
+\draw[->] (sm) -- node[lab] {(3)} (m2);
+\draw[->] (v) |- (m2.east);
+\draw[->] (m2) -- node[lab] {(4)} (out);
+\end{tikzpicture}"""
+
+
+def _vec(values) -> str:
+    return "(" + ",\\ ".join(str(fmt(x)) for x in values) + ")"
+
+
+def solve(p: Params) -> Solution:
+    q, k, v = (np.array(m, dtype=np.int64) for m in (p.q, p.k, p.v))
+    s = q @ k.T
+    root = np.sqrt(D)
+    scaled = s / root
+    e = np.exp(scaled)
+    z = e.sum(axis=1)
+    a = e / z[:, None]
+    o = a @ v
+
+    steps = [
+        r"\textbf{(1)} The first MatMul takes the dot product of every query with every "
+        r"key: $S = QK^\top$ ($3\times 3$), $S_{ij} = q_i\cdot k_j$ (row $i$ of $Q$ with "
+        r"row $j$ of $K$)."
+    ]
+    for i in range(TOKENS):
+        terms = ",\\ ".join(
+            f"({fmt(p.q[i][0])})({fmt(p.k[j][0])}) + ({fmt(p.q[i][1])})({fmt(p.k[j][1])}) = {fmt(int(s[i, j]))}"
+            for j in range(TOKENS)
+        )
+        steps.append(f"Row {i + 1}: ${terms}$.")
+    steps += [
+        rf"So $S = {matrix(s)}$.",
+        rf"\textbf{{(2)}} Scale by $1/\sqrt{{d_k}} = 1/\sqrt{{{D}}} = {fmt(1 / root)}$: "
+        rf"$S/\sqrt{{{D}}} = {matrix(scaled)}$.",
+        r"\textbf{(3)} Softmax along each row (over the keys, for each query): "
+        r"$A_{ij} = e^{S_{ij}/\sqrt{d_k}} / \sum_{l} e^{S_{il}/\sqrt{d_k}}$.",
+    ]
+    for i in range(TOKENS):
+        steps.append(
+            f"Row {i + 1}: exponentials ${_vec(e[i])}$, sum ${fmt(z[i])}$, "
+            f"weights ${_vec(a[i])}$."
+        )
+    steps += [
+        rf"So $A = {matrix(a)}$; each row sums to 1.",
+        r"\textbf{(4)} The second MatMul weights the value rows: $O = AV$ ($3\times 2$), "
+        r"$o_i = A_{i1}v_1 + A_{i2}v_2 + A_{i3}v_3$.",
+    ]
+    for i in range(TOKENS):
+        terms = " + ".join(f"{fmt(a[i, j])}\\,{_vec(p.v[j])}" for j in range(TOKENS))
+        steps.append(f"Row {i + 1}: ${terms} = {_vec(o[i])}$.")
+    steps.append(
+        rf"So $O = {matrix(o)}$: each output row is a convex combination of the rows of $V$."
+    )
+
+    answers = {
+        "scores": _table(s),
+        "scaled": _table(scaled),
+        "weights": _table(a),
+        "output": _table(o),
+    }
+    givens = {"figure": _figure(), "Q": matrix(p.q), "K": matrix(p.k), "V": matrix(p.v)}
+    return Solution(answers=answers, steps=steps, givens=givens)
+
+
+def check(p: Params, s: Solution) -> None:
+    # (1) scores by explicit loops over query i, key j and feature d.
+    scores = [[sum(p.q[i][d] * p.k[j][d] for d in range(D)) for j in range(TOKENS)] for i in range(TOKENS)]
+    # (2) scaled
+    scale = math.sqrt(D)
+    scaled = [[scores[i][j] / scale for j in range(TOKENS)] for i in range(TOKENS)]
+    # (3) softmax over each row, with the row maximum subtracted (a different route)
+    weights = []
+    for i in range(TOKENS):
+        top = max(scaled[i])
+        ex = [math.exp(x - top) for x in scaled[i]]
+        total = math.fsum(ex)
+        weights.append([x / total for x in ex])
+        require(abs(math.fsum(weights[i]) - 1) < 1e-12, f"attention row {i + 1} does not sum to 1")
+    # (4) output rows as weighted sums of value rows
+    output = [
+        [math.fsum(weights[i][j] * p.v[j][d] for j in range(TOKENS)) for d in range(D)]
+        for i in range(TOKENS)
+    ]
+    for i in range(TOKENS):
+        for d in range(D):
+            col = [p.v[j][d] for j in range(TOKENS)]
+            require(min(col) - 1e-12 <= output[i][d] <= max(col) + 1e-12, "output outside the value range")
+
+    def table(rows):
+        return [[f"row {i + 1}"] + list(rows[i]) for i in range(TOKENS)]
+
+    agree("scores", table(scores), s.answers["scores"])
+    agree("scaled", table(scaled), s.answers["scaled"])
+    agree("weights", table(weights), s.answers["weights"])
+    agree("output", table(output), s.answers["output"])

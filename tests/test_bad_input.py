@@ -1,0 +1,309 @@
+"""Bad input: every case exits 2 (bad input) or 1 (a failing question) with one line
+naming the file, the line and the field or question, and never a traceback."""
+
+import os
+import shutil
+import stat
+
+import pytest
+
+from .conftest import needs_tex, run_cli, write_tree
+
+GOOD_Q = """
+    id: good
+    title: Good
+    topic: q
+    kind: numeric
+    marks: 2
+    generator: good_gen.py
+    prompt: |
+      What is \\VAR{p.x} squared?
+    answers:
+      - {kind: numeric, key: sq, label: Square}
+    rubric:
+      - {marks: 2, text: Right square.}
+"""
+GOOD_GEN = """
+    import math
+    from pydantic import Field
+    from qbgen import authoring
+    from qbgen.authoring import Solution, agree
+
+    class Params(authoring.Params):
+        x: int = Field(ge=1, le=9)
+
+    def sample(rng):
+        return Params(x=int(rng.integers(1, 10)))
+
+    def solve(p):
+        return Solution(answers={"sq": p.x ** 2})
+
+    def check(p, s):
+        agree("sq", sum(p.x for _ in range(p.x)), s.answers["sq"])
+"""
+GOOD_SPEC = """
+    course: Test
+    max_marks: 2
+    sections:
+      - questions: [good]
+"""
+
+
+def make(tmp_path, **overrides):
+    files = {"q/good.yaml": GOOD_Q, "q/good_gen.py": GOOD_GEN, "exams/t.yaml": GOOD_SPEC}
+    files.update(
+        {
+            k.replace("__", "/").replace("_yaml", ".yaml").replace("_py", ".py"): v
+            for k, v in overrides.items()
+        }
+    )
+    return write_tree(tmp_path / "bank", files)
+
+
+def one_line_error(r, code):
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr + r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+# ---------------------------------------------------------------- question files (exit 2)
+
+
+@pytest.mark.parametrize(
+    "old, new, expect",
+    [
+        ("title: Good", "title: [unclosed", ("good.yaml:3:", "YAML syntax", "on line 2")),
+        ("topic: q", "topic: q\ncolour: red", ("good.yaml:4:", "colour: unknown field")),
+        ("marks: 2\n", "marks: two\n", ("good.yaml:5:", "marks: Input should be a valid number")),
+        ("marks: 2\n", "marks: 0\n", ("good.yaml:5:", "marks: Input should be greater than 0")),
+        ("marks: 2\n", "marks: -1\n", ("good.yaml:5:", "marks: Input should be greater than 0")),
+        ("marks: 2\n", "marks: 3\n", ("good.yaml:11:", "rubric: marking scheme adds up to 2")),
+        ("kind: numeric", "kind: essay", ("good.yaml:4:", "kind: Input should be")),
+        (
+            "{kind: numeric, key: sq",
+            "{kind: numeric, keey: sq",
+            ("good.yaml:10:", "answers[0].keey: unknown field (did you mean 'key'?)"),
+        ),
+        ("topic: q", "topic: q\ntopic: r", ("good.yaml:4:", "duplicate key 'topic'")),
+        ("\\VAR{p.x} squared", "\\VAR{p.x squared", ("good.yaml:8:", "prompt: template syntax")),
+    ],
+)
+def test_bad_question_file(tmp_path, old, new, expect):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good.yaml", old, new)
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    for part in expect:
+        assert part in line, line
+
+
+def test_parts_not_adding_up(tmp_path):
+    bank = make(
+        tmp_path,
+        q__parts_yaml="""
+        id: parted
+        title: P
+        topic: q
+        kind: text
+        marks: 3
+        prompt: Stem.
+        parts:
+          - marks: 1
+            prompt: One.
+            answers: [{kind: text, text: A}]
+            rubric: [{marks: 1, text: A}]
+          - marks: 1
+            prompt: Two.
+            answers: [{kind: text, text: B}]
+            rubric: [{marks: 1, text: B}]
+    """,
+    )
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    assert "parts.yaml:7: parts: parts add up to 2 marks, the question is worth 3" in line
+
+
+def test_undefined_variable_in_text_is_an_error_not_empty(tmp_path):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good.yaml", "\\VAR{p.x} squared", "\\VAR{p.y} squared")
+    line = one_line_error(run_cli("show", "good", "--bank", bank, "--seed", "1"), 2)
+    assert "good.yaml:7: prompt: undefined in template" in line and "'y'" in line
+
+
+def test_answer_in_exam_text_is_refused(tmp_path):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good.yaml", "\\VAR{p.x} squared", "\\VAR{a.sq} squared")
+    line = one_line_error(run_cli("show", "good", "--bank", bank, "--seed", "1"), 2)
+    assert "prompt: undefined in template" in line and "may not appear in the exam" in line
+
+
+def test_same_id_in_two_files(tmp_path):
+    bank = make(tmp_path)
+    shutil.copy(bank / "q" / "good.yaml", bank / "q" / "twin.yaml")
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    assert "twin.yaml:1: id: question id 'good' is also used by" in line and "good.yaml" in line
+
+
+def test_missing_generator_file(tmp_path):
+    bank = make(tmp_path)
+    (bank / "q" / "good_gen.py").unlink()
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    assert "good_gen.py: generator file not found" in line
+
+
+def test_generator_missing_a_function(tmp_path):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good_gen.py", "def check(p, s):", "def verify(p, s):")
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    assert "good_gen.py: generator does not define check" in line
+
+
+def test_generator_import_error_names_its_line(tmp_path):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good_gen.py", "import math", "import math\nraise RuntimeError('boom')")
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    assert "good_gen.py:2: generator failed to import: RuntimeError: boom" in line
+
+
+def test_original_rejected_by_params(tmp_path):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good.yaml", "generator: good_gen.py", "generator: good_gen.py\noriginal: {x: 99}")
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    assert "good.yaml:7: original.x: Input should be less than or equal to 9" in line
+
+
+# ---------------------------------------------------------------- generators failing (exit 1)
+
+
+@pytest.mark.parametrize(
+    "old, new, expect",
+    [
+        (
+            'return Solution(answers={"sq": p.x ** 2})',
+            "return Solution(answers={'sq': 1 / 0})",
+            "good (seed 1): solve raised ZeroDivisionError",
+        ),
+        (
+            'return Solution(answers={"sq": p.x ** 2})',
+            "return Solution(answers={'sq': math.nan})",
+            "answer 'sq' is not finite (nan)",
+        ),
+        (
+            'return Solution(answers={"sq": p.x ** 2})',
+            "return Solution(answers={'sq': math.inf})",
+            "answer 'sq' is not finite (inf)",
+        ),
+        (
+            "return Params(x=int(rng.integers(1, 10)))",
+            "return Params.model_construct(x=42)",
+            "sample drew params its own Params model rejects: x",
+        ),
+        (
+            'return Solution(answers={"sq": p.x ** 2})',
+            'return Solution(answers={"sq": p.x ** 2 + 1})',
+            "good (seed 1): check failed: sq: check derived",
+        ),
+        (
+            'return Solution(answers={"sq": p.x ** 2})',
+            'return {"sq": p.x ** 2}',
+            "solve must return qbgen.authoring.Solution",
+        ),
+    ],
+)
+def test_failing_generator(tmp_path, old, new, expect):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good_gen.py", old, new)
+    line = one_line_error(run_cli("show", "good", "--bank", bank, "--seed", "1"), 1)
+    assert "good_gen.py" in line and expect in line, line
+    v = run_cli("validate", "--bank", bank, "--seeds", "5")
+    assert v.returncode == 1 and "FAIL good" in v.stdout and "Traceback" not in v.stdout + v.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good.yaml", "topic: q", "topic: q\ncolour: red")
+    r = run_cli("list", "--bank", bank, "--debug")
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+# ---------------------------------------------------------------- specs (exit 2)
+
+
+@pytest.mark.parametrize(
+    "old, new, expect",
+    [
+        ("[good]", "[good, nothere]", "t.yaml:4: sections[0].questions[1]: no question 'nothere'"),
+        ("max_marks: 2", "max_marks: 5", "t.yaml:2: max_marks: the questions add up to 2 marks, not 5"),
+        ("[good]", "[good, good]", "sections[0].questions[1]: question 'good' is picked twice"),
+        ("course: Test", "course: Test\nseeed: 3", "t.yaml:2: seeed: unknown field"),
+        ("[good]", "[{pool: {topic: q, count: 2}}]", "pool: cannot pick 2 question(s): 1 match the rule"),
+    ],
+)
+def test_bad_spec(tmp_path, old, new, expect):
+    bank = make(tmp_path)
+    edit(bank / "exams" / "t.yaml", old, new)
+    line = one_line_error(
+        run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o"), 2
+    )
+    assert expect in line, line
+    assert not (tmp_path / "o" / "exam.pdf").exists()
+
+
+def test_spec_not_found(tmp_path):
+    line = one_line_error(run_cli("build", tmp_path / "none.yaml", "--out", tmp_path / "o"), 2)
+    assert "none.yaml: exam spec not found" in line
+
+
+def test_unknown_question_in_show():
+    line = one_line_error(run_cli("show", "paper-z:99"), 2)
+    assert "no question 'paper-z:99'" in line
+
+
+# ---------------------------------------------------------------- typesetting and the machine
+
+
+@needs_tex
+def test_latex_error_names_the_question_and_keeps_tex(tmp_path):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good.yaml", "squared?", "squared? \\undefinedmacro")
+    out = tmp_path / "o"
+    line = one_line_error(run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out), 1)
+    assert "question good: LaTeX error: Undefined control sequence" in line
+    assert "failed/exam.tex:" in line
+    assert (out / "failed" / "exam.tex").exists() and not (out / "exam.pdf").exists()
+
+
+@needs_tex
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_output_folder(tmp_path):
+    bank = make(tmp_path)
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    line = one_line_error(run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out), 2)
+    assert "cannot write the output folder" in line
+
+
+def test_output_path_is_a_file(tmp_path):
+    bank = make(tmp_path)
+    (tmp_path / "o").write_text("not a folder")
+    line = one_line_error(
+        run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o"), 2
+    )
+    assert "cannot write the output folder" in line
+
+
+def test_pdflatex_missing_says_how_to_install(tmp_path):
+    bank = make(tmp_path)
+    env = {"PATH": str(tmp_path / "empty"), "QBGEN_PDFLATEX": ""}
+    (tmp_path / "empty").mkdir()
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o", env=env)
+    line = one_line_error(r, 2)
+    assert "pdflatex not found" in line and "apt-get install" in line
