@@ -90,7 +90,12 @@ def _key_text(a: AnswerInstance) -> str:
 
 
 def _key_choice(a: AnswerInstance) -> str:
-    letters = ", ".join(f"({chr(65 + i)}) {a.options[i]}" for i in a.correct) or "none"
+    # A picture option is not drawn again: its letter refers to the options above.
+    def name(i: int) -> str:
+        text = a.options[i]
+        return f"({chr(65 + i)})" + ("" if "tikzpicture" in text or "includegraphics" in text else f" {text}")
+
+    letters = ", ".join(name(i) for i in a.correct) or "none"
     expl = f"\\par {a.text}" if a.text else ""
     word = "Correct" if len(a.correct) == 1 else "Correct options"
     return f"\\textbf{{{word}:}}\\enspace {letters}{expl}\\par\n"

@@ -1,0 +1,163 @@
+"""Generator for momentum-backprop (paper-b:1).
+
+A 2-2-1 network, sigmoid everywhere, no biases: x1, x2 -> h1, h2 (w1..w4) -> y (w5 from
+h1, w6 from h2). solve does the forward pass, the error E = (t - y)^2 / 2, the chain
+rule for dE/dw5 and dE/dw6 and the momentum update of w5 and w6; it also draws the
+figure (lost from the paper) as TikZ. check redoes the forward pass in matrix form
+with sigmoid written through tanh, takes the gradients by central finite differences
+of E and applies the update rule stated in the question.
+"""
+
+import numpy as np
+from pydantic import Field
+
+from qbgen import authoring
+from qbgen.authoring import Solution, agree, fmt, require, rounded
+
+ALPHAS = [0.5, 0.6, 0.8, 0.9]
+ETAS = [0.1, 0.2, 0.24, 0.25, 0.5]
+TARGETS = [1.0, 0.0, 0.9, 0.1]
+
+Weight = Field(ge=-1, le=1)
+
+
+class Params(authoring.Params):
+    x1: float = Field(ge=0, le=1, description="input x1")
+    x2: float = Field(ge=0, le=1, description="input x2")
+    w1: float = Weight  # x1 -> h1
+    w2: float = Weight  # x2 -> h1
+    w3: float = Weight  # x1 -> h2
+    w4: float = Weight  # x2 -> h2
+    w5: float = Weight  # h1 -> y
+    w6: float = Weight  # h2 -> y
+    dw5_prev: float = Field(ge=-0.2, le=0.2, description="previous change of w5")
+    dw6_prev: float = Field(ge=-0.2, le=0.2, description="previous change of w6")
+    alpha: float = Field(gt=0, lt=1, description="momentum")
+    eta: float = Field(gt=0, le=1, description="learning rate")
+    target: float = Field(ge=0, le=1, description="desired output")
+
+
+def _sig(z: float) -> float:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def sample(rng: np.random.Generator) -> Params:
+    while True:
+        x1, x2 = rounded(rng.uniform(0.05, 1.0, 2), 2)
+        w = rounded(rng.uniform(-1.0, 1.0, 6), 2)
+        prev = rounded(rng.uniform(-0.08, 0.08, 2), 2)
+        alpha = float(rng.choice(ALPHAS))
+        eta = float(rng.choice(ETAS))
+        target = float(rng.choice(TARGETS))
+        if min(abs(v) for v in w) < 0.05 or min(abs(v) for v in prev) < 0.01:
+            continue  # no zero-looking weights; the momentum term must matter
+        h1 = _sig(w[0] * x1 + w[1] * x2)
+        h2 = _sig(w[2] * x1 + w[3] * x2)
+        y = _sig(w[4] * h1 + w[5] * h2)
+        if abs(target - y) < 0.15:
+            continue  # keep the gradient clearly non-zero
+        if min(abs(eta * (y - target) * y * (1 - y) * h) for h in (h1, h2)) < 0.003:
+            continue
+        return Params(
+            x1=x1, x2=x2, w1=w[0], w2=w[1], w3=w[2], w4=w[3], w5=w[4], w6=w[5],
+            dw5_prev=prev[0], dw6_prev=prev[1], alpha=alpha, eta=eta, target=target,
+        )
+
+
+def _figure(p: Params) -> str:
+    def lab(name: str, v: float) -> str:
+        return rf"${name} = {{{fmt(v)}}}$"
+
+    return "\n".join([
+        r"\begin{tikzpicture}[>=Stealth, x=1cm, y=1cm,",
+        r"  unit/.style={circle, draw, minimum size=8mm, inner sep=0pt},",
+        r"  wl/.style={font=\footnotesize, fill=white, inner sep=1pt}]",
+        r"\node[unit] (x1) at (0,2.4) {$x_1$};",
+        r"\node[unit] (x2) at (0,0) {$x_2$};",
+        r"\node[unit] (h1) at (3.5,2.4) {$h_1$};",
+        r"\node[unit] (h2) at (3.5,0) {$h_2$};",
+        r"\node[unit] (y) at (6.1,1.2) {$y$};",
+        rf"\node[left=2mm of x1] {{{lab('x_1', p.x1)}}};",
+        rf"\node[left=2mm of x2] {{{lab('x_2', p.x2)}}};",
+        r"\draw[->] (x1) -- (h1) node[wl, pos=0.5, above=1pt] {" + lab("w_1", p.w1) + "};",
+        r"\draw[->] (x2) -- (h1) node[wl, pos=0.27] {" + lab("w_2", p.w2) + "};",
+        r"\draw[->] (x1) -- (h2) node[wl, pos=0.27] {" + lab("w_3", p.w3) + "};",
+        r"\draw[->] (x2) -- (h2) node[wl, pos=0.5, below=1pt] {" + lab("w_4", p.w4) + "};",
+        r"\draw[->] (h1) -- (y) node[wl, pos=0.5, above right=0pt] {" + lab("w_5", p.w5) + "};",
+        r"\draw[->] (h2) -- (y) node[wl, pos=0.5, below right=0pt] {" + lab("w_6", p.w6) + "};",
+        r"\draw[->] (y) -- ++(0.9,0);",
+        r"\end{tikzpicture}",
+    ])
+
+
+def solve(p: Params) -> Solution:
+    net1 = p.w1 * p.x1 + p.w2 * p.x2
+    net2 = p.w3 * p.x1 + p.w4 * p.x2
+    h1, h2 = _sig(net1), _sig(net2)
+    net_o = p.w5 * h1 + p.w6 * h2
+    y = _sig(net_o)
+    err = 0.5 * (p.target - y) ** 2
+    delta = -(p.target - y) * y * (1.0 - y)  # dE/dnet_o
+    g5, g6 = delta * h1, delta * h2
+    dw5 = -p.eta * g5 + p.alpha * p.dw5_prev
+    dw6 = -p.eta * g6 + p.alpha * p.dw6_prev
+    w5n, w6n = p.w5 + dw5, p.w6 + dw6
+    f = fmt
+    steps = [
+        rf"$\mathrm{{net}}_{{h_1}} = w_1x_1 + w_2x_2 = ({f(p.w1)})({f(p.x1)}) + ({f(p.w2)})({f(p.x2)}) = {f(net1)}$, "
+        rf"$h_1 = \sigma({f(net1)}) = {f(h1)}$.",
+        rf"$\mathrm{{net}}_{{h_2}} = w_3x_1 + w_4x_2 = ({f(p.w3)})({f(p.x1)}) + ({f(p.w4)})({f(p.x2)}) = {f(net2)}$, "
+        rf"$h_2 = \sigma({f(net2)}) = {f(h2)}$.",
+        rf"$\mathrm{{net}}_y = w_5h_1 + w_6h_2 = ({f(p.w5)})({f(h1)}) + ({f(p.w6)})({f(h2)}) = {f(net_o)}$, "
+        rf"$y = \sigma({f(net_o)}) = {f(y)}$.",
+        rf"$E = \tfrac12(t-y)^2 = \tfrac12({f(p.target)} - {f(y)})^2 = {f(err)}$.",
+        rf"$\delta = \dfrac{{\partial E}}{{\partial\, \mathrm{{net}}_y}} = -(t-y)\,y(1-y) = "
+        rf"-({f(p.target - y)})({f(y)})({f(1 - y)}) = {f(delta)}$.",
+        rf"$\dfrac{{\partial E}}{{\partial w_5}} = \delta\,h_1 = {f(g5)}$, \quad "
+        rf"$\dfrac{{\partial E}}{{\partial w_6}} = \delta\,h_2 = {f(g6)}$.",
+        rf"$\Delta w_5(n) = -\eta\,\dfrac{{\partial E}}{{\partial w_5}} + \alpha\,\Delta w_5(n-1) = "
+        rf"-({f(p.eta)})({f(g5)}) + ({f(p.alpha)})({f(p.dw5_prev)}) = {f(dw5)}$.",
+        rf"$\Delta w_6(n) = -({f(p.eta)})({f(g6)}) + ({f(p.alpha)})({f(p.dw6_prev)}) = {f(dw6)}$.",
+        rf"$w_5^{{\text{{new}}}} = {f(p.w5)} + ({f(dw5)}) = {f(w5n)}$, \quad "
+        rf"$w_6^{{\text{{new}}}} = {f(p.w6)} + ({f(dw6)}) = {f(w6n)}$.",
+    ]
+    answers = {
+        "h1": h1, "h2": h2, "y": y, "error": err,
+        "delta": delta, "grad_w5": g5, "grad_w6": g6,
+        "dw5": dw5, "dw6": dw6, "w5_new": w5n, "w6_new": w6n,
+    }
+    return Solution(answers=answers, steps=steps, givens={"figure": _figure(p)})
+
+
+def _forward(p: Params, w5: float, w6: float) -> tuple[np.ndarray, float, float]:
+    # Matrix form: rows of W_hidden are the hidden units, sigmoid through tanh.
+    x = np.array([p.x1, p.x2])
+    w_hidden = np.array([[p.w1, p.w2], [p.w3, p.w4]])
+    hidden = 0.5 * (1.0 + np.tanh(0.5 * (w_hidden @ x)))
+    out = 0.5 * (1.0 + np.tanh(0.5 * float(np.array([w5, w6]) @ hidden)))
+    return hidden, out, 0.5 * (out - p.target) ** 2
+
+
+def check(p: Params, s: Solution) -> None:
+    a = s.answers
+    hidden, out, err = _forward(p, p.w5, p.w6)
+    agree("h1", hidden[0], a["h1"])
+    agree("h2", hidden[1], a["h2"])
+    agree("y", out, a["y"])
+    agree("error", err, a["error"])
+    step = 1e-6
+    g5 = (_forward(p, p.w5 + step, p.w6)[2] - _forward(p, p.w5 - step, p.w6)[2]) / (2 * step)
+    g6 = (_forward(p, p.w5, p.w6 + step)[2] - _forward(p, p.w5, p.w6 - step)[2]) / (2 * step)
+    require(abs(g5) > 1e-4 and abs(g6) > 1e-4, "the gradient is too close to zero")
+    agree("grad_w5", g5, a["grad_w5"], rel=1e-6, abs=1e-9)
+    agree("grad_w6", g6, a["grad_w6"], rel=1e-6, abs=1e-9)
+    agree("delta", g5 / hidden[0], a["delta"], rel=1e-6, abs=1e-9)
+    dw5 = p.alpha * p.dw5_prev - p.eta * g5
+    dw6 = p.alpha * p.dw6_prev - p.eta * g6
+    agree("dw5", dw5, a["dw5"], rel=1e-6, abs=1e-9)
+    agree("dw6", dw6, a["dw6"], rel=1e-6, abs=1e-9)
+    agree("w5_new", p.w5 + dw5, a["w5_new"], rel=1e-6, abs=1e-9)
+    agree("w6_new", p.w6 + dw6, a["w6_new"], rel=1e-6, abs=1e-9)
+    # The step taken must lower E when momentum is switched off (a sanity check on sign).
+    lower = _forward(p, p.w5 - 1e-3 * g5, p.w6 - 1e-3 * g6)[2]
+    require(lower < err, "a small step against the gradient does not lower the error")
