@@ -50,7 +50,7 @@ class BankQuestion:
     question: Question
     doc: YamlDoc
     generator: Generator | None
-    templates: dict[Loc, jinja2.Template] = field(repr=False)
+    templates: dict[Loc, jinja2.Template | PlainText] = field(repr=False)
 
     @property
     def id(self) -> str:
@@ -105,11 +105,26 @@ def text_fields(question: Question) -> Iterator[tuple[Loc, str]]:
 
 
 _ENV = make_env()
+_JINJA_MARKS = (r"\VAR{", r"\BLOCK{", r"\#{")
 
 
-def _compile(doc: YamlDoc, question: Question) -> dict[Loc, jinja2.Template]:
-    out = {}
+class PlainText:
+    """A text field with no Jinja in it: rendering it is the identity (and compiling free)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        """Return the text as written."""
+        return self.text
+
+
+def _compile(doc: YamlDoc, question: Question) -> dict[Loc, jinja2.Template | PlainText]:
+    out: dict[Loc, jinja2.Template | PlainText] = {}
     for loc, source in text_fields(question):
+        if not any(mark in source for mark in _JINJA_MARKS):
+            out[loc] = PlainText(source)
+            continue
         try:
             out[loc] = _ENV.from_string(source)
         except jinja2.TemplateSyntaxError as exc:

@@ -1,18 +1,31 @@
-"""Stage 6: build a paper and its key: assemble, render, typeset, write atomically.
+"""Stage 6: build papers and keys: assemble, render, typeset, split, write atomically.
 
-Room: the build folder and the output folder. Imports errors, models, bank, spec,
-assemble, render, typeset. Everything is produced in a temporary folder beside the
-output and moved into place only when every file is good, so a failed or interrupted
-build leaves the previous good output untouched and no half-written file.
+Room: the build and output folders. Imports errors, models, bank, spec, assemble,
+render, typeset. One machinery serves one paper and a class of 500:
+
+- every paper and every key is a *unit*; units are rendered into a few LaTeX
+  documents (one per core, or more for big builds) and each document is typeset once,
+  with the shared preamble loaded from a cached format;
+- each document writes the first and last page of each unit to a `.map` file, and the
+  PDF is split into each unit's PDF; `exams.pdf` and `keys.pdf` hold every paper,
+  each starting on an odd page for duplex printing;
+- everything is made in a staging folder inside the output folder and moved into place
+  only when every file is good, so a failed or interrupted build leaves the previous
+  good output untouched and no half-written file.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import multiprocessing
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +34,21 @@ from typing import Any
 from .assemble import assemble
 from .bank import Bank
 from .errors import InputError, TypesetError
-from .models import Exam
-from .render import render
+from .models import Candidate, Exam
+from .render import preamble, render, render_document
 from .spec import LoadedSpec
-from .typeset import typeset_all
+from .typeset import ensure_format, page_map, typeset_all
 
-OUTPUTS = ("exam.tex", "key.tex", "exam.pdf", "key.pdf", "manifest.json")
+Progress = Callable[[str, int, int], None]
+UNITS_PER_DOCUMENT = 40  # bounds a document's size (memory, a LaTeX error's reach)
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper to build and the folder (relative to the output) it goes to."""
+
+    folder: str
+    exam: Exam
 
 
 @dataclass(frozen=True)
@@ -36,6 +58,9 @@ class BuildResult:
     out: Path
     files: list[Path]
     manifest: dict[str, Any]
+    papers: int
+    pages: int
+    seconds: float
 
 
 def manifest_of(exam: Exam) -> dict[str, Any]:
@@ -63,15 +88,12 @@ def manifest_of(exam: Exam) -> dict[str, Any]:
 
 @contextmanager
 def staging(out: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `out`; it is removed whatever happens."""
+    """Yield a temporary folder inside `out`; it is removed whatever happens."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".qbgen-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        tmp = Path(tempfile.mkdtemp(prefix=".qbgen-build-", dir=out))
     except OSError as exc:
         raise InputError(f"cannot write the output folder: {exc.strerror}", file=out) from None
-    tmp = Path(tempfile.mkdtemp(prefix=".qbgen-build-", dir=out))
     try:
         yield tmp
     finally:
@@ -80,8 +102,8 @@ def staging(out: Path) -> Iterator[Path]:
 
 def publish(tmp: Path, out: Path, names: list[str]) -> list[Path]:
     """Move finished files from `tmp` into `out`, each with an atomic rename."""
-    # The manifest goes last: a reader that sees it sees the files it describes.
-    ordered = sorted(names, key=lambda n: n.endswith("manifest.json"))
+    # Manifests go last: a reader that sees one sees the files it describes.
+    ordered = sorted(names, key=lambda n: (n.endswith("manifest.json"), n.count("/"), n))
     placed = []
     for name in ordered:
         dest = out / name
@@ -92,27 +114,201 @@ def publish(tmp: Path, out: Path, names: list[str]) -> list[Path]:
 
 
 def keep_failed(tmp: Path, out: Path, exc: TypesetError) -> TypesetError:
-    """Keep a failed build's .tex and .log under `out/failed/` and say so."""
+    """Keep a failed document's .tex and .log under `out/failed/` and say so."""
     failed = out / "failed"
     shutil.rmtree(failed, ignore_errors=True)
     failed.mkdir(parents=True, exist_ok=True)
-    for f in tmp.rglob("*"):
+    src = Path(exc.file) if exc.file else None
+    for f in tmp.glob("*"):
         if f.suffix in (".tex", ".log") and f.is_file():
             shutil.copy2(f, failed / f.name)
-    name = Path(exc.file).name if exc.file else "exam.tex"
+    name = src.name if src else "exam.tex"
     return TypesetError(exc.message, file=failed / name, line=exc.line)
 
 
-def write_pair(exam: Exam, folder: Path) -> list[Path]:
-    """Render exam.tex and key.tex and the manifest into `folder`; return the .tex paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    texs = []
-    for name, answers in (("exam", False), ("key", True)):
-        path = folder / f"{name}.tex"
-        path.write_text(render(exam, answers=answers), "utf-8")
-        texs.append(path)
-    (folder / "manifest.json").write_text(json.dumps(manifest_of(exam), indent=2) + "\n", "utf-8")
-    return texs
+def _chunks(count_papers: int, count: int) -> list[list[int]]:
+    # Deal the papers round-robin, each with its key in the same document: documents get
+    # the same mix (they finish together), and a key reuses its paper's pictures
+    # (render_document typesets each distinct picture once per document).
+    return [
+        list(range(g, count_papers, count)) + list(range(count_papers + g, 2 * count_papers, count))
+        for g in range(count)
+    ]
+
+
+def _paper_of_line(tex: Path, line: int | None) -> int | None:
+    if not line:
+        return None
+    lines = tex.read_text("utf-8").splitlines()
+    for i in range(min(line, len(lines)) - 1, -1, -1):
+        m = re.match(r"^% qbgen: paper (\d+)", lines[i])
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def build_papers(
+    papers: list[Paper],
+    out: Path,
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    extra: dict[str, Any] | None = None,
+) -> BuildResult:
+    """Typeset every paper and key in `papers` into `out`; see the module docstring."""
+    started = time.monotonic()
+    jobs = jobs or os.cpu_count() or 1
+    single = len(papers) == 1
+    units = [(p, False) for p in papers] + [(p, True) for p in papers]
+    note = progress or (lambda stage, done, total: None)
+    with staging(out) as tmp:
+        names: list[str] = []
+        # Every folder gets its own standalone .tex and manifest (reproducible, readable).
+        for i, p in enumerate(papers):
+            folder = tmp / p.folder if p.folder else tmp
+            folder.mkdir(parents=True, exist_ok=True)
+            prefix = f"{p.folder}/" if p.folder else ""
+            for name, answers in (("exam", False), ("key", True)):
+                (folder / f"{name}.tex").write_text(render(p.exam, answers=answers), "utf-8")
+                names.append(f"{prefix}{name}.tex")
+            (folder / "manifest.json").write_text(json.dumps(manifest_of(p.exam), indent=2) + "\n", "utf-8")
+            names.append(f"{prefix}manifest.json")
+            note("render", i + 1, len(papers))
+        # The documents LaTeX actually runs on.
+        if single:
+            groups = [[0], [1]]
+        else:
+            count = max(min(jobs, len(papers)), math.ceil(len(units) / UNITS_PER_DOCUMENT))
+            groups = _chunks(len(papers), count)
+        work = tmp / ".work"
+        work.mkdir()
+        if single:  # the paper's own exam.tex and key.tex are the documents
+            docs = [tmp / "exam.tex", tmp / "key.tex"]
+        else:
+            docs = []
+            for g, members in enumerate(groups):
+                doc = work / f"doc{g:03d}.tex"
+                doc.write_text(render_document([(units[i][0].exam, units[i][1]) for i in members]), "utf-8")
+                docs.append(doc)
+        fmt = ensure_format(preamble())
+        note("typeset", 0, len(docs))
+        try:
+            pdfs = typeset_all(docs, fmt=fmt, jobs=jobs)
+        except TypesetError as exc:
+            paper_idx = _paper_of_line(Path(exc.file), exc.line) if exc.file else None
+            if paper_idx is not None and not single and exc.file:
+                g = int(Path(exc.file).stem[3:])
+                unit = units[groups[g][paper_idx]]
+                what = f"{'key' if unit[1] else 'paper'} {unit[0].folder}: "
+                exc = TypesetError(what + exc.message, file=exc.file, line=exc.line)
+            raise keep_failed(tmp if single else work, out, exc) from None
+        note("typeset", len(docs), len(docs))
+        pages = _split(units, groups, docs, pdfs, tmp, single, names)
+        top = None
+        if not single:
+            top = {
+                **(extra or {}),
+                "papers": [{"folder": p.folder, **manifest_of(p.exam)} for p in papers],
+            }
+            (tmp / "manifest.json").write_text(json.dumps(top, indent=2) + "\n", "utf-8")
+            names.append("manifest.json")
+        shutil.rmtree(out / "failed", ignore_errors=True)
+        shutil.rmtree(work)
+        files = publish(tmp, out, names)
+    manifest = top if top is not None else manifest_of(papers[0].exam)
+    return BuildResult(out, files, manifest, len(papers), pages, time.monotonic() - started)
+
+
+def _split(
+    units: list[tuple[Paper, bool]],
+    groups: list[list[int]],
+    docs: list[Path],
+    pdfs: list[Path],
+    tmp: Path,
+    single: bool,
+    names: list[str],
+) -> int:
+    if single:  # one unit per document: the document is the unit's PDF
+        os.replace(pdfs[0], tmp / "exam.pdf")
+        os.replace(pdfs[1], tmp / "key.pdf")
+        names += ["exam.pdf", "key.pdf"]
+        return sum(b - a + 1 for doc in docs for a, b in page_map(doc))
+    maps = [page_map(doc) for doc in docs]
+    # Tasks of (target file, its page spans (pdf, first, last)): one task per document
+    # for the papers it holds (one parse of that PDF), one per combined file.
+    where: dict[int, Span] = {}
+    tasks: list[list[Job]] = []
+    for members, pdf, spans in zip(groups, pdfs, maps, strict=True):
+        task: list[Job] = []
+        for (first, last), i in zip(spans, members, strict=True):
+            where[i] = (str(pdf), first, last)
+            paper, answers = units[i]
+            name = f"{paper.folder}/{'key' if answers else 'exam'}.pdf"
+            task.append((str(tmp / name), [(str(pdf), first, last)]))
+            names.append(name)
+        tasks.append(task)
+    for answers, name in ((False, "exams.pdf"), (True, "keys.pdf")):
+        order = [i for i, (_, a) in enumerate(units) if a == answers]
+        tasks.append([(str(tmp / name), [where[i] for i in order])])
+        names.append(name)
+    # Writing PDFs is pure-Python work: spread the tasks over the cores.
+    workers = min(len(tasks), os.cpu_count() or 1)
+    if workers > 1:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            list(pool.map(_write_task, tasks))
+    else:
+        for task in tasks:
+            _write_task(task)
+    return sum(b - a + 1 for spans in maps for a, b in spans)
+
+
+Span = tuple[str, int, int]
+Job = tuple[str, list[Span]]
+
+
+def _write_task(task: list[Job]) -> None:
+    """Write each job's pages (pdf, first, last) to its file; readers shared in the task."""
+    from pypdf import PdfReader, PdfWriter  # only multi-paper builds need it
+
+    readers: dict[str, Any] = {}
+    for target, spans in task:
+        writer = PdfWriter()
+        padded = len(spans) > 1  # a combined file: each paper starts on an odd page
+        for pdf, first, last in spans:
+            reader = readers.get(pdf) or readers.setdefault(pdf, PdfReader(pdf))
+            if padded and len(writer.pages) % 2:
+                box = reader.pages[first - 1].mediabox
+                writer.add_blank_page(width=box.width, height=box.height)
+            for n in range(first - 1, last):
+                writer.add_page(reader.pages[n])
+        _write_pdf(writer, Path(target))
+
+
+def _write_pdf(writer: Any, path: Path) -> None:
+    # No timestamps or random IDs from pypdf: rebuilt PDFs stay byte-identical.
+    writer.add_metadata({"/Producer": "qbgen"})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        writer.write(fh)
+
+
+def variant_labels(count: int) -> list[str]:
+    """Return `count` set labels: A, B, ..., Z, AA, AB, ..."""
+    out = []
+    for n in range(count):
+        label, n1 = "", n + 1
+        while n1:
+            n1, r = divmod(n1 - 1, 26)
+            label = chr(65 + r) + label
+        out.append(label)
+    return out
+
+
+def safe_folder(text: str) -> str:
+    """Return a folder name for a student id (letters, digits, - _ . kept)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "student"
+    return name[:80]
 
 
 def build(
@@ -122,15 +318,41 @@ def build(
     *,
     seed: int | None = None,
     original: bool = False,
+    variants: int | None = None,
+    roster: list[Candidate] | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
 ) -> BuildResult:
-    """Build exam.pdf, key.pdf, their .tex and manifest.json for one paper into `out`."""
-    exam = assemble(loaded, bank, seed=seed, original=original)
-    with staging(out) as tmp:
-        texs = write_pair(exam, tmp)
-        try:
-            typeset_all(texs)
-        except TypesetError as exc:
-            raise keep_failed(tmp, out, exc) from None
-        shutil.rmtree(out / "failed", ignore_errors=True)
-        files = publish(tmp, out, list(OUTPUTS))
-    return BuildResult(out, files, manifest_of(exam))
+    """Build one paper, K variants (A, B, ...) or one paper per student into `out`."""
+    if variants is not None and roster is not None:
+        raise InputError("give --variants or --roster, not both")
+    if original and (variants or roster):
+        raise InputError("--original reprints the paper's own numbers: one paper, no variants")
+    papers: list[Paper] = []
+    if roster is not None:
+        folders: dict[str, str] = {}
+        for i, c in enumerate(roster):
+            folder = safe_folder(c.id)
+            if folder in folders:
+                raise InputError(
+                    f"students {folders[folder]!r} and {c.id!r} would share the folder {folder!r}"
+                )
+            folders[folder] = c.id
+            papers.append(Paper(folder, assemble(loaded, bank, seed=seed, variant=c.id, candidate=c)))
+            if progress:
+                progress("assemble", i + 1, len(roster))
+        extra = {"spec": loaded.name, "seed": loaded.spec.seed if seed is None else seed, "roster": True}
+    elif variants:
+        for i, label in enumerate(variant_labels(variants)):
+            papers.append(Paper(label, assemble(loaded, bank, seed=seed, variant=label)))
+            if progress:
+                progress("assemble", i + 1, variants)
+        extra = {
+            "spec": loaded.name,
+            "seed": loaded.spec.seed if seed is None else seed,
+            "variants": variants,
+        }
+    else:
+        papers.append(Paper("", assemble(loaded, bank, seed=seed, original=original)))
+        extra = {}
+    return build_papers(papers, out, jobs=jobs, progress=progress, extra=extra)

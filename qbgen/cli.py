@@ -20,6 +20,7 @@ from .bank import Bank, load_bank
 from .build import build as build_paper
 from .errors import InputError, QbgenError
 from .resources import bank_dir
+from .roster import load_roster
 from .spec import load_spec
 from .validate import validate as validate_bank
 
@@ -138,6 +139,27 @@ def show(
             typer.echo(f"  {k}: {json.dumps(v)}")
 
 
+class _Progress:
+    """A one-line progress bar on stderr, for builds of more than one paper."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.tty or total <= 0:
+            return
+        width = 30
+        fill = int(width * done / total)
+        sys.stderr.write(f"\r{stage:<10} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+
+
 @app.command()
 def build(
     spec: Annotated[
@@ -145,15 +167,26 @@ def build(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Exam seed (default: the spec's).")] = None,
     original: Annotated[bool, typer.Option("--original", help="The papers' own values.")] = False,
+    variants: Annotated[
+        int | None, typer.Option(min=1, max=702, help="K sets, A, B, C, ..., each with its key.")
+    ] = None,
+    roster: Annotated[
+        Path | None, typer.Option(help="CSV with id and name columns: one paper per student.")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: output/<spec>/).")] = None,
+    jobs: Annotated[int | None, typer.Option(min=1, help="LaTeX runs at once (default: cores).")] = None,
     bank: BankOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Build exam.pdf and key.pdf (with .tex and manifest.json) from an exam spec.
 
-    Example: qbgen build bank/exams/paper-a.yaml --original --out output/paper-a
+    With --variants K or --roster FILE, one folder per set or student, plus exams.pdf and
+    keys.pdf holding every paper (each from an odd page, for duplex printing).
+
+    Example: qbgen build bank/exams/paper-b.yaml --variants 20
     """
+    progress = _Progress()
 
     def go() -> Any:
         b = _bank(bank)
@@ -161,14 +194,34 @@ def build(
         loaded = load_spec(path, b)
         if seed is not None and original:
             raise InputError("give --seed or --original, not both")
-        return build_paper(loaded, b, out or Path("output") / loaded.name, seed=seed, original=original)
+        students = load_roster(roster) if roster is not None else None
+        return build_paper(
+            loaded,
+            b,
+            out or Path("output") / loaded.name,
+            seed=seed,
+            original=original,
+            variants=variants,
+            roster=students,
+            jobs=jobs,
+            progress=progress if (variants or students) else None,
+        )
 
-    result = _run(debug, go)
+    try:
+        result = _run(debug, go)
+    finally:
+        progress.close()
     if as_json:
         typer.echo(json.dumps({"out": str(result.out), "files": [str(f) for f in result.files]}))
         return
-    for f in result.files:
-        typer.echo(str(f))
+    if result.papers == 1:
+        for f in result.files:
+            typer.echo(str(f))
+    typer.echo(
+        f"{result.papers} paper{'s' if result.papers != 1 else ''} with keys, "
+        f"{result.pages} pages, {result.seconds:.1f} s -> {result.out}",
+        err=True,
+    )
 
 
 @app.command()

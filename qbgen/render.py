@@ -12,6 +12,8 @@ kind has both.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -156,10 +158,53 @@ def styles() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "paper.tex.j2").is_file())
 
 
+def preamble() -> str:
+    """Return the shared preamble (the part dumped into the cached format)."""
+    return _env(templates_dir()).get_template("common/preamble.tex.j2").render()
+
+
+def render_document(units: list[tuple[Exam, bool]]) -> str:
+    """Return one LaTeX document holding these papers, each (exam, answers on/off).
+
+    Every paper starts on an odd page with its own page numbers; the document writes
+    each paper's first and last page to `<jobname>.map` (see `typeset.page_map`).
+    """
+    if not units:
+        raise ValueError("no papers to render")
+    style = units[0][0].style
+    if any(exam.style != style for exam, _ in units):
+        raise ValueError("one document holds papers of one house style")
+    root = templates_dir()
+    if not (root / style / "paper.tex.j2").is_file():
+        raise InputError(f"no house style {style!r} (have: {', '.join(styles())})", field="style")
+    env = _env(root)
+    tex = env.get_template("common/document.tex.j2").render(
+        units=units, style=env.get_template(f"{style}/paper.tex.j2")
+    )
+    return share_pictures(tex) if len(units) > 1 else tex
+
+
+_PICTURE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
+
+
+def share_pictures(tex: str) -> str:
+    r"""Typeset each distinct TikZ picture once per document and reuse its box.
+
+    A paper and its key show the same figures; TikZ is most of their cost. The first
+    occurrence goes into a save box (`\qbpicsave`), later ones use it (`\qbpicuse`).
+    """
+    seen: set[str] = set()
+
+    def one(m: re.Match[str]) -> str:
+        key = hashlib.sha1(m.group(0).encode()).hexdigest()[:12]
+        if key in seen:
+            return rf"\qbpicuse{{{key}}}"
+        seen.add(key)
+        return rf"\qbpicsave{{{key}}}{{{m.group(0)}}}"
+
+    return _PICTURE.sub(one, tex)
+
+
 def render(exam: Exam, *, answers: bool) -> str:
     """Return the LaTeX source of the paper (answers off) or its key (answers on)."""
-    root = templates_dir()
-    if not (root / exam.style / "paper.tex.j2").is_file():
-        raise InputError(f"no house style {exam.style!r} (have: {', '.join(styles())})", field="style")
-    template = _env(root).get_template(f"{exam.style}/paper.tex.j2")
-    return template.render(exam=exam, answers=answers)
+    return render_document([(exam, answers)])
