@@ -195,11 +195,16 @@ def load_question(path: Path) -> BankQuestion:
 
 
 def question_files(root: Path) -> list[Path]:
-    """Return the bank's question files in a stable order (specs under exams/ excluded)."""
+    """Return the bank's question files in a stable order.
+
+    Specs under `exams/` are not questions; nor is anything hidden or private (a part
+    of the path starting with `.` or `_`: `.github/workflows/`, `.venv/`, `_drafts/`).
+    """
     files = [
         p
         for p in root.rglob("*.yaml")
-        if "exams" not in p.relative_to(root).parts[:1] and not p.name.startswith(".")
+        if p.relative_to(root).parts[0] != "exams"
+        and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)
     ]
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 

@@ -91,13 +91,29 @@ def staging(out: Path) -> Iterator[Path]:
     """Yield a temporary folder inside `out`; it is removed whatever happens."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".qbgen-build-", dir=out))
+        _sweep_stale(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".qbgen-build-{os.getpid()}-", dir=out))
     except OSError as exc:
         raise InputError(f"cannot write the output folder: {exc.strerror}", file=out) from None
     try:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _sweep_stale(out: Path) -> None:
+    # A build killed outright (SIGKILL, power loss) leaves its staging folder; the
+    # published files were never touched. Remove folders whose process is gone.
+    for old in out.glob(".qbgen-build-*"):
+        m = re.match(r"\.qbgen-build-(\d+)-", old.name)
+        if m is None:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 def publish(tmp: Path, out: Path, names: list[str]) -> list[Path]:

@@ -32,7 +32,15 @@ from pathlib import Path
 
 from .errors import EnvironmentProblem, TypesetError
 
-DEFAULT_TIMEOUT = 120.0
+DEFAULT_TIMEOUT = 120.0  # seconds a pdflatex run may take; QBGEN_TEX_TIMEOUT overrides
+
+
+def tex_timeout() -> float:
+    """Return the time limit of one pdflatex run."""
+    try:
+        return float(os.environ.get("QBGEN_TEX_TIMEOUT", DEFAULT_TIMEOUT))
+    except ValueError:
+        return DEFAULT_TIMEOUT
 INSTALL_HINT = (
     "pdflatex not found; install TeX Live, e.g. on Debian: sudo apt-get install "
     "texlive-latex-base texlive-latex-recommended texlive-latex-extra "
@@ -70,6 +78,19 @@ def question_at(tex_lines: Sequence[str], line: int) -> str | None:
     return None
 
 
+def _last_question(tex_path: Path) -> str:
+    # A killed run's log shows TeX's place only if it reported a line (l.NNN); then name
+    # the question there, else nothing (guessing from pages would mislead).
+    log = tex_path.with_suffix(".log")
+    if not log.exists():
+        return ""
+    seen = re.findall(r"\bl\.(\d+)", log.read_text("latin-1"))
+    if not seen:
+        return ""
+    qid = question_at(tex_path.read_text("utf-8").splitlines(), int(seen[-1]))
+    return f"question {qid}: " if qid else ""
+
+
 def summarise_log(log: str, tex_file: Path) -> tuple[str, int | None]:
     """Return (the first error's message and context, its .tex line) from a log."""
     lines = log.splitlines()
@@ -79,14 +100,18 @@ def summarise_log(log: str, tex_file: Path) -> tuple[str, int | None]:
             line_no = int(m.group(1)) if m else None
             message = m.group(2) if m else text[2:]
             context = ""
-            for follow in lines[i + 1 : i + 8]:
-                lm = re.match(r"^l\.(\d+) (.*)$", follow)
-                if lm:
-                    line_no = line_no or int(lm.group(1))
-                    context = lm.group(2).strip()
+            for follow in lines[i + 1 : i + 25]:
+                lm = re.match(r"^(?:.*?:(\d+): .*|l\.(\d+) (.*))$", follow)
+                if lm and lm.group(2):
+                    line_no = line_no or int(lm.group(2))
+                    context = lm.group(3).strip()
                     break
+                if lm and lm.group(1):
+                    line_no = line_no or int(lm.group(1))
             if context:
                 message += f" at: {context[-80:]}"
+            if "not found" in message and re.search(r"`(/|\.\./)", message):
+                message += " (TeX may read only files inside the build folder)"
             return message.strip(), line_no
     if "Emergency stop" in log or "Fatal error" in log:
         return "LaTeX stopped (fatal error); see the .log", None
@@ -151,8 +176,9 @@ def page_map(tex_path: Path) -> list[tuple[int, int]]:
     return [(starts[i], ends[i]) for i in sorted(starts)]
 
 
-def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float = DEFAULT_TIMEOUT) -> Path:
+def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = None) -> Path:
     """Run one pdflatex pass on `tex_path` (in its folder); return the PDF's path."""
+    timeout = tex_timeout() if timeout is None else timeout
     exe = pdflatex()
     workdir = tex_path.parent
     cmd = [
@@ -177,8 +203,9 @@ def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float = DEFAULT
             check=False,
         )
     except subprocess.TimeoutExpired:
+        where = _last_question(tex_path)
         raise TypesetError(
-            f"pdflatex did not finish within {timeout:g} s (an endless loop in the text?)",
+            f"{where}pdflatex did not finish within {timeout:g} s (an endless loop in the text?)",
             file=tex_path,
         ) from None
     pdf = tex_path.with_suffix(".pdf")

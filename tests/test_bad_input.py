@@ -3,11 +3,15 @@ naming the file, the line and the field or question, and never a traceback."""
 
 import os
 import shutil
+import signal
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
 
-from .conftest import needs_tex, run_cli, write_tree
+from .conftest import ROOT, needs_tex, pdf_text, run_cli, write_tree
 
 GOOD_Q = """
     id: good
@@ -307,3 +311,124 @@ def test_pdflatex_missing_says_how_to_install(tmp_path):
     r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o", env=env)
     line = one_line_error(r, 2)
     assert "pdflatex not found" in line and "apt-get install" in line
+
+
+# ---------------------------------------------------------------- rosters (exit 2)
+
+
+@pytest.mark.parametrize(
+    "content, expect",
+    [
+        (b"id,fullname\n1,Asha\n", "class.csv:1: missing column name (columns: id, fullname)"),
+        (b"id,name\n7,Asha\n8,Ravi\n7,Meera\n", "class.csv:4: id: duplicate id '7' (first on line 2)"),
+        (b"id,name\n7,Asha\n8,  \n", "class.csv:3: name: empty name for id '8'"),
+        (b"id,name\n7,Asha\n8,Jos\xe9\n", "class.csv:3: not UTF-8 text (byte 0xe9)"),
+        (b"id,name\n", "class.csv: the roster has no students"),
+    ],
+)
+def test_bad_roster(tmp_path, content, expect):
+    bank = make(tmp_path)
+    (tmp_path / "class.csv").write_bytes(content)
+    r = run_cli(
+        "build",
+        bank / "exams" / "t.yaml",
+        "--bank",
+        bank,
+        "--roster",
+        tmp_path / "class.csv",
+        "--out",
+        tmp_path / "o",
+    )
+    line = one_line_error(r, 2)
+    assert expect in line, line
+
+
+# ---------------------------------------------------------------- LaTeX safety
+
+SECRET = "qbgen-secret-7f3a"
+
+
+@needs_tex
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "\\input{/etc/passwd}",
+        "\\input{SECRET_ABS}",
+        "\\input{../../secret.txt}",
+        "\\newread\\r \\openin\\r=SECRET_ABS \\read\\r to\\x \\x",
+        "\\newwrite\\w \\immediate\\openout\\w=OUTSIDE \\immediate\\write\\w{pwned}",
+        "\\immediate\\write18{touch OUTSIDE}",
+    ],
+)
+def test_tex_cannot_read_or_write_outside_the_build(tmp_path, attack):
+    (tmp_path / "secret.txt").write_text(SECRET + "\n")
+    outside = tmp_path / "pwned.txt"
+    bank = make(tmp_path)
+    attack = attack.replace("SECRET_ABS", str(tmp_path / "secret.txt")).replace("OUTSIDE", str(outside))
+    edit(bank / "q" / "good.yaml", "squared?", "squared? " + attack)
+    out = tmp_path / "o"
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out)
+    assert "Traceback" not in r.stderr
+    for pdf in out.rglob("*.pdf"):
+        text = pdf_text(pdf)
+        assert SECRET not in text and "root:x:0:0" not in text
+    assert not outside.exists()
+    assert not list(out.rglob("pwned*"))
+
+
+@needs_tex
+def test_endless_loop_is_stopped_with_a_clear_error(tmp_path):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good.yaml", "squared?", "squared? \\def\\spin{\\spin}\\spin")
+    r = run_cli(
+        "build",
+        bank / "exams" / "t.yaml",
+        "--bank",
+        bank,
+        "--out",
+        tmp_path / "o",
+        env={"QBGEN_TEX_TIMEOUT": "3"},
+    )
+    line = one_line_error(r, 1)
+    assert "did not finish within 3 s" in line
+
+
+# ---------------------------------------------------------------- nothing lost
+
+
+@needs_tex
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_build_leaves_earlier_output_untouched(tmp_path, sig):
+    out = tmp_path / "o"
+    first = run_cli("build", "--seed", "1", "--out", out)
+    assert first.returncode == 0, first.stderr
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    # Twenty variants into the same folder take seconds; stop it while LaTeX runs.
+    env = dict(os.environ, QBGEN_NO_FORMAT="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qbgen", "build", "--variants", "20", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(out.glob(".qbgen-build-*/.work/*.log")):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the build ended before it could be interrupted"
+    os.killpg(proc.pid, sig)
+    proc.wait(timeout=60)
+    after = {
+        p.relative_to(out): p.read_bytes()
+        for p in out.rglob("*")
+        if p.is_file() and not p.relative_to(out).parts[0].startswith(".qbgen-build-")
+    }
+    assert after == before
+    if sig == signal.SIGINT:
+        assert not list(out.glob(".qbgen-build-*")), "Ctrl-C cleans its staging folder"
+        assert "Traceback" not in proc.stderr.read().decode()
+    # The next build sweeps what a killed one left and succeeds.
+    again = run_cli("build", "--seed", "2", "--out", out)
+    assert again.returncode == 0, again.stderr
+    assert not list(out.glob(".qbgen-build-*"))
