@@ -31,13 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .assemble import assemble
+from .assemble import assemble, instantiate
 from .bank import Bank
 from .errors import InputError, TypesetError
-from .models import Candidate, Exam
+from .models import Candidate, Exam, SectionInstance
 from .render import preamble, render, render_document
 from .spec import LoadedSpec
-from .typeset import ensure_format, page_map, typeset_all
+from .typeset import ensure_format, page_map, typeset, typeset_all
 
 Progress = Callable[[str, int, int], None]
 UNITS_PER_DOCUMENT = 40  # bounds a document's size (memory, a LaTeX error's reach)
@@ -372,3 +372,37 @@ def build(
         papers.append(Paper("", assemble(loaded, bank, seed=seed, original=original)))
         extra = {}
     return build_papers(papers, out, jobs=jobs, progress=progress, extra=extra)
+
+
+def preview_exam(bank: Bank, ref: str, seed: int | None) -> Exam:
+    """Return a one-question paper for `qbgen preview` (None: the paper's own values)."""
+    bq = bank.get(ref)
+    inst = instantiate(bq, "1", seed)
+    return Exam(
+        spec_name="preview",
+        institute="",
+        course=bq.question.title,
+        title=f"Preview of {bq.id}" + (f", seed {seed}" if seed is not None else ", original values"),
+        date="",
+        duration="",
+        max_marks=inst.marks,
+        instructions=[],
+        style="iitjammu-b",
+        seed=seed or 0,
+        sections=[SectionInstance(number=1, title="", marks=inst.marks, questions=[inst])],
+    )
+
+
+def preview(bank: Bank, ref: str, out: Path, *, seed: int | None = None) -> Path:
+    """Typeset one question and its answer (the key's view) into `out/<id>.pdf`."""
+    exam = preview_exam(bank, ref, seed)
+    qid = exam.questions()[0].id
+    with staging(out) as tmp:
+        tex = tmp / f"{qid}.tex"
+        tex.write_text(render(exam, answers=True), "utf-8")
+        try:
+            typeset(tex, fmt=ensure_format(preamble()))
+        except TypesetError as exc:
+            raise keep_failed(tmp, out, exc) from None
+        shutil.rmtree(out / "failed", ignore_errors=True)
+        return publish(tmp, out, [f"{qid}.pdf", f"{qid}.tex"])[0]

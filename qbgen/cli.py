@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -18,10 +19,14 @@ import typer
 from .assemble import show_instance
 from .bank import Bank, load_bank
 from .build import build as build_paper
+from .build import preview as preview_question
 from .errors import InputError, QbgenError
-from .resources import bank_dir
+from .models import KINDS, json_schemas
+from .resources import bank_dir, default_bank
 from .roster import load_roster
+from .scaffold import new_question
 from .spec import load_spec
+from .validate import compile_questions, write_junit
 from .validate import validate as validate_bank
 
 app = typer.Typer(
@@ -228,15 +233,31 @@ def build(
 def validate(
     seeds: Annotated[int, typer.Option(min=0, help="Draws per generator.")] = 100,
     question: Annotated[list[str] | None, typer.Option("--question", "-q", help="Only these.")] = None,
+    compile_: Annotated[
+        bool, typer.Option("--compile", help="Also typeset every question once, in one document.")
+    ] = False,
+    junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
     bank: BankOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Check every question: it loads, every generator draws, solves and passes check.
 
-    Exit 0 when all pass, 1 when any fails. Example: qbgen validate --seeds 500
+    Each numeric answer is also nudged and check must notice. Exit 0 when all pass, 1
+    when any fails. Example: qbgen validate --seeds 500 --compile --junit validate.xml
     """
-    reports = _run(debug, lambda: validate_bank(_bank(bank), seeds, question))
+    started = time.monotonic()
+
+    def go() -> Any:
+        b = _bank(bank)
+        reports = validate_bank(b, seeds, question)
+        if compile_:
+            compile_questions(b, reports)
+        return reports
+
+    reports = _run(debug, go)
+    if junit is not None:
+        write_junit(reports, junit, time.monotonic() - started)
     failed = [r for r in reports if not r.ok]
     if as_json:
         typer.echo(json.dumps([r.__dict__ | {"ok": r.ok} for r in reports], indent=2))
@@ -251,6 +272,91 @@ def validate(
         typer.echo(f"{len(reports) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def new(
+    question: Annotated[str, typer.Argument(help="The new question's id, e.g. conv-output-size.")],
+    kind: Annotated[str, typer.Option(help=f"One of: {', '.join(KINDS)}.")] = "text",
+    topic: Annotated[str, typer.Option(help="Topic folder of the bank.")] = "general",
+    bank: BankOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Write a question skeleton (and a generator for numeric and table kinds).
+
+    It validates and builds as it is; its comments show where to write.
+    Example: qbgen new conv-output-size --kind numeric --topic cnn --bank ~/my-bank
+    """
+    files = _run(debug, lambda: new_question(bank or default_bank(), question, kind, topic))
+    for f in files:
+        typer.echo(str(f))
+
+
+@app.command()
+def preview(
+    question: Annotated[str, typer.Argument(help="Question id or source.")],
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the paper's own values).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder of the preview PDF.")] = Path("output/preview"),
+    watch: Annotated[bool, typer.Option("--watch", help="Rebuild when the question changes.")] = False,
+    bank: BankOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Typeset one question and its answer into a PDF, in about a second.
+
+    Example: qbgen preview paper-b:7 --seed 3 --watch
+    """
+
+    def once() -> Path:
+        return preview_question(_bank(bank), question, out, seed=seed)
+
+    if not watch:
+        typer.echo(str(_run(debug, once)))
+        return
+    typer.echo("watching; Ctrl-C stops", err=True)
+    last: tuple[float, ...] = ()
+    try:
+        while True:
+            try:
+                b = _bank(bank)
+                bq = b.get(question)
+                files = [bq.path] + ([bq.generator.path] if bq.generator else [])
+                stamp = tuple(f.stat().st_mtime for f in files)
+            except QbgenError as exc:
+                stamp = (-1.0,)
+                if stamp != last:
+                    typer.echo(f"error: {exc}", err=True)
+            if stamp != last and stamp != (-1.0,):
+                try:
+                    typer.echo(f"{time.strftime('%H:%M:%S')} {once()}")
+                except QbgenError as exc:
+                    typer.echo(f"error: {exc}", err=True)
+            last = stamp
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None, typer.Option(help="Write question.schema.json and spec.schema.json here.")
+    ] = None,
+) -> None:
+    """Print (or write) the JSON Schemas of question files and exam spec files.
+
+    For editor completion with yaml-language-server, put this first line in a question
+    file: # yaml-language-server: $schema=../question.schema.json
+    Example: qbgen schema --out .
+    """
+    schemas = json_schemas()
+    if out is None:
+        typer.echo(json.dumps(schemas, indent=2))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, body in schemas.items():
+        path = out / f"{name}.schema.json"
+        path.write_text(json.dumps(body, indent=2) + "\n", "utf-8")
+        typer.echo(str(path))
 
 
 def main() -> None:

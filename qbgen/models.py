@@ -238,8 +238,17 @@ class Pool(Frozen):
         return self
 
 
+def _pick_schema(schema: dict[str, Any]) -> None:
+    # A spec may name a question by a bare string; the schema says so.
+    obj = dict(schema)
+    schema.clear()
+    schema.update({"anyOf": [{"type": "string", "description": "A question id or source."}, obj]})
+
+
 class Pick(Frozen):
     """One entry of a section: a question by id (or source), or a pool."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_pick_schema)
 
     id: str | None = None
     pool: Pool | None = None
@@ -382,3 +391,14 @@ class Exam(Frozen):
     def questions(self) -> list[QuestionInstance]:
         """Return every question of the paper in order."""
         return [q for s in self.sections for q in s.questions]
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """Return the JSON Schemas of question files and exam spec files."""
+    out = {}
+    for name, model in (("question", Question), ("spec", ExamSpec)):
+        schema = model.model_json_schema(by_alias=True)
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = f"qbgen {name} file"
+        out[name] = schema
+    return out

@@ -41,6 +41,8 @@ def tex_timeout() -> float:
         return float(os.environ.get("QBGEN_TEX_TIMEOUT", DEFAULT_TIMEOUT))
     except ValueError:
         return DEFAULT_TIMEOUT
+
+
 INSTALL_HINT = (
     "pdflatex not found; install TeX Live, e.g. on Debian: sudo apt-get install "
     "texlive-latex-base texlive-latex-recommended texlive-latex-extra "

@@ -5,22 +5,30 @@ errors, models, authoring, bank, assemble. For each question: the pinned origina
 values and N seeds each draw, solve, pass `check` and render; then, on one draw, each
 numeric answer is nudged in turn and `check` must notice (a check that cannot fail
 is reported). Draws that hardly vary and choice keys stuck in one place are warned of.
+With `compile_questions`, every question is typeset once, all in one document, and
+those LaTeX rejects are named. `write_junit` reports for CI.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import tempfile
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import authoring
 from .assemble import instantiate
 from .bank import Bank, BankQuestion
-from .errors import QbgenError
+from .errors import QbgenError, TypesetError
+from .models import Exam, QuestionInstance, SectionInstance
+from .render import preamble, render
 from .seeds import rng_for
+from .typeset import ensure_format, typeset
 
 
 @dataclass
@@ -139,3 +147,64 @@ def validate(bank: Bank, seeds: int = 100, only: list[str] | None = None) -> lis
     """Validate every question of `bank` (or those in `only`)."""
     chosen = [bank.get(ref) for ref in only] if only else list(bank.questions.values())
     return [validate_question(bq, seeds) for bq in chosen]
+
+
+def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
+    """Typeset every passing question once (its key view), all in one document.
+
+    A question LaTeX rejects gets the failure in its report; the document is typeset
+    again without it, until the rest compiles.
+    """
+    by_id = {r.id: r for r in reports}
+    pending: list[QuestionInstance] = []
+    for r in reports:
+        if r.ok:
+            bq = bank.get(r.id)
+            pending.append(instantiate(bq, str(len(pending) + 1), None if bq.generator is None else 0))
+    fmt = ensure_format(preamble())
+    with tempfile.TemporaryDirectory(prefix="qbgen-compile-") as tmp:
+        while pending:
+            marks = sum(q.marks for q in pending)
+            exam = Exam(
+                spec_name="validate", institute="", course="qbgen validate --compile", title="",
+                date="", duration="", max_marks=marks, instructions=[], style="iitjammu-b", seed=0,
+                sections=[SectionInstance(number=1, title="", marks=marks, questions=pending)],
+            )  # fmt: skip
+            tex = Path(tmp) / "all.tex"
+            tex.write_text(render(exam, answers=True), "utf-8")
+            try:
+                typeset(tex, fmt=fmt)
+                return
+            except TypesetError as exc:
+                culprit = next((q for q in pending if f"question {q.id}:" in exc.message), None)
+                if culprit is None:  # not inside any question: the paper itself fails
+                    for q in pending:
+                        by_id[q.id].failures.append(f"does not typeset with the others: {exc.message}")
+                    return
+                by_id[culprit.id].failures.append(f"{culprit.id}: does not typeset: {exc.message}")
+                pending = [q for q in pending if q.id != culprit.id]
+
+
+def write_junit(reports: list[QuestionReport], path: Path, seconds: float) -> None:
+    """Write a JUnit XML report: one testcase per question."""
+    suite = ET.Element(
+        "testsuite",
+        name="qbgen validate",
+        tests=str(len(reports)),
+        failures=str(sum(not r.ok for r in reports)),
+        errors="0",
+        time=f"{seconds:.3f}",
+    )
+    for r in reports:
+        case = ET.SubElement(suite, "testcase", classname=r.path, name=r.id, time="0")
+        if not r.ok:
+            seed = "original values" if r.failing_seed is None else f"seed {r.failing_seed}"
+            fail = ET.SubElement(case, "failure", message=f"{r.failures[0]} ({seed})")
+            fail.text = "\n".join(r.failures)
+        out = [f"{r.seeds} seeds"] + [f"warning: {w}" for w in r.warnings]
+        ET.SubElement(case, "system-out").text = "\n".join(out)
+    tree = ET.ElementTree(ET.Element("testsuites"))
+    tree.getroot().append(suite)
+    ET.indent(tree)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,149 @@
+"""An instructor's own bank outside the repo: new, validate (JUnit), preview, schema, wheel."""
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from .conftest import BANK, ROOT, needs_tex, pdf_text, run_cli
+
+
+@pytest.fixture()
+def own(tmp_path):
+    bank = tmp_path / "my-bank"
+    for qid, kind, topic in [
+        ("conv-size", "numeric", "cnn"),
+        ("squares", "table", "maths"),
+        ("why-relu", "text", "fcnn"),
+        ("pick-metric", "choice", "fcnn"),
+        ("fix-code", "code", "fcnn"),
+    ]:
+        r = run_cli("new", qid, "--kind", kind, "--topic", topic, "--bank", bank)
+        assert r.returncode == 0, r.stderr
+    return bank
+
+
+def test_new_questions_validate_with_junit(own, tmp_path):
+    assert (own / "cnn" / "conv-size.yaml").exists() and (own / "cnn" / "conv_size.py").exists()
+    assert "TODO" in (own / "cnn" / "conv-size.yaml").read_text()
+    junit = tmp_path / "report.xml"
+    r = run_cli("validate", "--seeds", "20", "--junit", junit, env={"QBGEN_BANK": str(own)})
+    assert r.returncode == 0, r.stdout + r.stderr
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("tests") == "5" and suite.get("failures") == "0"
+    assert {c.get("name") for c in suite.iter("testcase")} == {
+        "conv-size",
+        "squares",
+        "why-relu",
+        "pick-metric",
+        "fix-code",
+    }
+
+
+def test_wrong_scaffold_solve_fails_validate_naming_it(own, tmp_path):
+    gen = own / "cnn" / "conv_size.py"
+    gen.write_text(gen.read_text().replace("product = p.a * p.b", "product = p.a * p.b + (p.a == 7)"))
+    junit = tmp_path / "report.xml"
+    r = run_cli("validate", "--bank", own, "--seeds", "100", "--junit", junit)
+    assert r.returncode == 1
+    assert "FAIL conv-size" in r.stdout and "check failed: product" in r.stdout
+    assert "1 failed" in r.stdout
+    failure = next(c for c in ET.parse(junit).getroot().iter("testcase") if c.get("name") == "conv-size")
+    message = failure.find("failure").get("message")
+    assert "check derived" in message and "(seed " in message
+
+
+def test_new_refuses_a_taken_id_and_a_bad_kind(own):
+    r = run_cli("new", "conv-size", "--kind", "text", "--bank", own)
+    assert r.returncode == 2 and "already exists" in r.stderr
+    r = run_cli("new", "other", "--kind", "essay", "--bank", own)
+    assert r.returncode == 2 and "no kind 'essay'" in r.stderr
+
+
+@needs_tex
+def test_preview_one_question(own, tmp_path):
+    r = run_cli("preview", "conv-size", "--bank", own, "--seed", "4", "--out", tmp_path / "pv")
+    assert r.returncode == 0, r.stderr
+    pdf = Path(r.stdout.strip())
+    text = pdf_text(pdf)
+    assert "Preview of conv-size, seed 4" in text and "Marking scheme" in text
+
+
+@needs_tex
+def test_validate_compile_names_a_question_latex_rejects(own):
+    path = own / "fcnn" / "why-relu.yaml"
+    path.write_text(path.read_text().replace("\\emph{...}.", "\\emph{...}. \\nosuchmacro"))
+    r = run_cli("validate", "--bank", own, "--seeds", "3", "--compile")
+    assert r.returncode == 1
+    assert "FAIL why-relu" in r.stdout and "does not typeset" in r.stdout
+    assert "Undefined control sequence" in r.stdout
+    assert r.stdout.count("FAIL") == 1
+
+
+def test_validate_warns_of_draws_that_hardly_vary(own):
+    gen = own / "cnn" / "conv_size.py"
+    gen.write_text(
+        gen.read_text().replace(
+            "a=int(rng.integers(2, 13)), b=int(rng.integers(2, 13))", "a=3, b=int(rng.integers(2, 4))"
+        )
+    )
+    r = run_cli("validate", "--bank", own, "--seeds", "100")
+    assert r.returncode == 0
+    assert "warning: draws hardly vary: 2 distinct params in 100 seeds" in r.stdout
+
+
+def test_schema_validates_the_shipped_bank(tmp_path):
+    r = run_cli("schema", "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    question = json.loads((tmp_path / "question.schema.json").read_text())
+    spec = json.loads((tmp_path / "spec.schema.json").read_text())
+    files = sorted(BANK.rglob("*.yaml"))
+    assert len(files) > 30
+    for f in files:
+        schema = spec if f.parent.name == "exams" else question
+        jsonschema.validate(yaml.safe_load(f.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        bad = yaml.safe_load((BANK / "rnn" / "lstm-vs-rnn-params.yaml").read_text()) | {"colour": "red"}
+        jsonschema.validate(bad, question)
+
+
+@needs_tex
+@pytest.mark.skipif(os.environ.get("QBGEN_SKIP_WHEEL") == "1", reason="QBGEN_SKIP_WHEEL=1")
+def test_wheel_carries_templates_and_bank(tmp_path):
+    dist = tmp_path / "dist"
+    r = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    wheel = next(dist.glob("qbgen-*.whl"))
+    venv = tmp_path / "venv"
+    # The dependencies are already installed here; the venv sees them, the wheel brings qbgen.
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    pip = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)], capture_output=True, text=True
+    )
+    assert pip.returncode == 0, pip.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("QBGEN_BANK", "PYTHONPATH")}
+    r = subprocess.run(
+        [str(venv / "bin" / "qbgen"), "build"], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Max. Marks: 50" in pdf_text(elsewhere / "output" / "paper-b" / "exam.pdf")
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import qbgen, sys; print(qbgen.__file__)"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert str(venv) in where, where  # the installed copy ran, not the checkout
