@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -28,7 +29,7 @@ from .errors import QbgenError, TypesetError
 from .models import Exam, QuestionInstance, SectionInstance
 from .render import preamble, render
 from .seeds import rng_for
-from .typeset import ensure_format, typeset
+from .typeset import ensure_format, question_at, typeset
 
 
 @dataclass
@@ -174,6 +175,7 @@ def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
             tex.write_text(render(exam, answers=True), "utf-8")
             try:
                 typeset(tex, fmt=fmt)
+                _overfull_warnings(tex, by_id)
                 return
             except TypesetError as exc:
                 culprit = next((q for q in pending if f"question {q.id}:" in exc.message), None)
@@ -183,6 +185,20 @@ def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
                     return
                 by_id[culprit.id].failures.append(f"{culprit.id}: does not typeset: {exc.message}")
                 pending = [q for q in pending if q.id != culprit.id]
+
+
+OVERFULL_PT = 2.0  # smaller overruns are invisible at print size
+
+
+def _overfull_warnings(tex: Path, by_id: dict[str, QuestionReport]) -> None:
+    # A line that runs into the margin is a layout fault an author should see.
+    lines = tex.read_text("utf-8").splitlines()
+    log = tex.with_suffix(".log").read_text("latin-1")
+    for m in re.finditer(r"^Overfull \\hbox \(([\d.]+)pt too wide\) .*?lines? (\d+)", log, re.M):
+        width, line = float(m.group(1)), int(m.group(2))
+        qid = question_at(lines, line)
+        if width >= OVERFULL_PT and qid in by_id:
+            by_id[qid].warnings.append(f"a line of its text or key runs {width:.0f}pt into the margin")
 
 
 def write_junit(reports: list[QuestionReport], path: Path, seconds: float) -> None:
