@@ -105,7 +105,10 @@ def check_bites(bq: BankQuestion, seed: int) -> list[str]:
 def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
     """Validate one question over `seeds` draws (and its original values)."""
     report = QuestionReport(bq.id, str(bq.path))
-    runs: list[int | None] = [None] + list(range(seeds)) if bq.generator else [None]
+    # A choice question draws too (its options may be shuffled), even without a generator.
+    has_choice = any(a.kind == "choice" for a in bq.question.all_answers())
+    drawn = bq.generator is not None or has_choice
+    runs: list[int | None] = [None] + list(range(seeds)) if drawn else [None]
     distinct: set[str] = set()
     positions: Counter[int] = Counter()
     for seed in runs:
@@ -115,7 +118,7 @@ def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
             report.failures.append(str(exc))
             report.failing_seed = seed
             break
-        report.seeds += seed is not None
+        report.seeds += seed is not None and bq.generator is not None
         if seed is not None:
             distinct.add(json.dumps(inst.params, sort_keys=True))
         for a in inst.own_answers + [a for p in inst.parts for a in p.answers]:
@@ -137,9 +140,10 @@ def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
         report.warnings.append(f"draws hardly vary: {len(distinct)} distinct params in {seeds} seeds")
     if positions and seeds >= 20:
         pos, n = positions.most_common(1)[0]
-        if n > 0.5 * sum(positions.values()) and len(positions) >= 1:
+        if n > 0.5 * sum(positions.values()):
             report.warnings.append(
                 f"the correct option is ({chr(65 + pos)}) in {n} of {sum(positions.values())} draws"
+                + ("; set shuffle: true on the choice" if len(positions) == 1 else "")
             )
     return report
 

@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -147,3 +149,36 @@ def test_wheel_carries_templates_and_bank(tmp_path):
         text=True,
     ).stdout
     assert str(venv) in where, where  # the installed copy ran, not the checkout
+
+
+@needs_tex
+def test_preview_watch_rebuilds_when_the_question_changes(own, tmp_path):
+    out = tmp_path / "pv"
+    cmd = [sys.executable, "-m", "qbgen", "preview", "why-relu", "--bank", str(own), "--out", str(out)]
+    proc = subprocess.Popen(
+        cmd + ["--watch"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        pdf = out / "why-relu.pdf"
+        deadline = time.monotonic() + 60
+        while not pdf.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pdf.exists(), "first preview"
+        first = pdf.stat().st_mtime_ns
+        path = own / "fcnn" / "why-relu.yaml"
+        time.sleep(0.05)
+        path.write_text(path.read_text().replace("TODO The question", "Why ReLU and not sigmoid"))
+        while pdf.stat().st_mtime_ns == first and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pdf.stat().st_mtime_ns != first, "rebuilt after the change"
+        assert "Why ReLU and not sigmoid" in pdf_text(pdf)
+        # A broken edit is reported as one line; watching goes on.
+        path.write_text(path.read_text().replace("marks: 2", "marks: zwei"))
+        time.sleep(1.5)
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "error: " in err and "marks: Input should be a valid number" in err
+    assert "Traceback" not in err
