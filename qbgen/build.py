@@ -35,6 +35,7 @@ from .assemble import assemble, instantiate
 from .bank import Bank
 from .errors import InputError, TypesetError
 from .models import Candidate, Exam, SectionInstance
+from .pdfjoin import Span, join
 from .render import preamble, render, render_document
 from .spec import LoadedSpec
 from .typeset import ensure_format, page_map, typeset, typeset_all
@@ -252,7 +253,7 @@ def _split(
     maps = [page_map(doc) for doc in docs]
     # Tasks of (target file, its page spans (pdf, first, last)): one task per document
     # for the papers it holds (one parse of that PDF), one per combined file.
-    where: dict[int, Span] = {}
+    where: dict[int, tuple[str, int, int]] = {}
     tasks: list[list[Job]] = []
     for members, pdf, spans in zip(groups, pdfs, maps, strict=True):
         task: list[Job] = []
@@ -264,10 +265,19 @@ def _split(
             names.append(name)
         tasks.append(task)
     for answers, name in ((False, "exams.pdf"), (True, "keys.pdf")):
-        order = [i for i, (_, a) in enumerate(units) if a == answers]
-        tasks.append([(str(tmp / name), [where[i] for i in order])])
+        spans: list[Span] = []
+        count = 0
+        for i in (i for i, (_, a) in enumerate(units) if a == answers):
+            if count % 2:  # each paper starts on an odd page, for duplex printing
+                spans.append(None)
+                count += 1
+            spans.append(where[i])
+            count += where[i][2] - where[i][1] + 1
+        tasks.append([(str(tmp / name), spans)])
         names.append(name)
-    # Writing PDFs is pure-Python work: spread the tasks over the cores.
+    # Writing PDFs is pure-Python work: spread the tasks over the cores. Each task holds
+    # one source document at a time (pdfjoin streams), so memory does not grow with
+    # the number of papers.
     workers = min(len(tasks), os.cpu_count() or 1)
     if workers > 1:
         ctx = multiprocessing.get_context("fork")
@@ -279,34 +289,13 @@ def _split(
     return sum(b - a + 1 for spans in maps for a, b in spans)
 
 
-Span = tuple[str, int, int]
 Job = tuple[str, list[Span]]
 
 
 def _write_task(task: list[Job]) -> None:
-    """Write each job's pages (pdf, first, last) to its file; readers shared in the task."""
-    from pypdf import PdfReader, PdfWriter  # only multi-paper builds need it
-
-    readers: dict[str, Any] = {}
+    """Write each job's pages (pdf, first, last; None a blank page) to its file."""
     for target, spans in task:
-        writer = PdfWriter()
-        padded = len(spans) > 1  # a combined file: each paper starts on an odd page
-        for pdf, first, last in spans:
-            reader = readers.get(pdf) or readers.setdefault(pdf, PdfReader(pdf))
-            if padded and len(writer.pages) % 2:
-                box = reader.pages[first - 1].mediabox
-                writer.add_blank_page(width=box.width, height=box.height)
-            for n in range(first - 1, last):
-                writer.add_page(reader.pages[n])
-        _write_pdf(writer, Path(target))
-
-
-def _write_pdf(writer: Any, path: Path) -> None:
-    # No timestamps or random IDs from pypdf: rebuilt PDFs stay byte-identical.
-    writer.add_metadata({"/Producer": "qbgen"})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as fh:
-        writer.write(fh)
+        join(spans, Path(target))
 
 
 def variant_labels(count: int) -> list[str]:

@@ -19,6 +19,7 @@ ALLOWED = {
     "typeset": {"errors"},
     "yamlfile": {"errors"},
     "models": set(),
+    "pdfjoin": set(),
     "authoring": {"errors", "latex"},
     "bank": {"errors", "models", "latex", "yamlfile", "authoring"},
     "spec": {"errors", "models", "yamlfile", "bank"},
@@ -27,7 +28,7 @@ ALLOWED = {
     "render": {"errors", "models", "latex", "resources"},  # sees only an Exam
     "scaffold": {"errors", "models", "bank"},
     "validate": {"errors", "models", "seeds", "authoring", "bank", "assemble", "render", "typeset"},
-    "build": {"errors", "models", "bank", "spec", "assemble", "render", "typeset"},
+    "build": {"errors", "models", "bank", "spec", "assemble", "render", "typeset", "pdfjoin"},
     "cli": {
         "errors",
         "models",

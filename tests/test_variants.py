@@ -51,6 +51,10 @@ def test_each_page_names_its_set_and_keys_match(twenty):
         key = page_texts(twenty / label / "key.pdf")
         assert all(f"Set {label}" in p for p in exam if p.strip())
         assert all(f"Answer Key -- Set {label}" in p or "Answer Key – Set" in p for p in key if p.strip())
+        # The key reuses the paper's figures (typeset once): their labels are there too.
+        joined_exam, joined_key = " ".join(exam), " ".join(key)
+        for mark in ("w1 = ", "w5 = ", "class 2"):
+            assert joined_key.count(mark) >= joined_exam.count(mark) >= 1, (label, mark)
         m = json.loads((twenty / label / "manifest.json").read_text())
         vit = next(q for q in m["questions"] if q["id"] == "vit-attention-weights")
         total = f"{vit['answers']['total']:,}"
