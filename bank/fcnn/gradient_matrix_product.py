@@ -69,9 +69,11 @@ def solve(p: Params) -> Solution:
         rf"$z^{{[1]}} = W^{{[1]}}X + b^{{[1]}} = {matrix(z, 4)}$ \quad ($1\times {m}$).",
         rf"$\hat y = \sigma(z^{{[1]}}) = {matrix(yhat, 4)}$.",
         rf"$\hat y - y = {matrix(err, 4)}$.",
-        rf"$\dfrac{{\partial J}}{{\partial W^{{[1]}}}} = (\hat y - y)\,X^\top = {matrix(err, 4)}"
-        rf"{matrix(X.T, 4)} = {matrix(grad, 4)}$ \quad ($1\times{m}$ times ${m}\times{n}$ "
-        rf"gives $1\times{n}$, the shape of $W^{{[1]}}$).",
+        # The product on its own display lines: the factors, then the result.
+        rf"$\dfrac{{\partial J}}{{\partial W^{{[1]}}}} = (\hat y - y)\,X^\top$ ($1\times{m}$ times "
+        rf"${m}\times{n}$ gives $1\times{n}$, the shape of $W^{{[1]}}$):"
+        rf"\[\begin{{aligned}}\frac{{\partial J}}{{\partial W^{{[1]}}}}"
+        rf" &= {matrix(err, 4)}\,{matrix(X.T, 4)} \\ &= {matrix(grad, 4)}.\end{{aligned}}\]",
     ]
     givens = {
         "X": matrix(p.X),

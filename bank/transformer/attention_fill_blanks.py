@@ -115,9 +115,11 @@ def solve(p: Params) -> Solution:
         r"$A_{ij} = e^{S_{ij}/\sqrt{d_k}} / \sum_{l} e^{S_{il}/\sqrt{d_k}}$.",
     ]
     for i in range(TOKENS):
+        # Ragged right, with a hanging indent: where the line is too long for the
+        # page, it wraps between the phrases instead of running into the margin.
         steps.append(
-            f"Row {i + 1}: exponentials ${_vec(e[i])}$, sum ${fmt(z[i])}$, "
-            f"weights ${_vec(a[i])}$."
+            rf"{{\raggedright\hangindent=1.5em Row {i + 1}: exponentials~${_vec(e[i])}$, "
+            rf"sum~${fmt(z[i])}$, weights~${_vec(a[i])}$.\par}}"
         )
     steps += [
         rf"So $A = {matrix(a)}$; each row sums to 1.",
