@@ -144,12 +144,15 @@ def keep_failed(tmp: Path, out: Path, exc: TypesetError) -> TypesetError:
 
 
 def _chunks(count_papers: int, count: int) -> list[list[int]]:
-    # Deal the papers round-robin, each with its key in the same document: documents get
-    # the same mix (they finish together), and a key reuses its paper's pictures
-    # (render_document typesets each distinct picture once per document).
+    # Contiguous runs of papers, each paper with its key in the same document: documents
+    # of one spec cost alike (they finish together), a key reuses its paper's pictures
+    # (render_document typesets each distinct picture once per document), and
+    # exams.pdf/keys.pdf read the documents in order, one at a time.
+    bounds = [round(g * count_papers / count) for g in range(count + 1)]
     return [
-        list(range(g, count_papers, count)) + list(range(count_papers + g, 2 * count_papers, count))
-        for g in range(count)
+        list(range(a, b)) + list(range(count_papers + a, count_papers + b))
+        for a, b in zip(bounds, bounds[1:], strict=False)
+        if b > a
     ]
 
 
@@ -279,6 +282,7 @@ def _split(
     # one source document at a time (pdfjoin streams), so memory does not grow with
     # the number of papers.
     workers = min(len(tasks), os.cpu_count() or 1)
+    tasks.sort(key=lambda t: -sum(b - a + 1 for _, spans in t for sp in spans if sp for _, a, b in [sp]))
     if workers > 1:
         ctx = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
@@ -293,9 +297,14 @@ Job = tuple[str, list[Span]]
 
 
 def _write_task(task: list[Job]) -> None:
-    """Write each job's pages (pdf, first, last; None a blank page) to its file."""
+    """Write each job's pages (pdf, first, last; None a blank page) to its file.
+
+    The papers cut from one document share its parsed reader; a combined file streams
+    its sources one by one (a task is either kind).
+    """
+    shared: dict[str, Any] | None = {} if len(task) > 1 else None
     for target, spans in task:
-        join(spans, Path(target))
+        join(spans, Path(target), readers=shared)
 
 
 def variant_labels(count: int) -> list[str]:

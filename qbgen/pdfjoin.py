@@ -31,6 +31,13 @@ Span = tuple[str, int, int] | None
 _SKIP = {"/Parent", "/Annots", "/B", "/StructParents"}  # keys that would pull in other pages
 
 
+class _Source:
+    """A parsed source PDF and its pages, listed once."""
+
+    def __init__(self, path: str) -> None:
+        self.pages = list(PdfReader(path).pages)
+
+
 class _Out:
     def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
@@ -89,13 +96,23 @@ class _Copier:
             self.out.write(num, self.copy(ind.get_object()))
 
 
-def join(spans: Iterable[Span], target: Path, *, producer: str = "qbgen") -> int:
-    """Write the pages of `spans` (None: a blank page the size of the last) to `target`."""
+def join(
+    spans: Iterable[Span],
+    target: Path,
+    *,
+    readers: dict[str, Any] | None = None,
+    producer: str = "qbgen",
+) -> int:
+    """Write the pages of `spans` (None: a blank page the size of the last) to `target`.
+
+    `readers`, if given, keeps parsed sources across calls: several outputs cut from one
+    source parse it once. Without it each source is dropped when its pages are done.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("wb") as fh:
         fh.write(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
         out = _Out(fh)
-        reader: PdfReader | None = None
+        reader: _Source | None = None
         source: str | None = None
         copier = _Copier(out)
         box: Any = ArrayObject([NumberObject(0), NumberObject(0), FloatObject(595), FloatObject(842)])
@@ -117,7 +134,15 @@ def join(spans: Iterable[Span], target: Path, *, producer: str = "qbgen") -> int
             if pdf != source:  # a new source: forget the previous one's objects
                 copier.flush()
                 copier = _Copier(out)
-                reader, source = PdfReader(pdf), pdf
+                # Never test a reader's truth: that counts its pages, and pypdf walks
+                # the page tree (decompressing object streams) on every count.
+                if readers is None:
+                    reader = _Source(pdf)
+                elif pdf in readers:
+                    reader = readers[pdf]
+                else:
+                    reader = readers[pdf] = _Source(pdf)
+                source = pdf
             assert reader is not None
             for n in range(first - 1, last):
                 page = reader.pages[n]
