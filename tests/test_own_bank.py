@@ -182,3 +182,13 @@ def test_preview_watch_rebuilds_when_the_question_changes(own, tmp_path):
     assert proc.returncode == 0
     assert "error: " in err and "marks: Input should be a valid number" in err
     assert "Traceback" not in err
+
+
+def test_validate_warns_of_a_choice_key_stuck_in_one_place(own):
+    path = own / "fcnn" / "pick-metric.yaml"
+    r = run_cli("validate", "--bank", own, "--seeds", "40", "-q", "pick-metric")
+    assert r.returncode == 0 and "warning" not in r.stdout  # shuffled: the key moves
+    path.write_text(path.read_text().replace("shuffle: true", "shuffle: false"))
+    r = run_cli("validate", "--bank", own, "--seeds", "40", "-q", "pick-metric")
+    assert r.returncode == 0
+    assert "warning: the correct option is (B) in 40 of 40 draws; set shuffle: true" in r.stdout
