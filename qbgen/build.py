@@ -183,6 +183,7 @@ def build_papers(
     note = progress or (lambda stage, done, total: None)
     with staging(out) as tmp:
         names: list[str] = []
+        manifests = [manifest_of(p.exam) for p in papers]
         # Every folder gets its own standalone .tex and manifest (reproducible, readable).
         for i, p in enumerate(papers):
             folder = tmp / p.folder if p.folder else tmp
@@ -191,20 +192,18 @@ def build_papers(
             for name, answers in (("exam", False), ("key", True)):
                 (folder / f"{name}.tex").write_text(render(p.exam, answers=answers), "utf-8")
                 names.append(f"{prefix}{name}.tex")
-            (folder / "manifest.json").write_text(json.dumps(manifest_of(p.exam), indent=2) + "\n", "utf-8")
+            (folder / "manifest.json").write_text(json.dumps(manifests[i], indent=2) + "\n", "utf-8")
             names.append(f"{prefix}manifest.json")
             note("render", i + 1, len(papers))
         # The documents LaTeX actually runs on.
-        if single:
-            groups = [[0], [1]]
-        else:
-            count = max(min(jobs, len(papers)), math.ceil(len(units) / UNITS_PER_DOCUMENT))
-            groups = _chunks(len(papers), count)
         work = tmp / ".work"
         work.mkdir()
         if single:  # the paper's own exam.tex and key.tex are the documents
+            groups = [[0], [1]]
             docs = [tmp / "exam.tex", tmp / "key.tex"]
         else:
+            count = max(min(jobs, len(papers)), math.ceil(len(units) / UNITS_PER_DOCUMENT))
+            groups = _chunks(len(papers), count)
             docs = []
             for g, members in enumerate(groups):
                 doc = work / f"doc{g:03d}.tex"
@@ -228,14 +227,14 @@ def build_papers(
         if not single:
             top = {
                 **(extra or {}),
-                "papers": [{"folder": p.folder, **manifest_of(p.exam)} for p in papers],
+                "papers": [{"folder": p.folder, **m} for p, m in zip(papers, manifests, strict=True)],
             }
             (tmp / "manifest.json").write_text(json.dumps(top, indent=2) + "\n", "utf-8")
             names.append("manifest.json")
         shutil.rmtree(out / "failed", ignore_errors=True)
         shutil.rmtree(work)
         files = publish(tmp, out, names)
-    manifest = top if top is not None else manifest_of(papers[0].exam)
+    manifest = top if top is not None else manifests[0]
     return BuildResult(out, files, manifest, len(papers), pages, time.monotonic() - started)
 
 
