@@ -127,10 +127,11 @@ def test_wheel_carries_templates_and_bank(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     wheel = next(dist.glob("qbgen-*.whl"))
     venv = tmp_path / "venv"
-    # The dependencies are already installed here; the venv sees them, the wheel brings qbgen.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    # A truly fresh virtualenv: the wheel's own metadata must bring every dependency
+    # (pip takes them from its cache when this machine has installed them before).
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)], capture_output=True, text=True
+        [str(venv / "bin" / "pip"), "install", "-q", str(wheel)], capture_output=True, text=True
     )
     assert pip.returncode == 0, pip.stderr
     elsewhere = tmp_path / "elsewhere"
