@@ -1,0 +1,129 @@
+"""Both source papers, end to end: each reprints with --original in its own house style,
+each reseeds into a paper of the same shape, figures are drawn, and every source question
+of the bank lands in its paper under its own number. pdftotext reads the real PDFs."""
+
+import json
+import re
+
+import pytest
+
+from .conftest import needs_tex, pdf_text, run_cli
+
+pytestmark = needs_tex
+
+SPECS = ("paper-a", "paper-b", "quiz")
+
+
+@pytest.fixture(scope="module")
+def papers(tmp_path_factory):
+    """{(spec, 'original'|'seeded'): output folder} for every shipped spec."""
+    out = {}
+    for spec in SPECS:
+        for how in ("original", "seeded"):
+            folder = tmp_path_factory.mktemp(f"{spec}-{how}")
+            flags = ["--original"] if how == "original" else []
+            r = run_cli("build", f"bank/exams/{spec}.yaml", *flags, "--out", folder)
+            assert r.returncode == 0, r.stderr
+            out[spec, how] = folder
+    return out
+
+
+def manifest(folder):
+    return json.loads((folder / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def listing():
+    r = run_cli("list", "--json")
+    assert r.returncode == 0, r.stderr
+    return {q["id"]: q for q in json.loads(r.stdout)}
+
+
+def _marks(text, label):
+    return [float(m) for m in re.findall(rf"\[{label} = (\d+(?:\.5)?)\]", text)]
+
+
+@pytest.mark.parametrize("how", ["original", "seeded"])
+def test_paper_a_house_style(papers, how):
+    text = pdf_text(papers["paper-a", how] / "exam.pdf")
+    assert "Maximum Marks: 60" in text
+    assert "Max. Marks" not in text and "[Duration" not in text  # paper B's style, not A's
+    flat = " ".join(text.split())
+    titles = re.findall(r"(\d)\. ([A-Z][^\[]*?) \[Total Marks = (\d+)\]", flat)
+    assert [t[0] for t in titles] == ["1", "2", "3", "4"], titles
+    totals = [float(t[2]) for t in titles]
+    assert sum(totals) == 60
+    # The parts' [Marks = N] (or [Mark = 1]) add up to each section's total, in order.
+    chunks = re.split(r"\[Total Marks = \d+\]", flat)[1:]
+    for total, chunk in zip(totals, chunks, strict=True):
+        assert sum(_marks(chunk, "Marks?")) == total, (total, chunk[:80])
+    assert 1.5 in _marks(flat, "Marks?")  # half marks print as such
+    m = manifest(papers["paper-a", how])
+    assert [q["number"] for q in m["questions"]][:5] == ["1a", "1b", "1c", "1d", "1e"]
+
+
+@pytest.mark.parametrize("spec", ["paper-a", "paper-b"])
+def test_every_source_question_is_in_its_paper_under_its_number(papers, listing, spec):
+    m = manifest(papers[spec, "original"])
+    wanted = {s for q in listing.values() for s in q["sources"] if s.startswith(spec + ":")}
+    got = set()
+    for q in m["questions"]:
+        mine = [s for s in listing[q["id"]]["sources"] if s.startswith(spec + ":")]
+        assert mine, (q["number"], q["id"])
+        # paper-b:8 carries 8a and 8b as its parts; every other question its own number.
+        assert all(s.split(":")[1].startswith(str(q["number"])) for s in mine), (q["number"], mine)
+        got.update(mine)
+    assert got == wanted
+    assert sum(q["marks"] for q in m["questions"]) == m["max_marks"]
+
+
+@pytest.mark.parametrize("spec", ["paper-a", "paper-b"])
+def test_reseeded_paper_keeps_shape_and_changes_numbers(papers, spec):
+    orig, new = manifest(papers[spec, "original"]), manifest(papers[spec, "seeded"])
+    assert [(q["number"], q["id"], q["marks"]) for q in orig["questions"]] == [
+        (q["number"], q["id"], q["marks"]) for q in new["questions"]
+    ]
+    drawn = [(a, b) for a, b in zip(orig["questions"], new["questions"], strict=True) if a["params"]]
+    assert len(drawn) >= 3
+    changed = [b["id"] for a, b in drawn if a["params"] != b["params"]]
+    assert len(changed) >= len(drawn) - 1, changed  # a draw may hit the paper's values, rarely
+
+
+@pytest.mark.parametrize("spec", ["paper-a", "paper-b"])
+@pytest.mark.parametrize("how", ["original", "seeded"])
+def test_key_prints_the_computed_counts_and_the_exam_does_not(papers, spec, how):
+    folder = papers[spec, how]
+    key, exam = pdf_text(folder / "key.pdf"), pdf_text(folder / "exam.pdf")
+    checked = 0
+    for q in manifest(folder)["questions"]:
+        for value in q["answers"].values():
+            if isinstance(value, int) and abs(value) >= 10_000:
+                assert f"{value:,}" in key, (q["id"], value)
+                assert f"{value:,}" not in exam, (q["id"], value)
+                checked += 1
+    assert checked >= 3
+
+
+@pytest.mark.parametrize("how", ["original", "seeded"])
+def test_lost_figures_are_drawn_with_the_drawn_values(papers, how):
+    folder = papers["paper-b", how]
+    tex = (folder / "exam.tex").read_text()
+    assert tex.count(r"\begin{tikzpicture}") >= 2  # the network of 1, the point set of 8b
+    flat = " ".join(pdf_text(folder / "exam.pdf").split())
+    q1 = manifest(folder)["questions"][0]
+    assert q1["id"] == "momentum-backprop"
+    for w in ("w1", "w2", "w3", "w4", "w5", "w6"):
+        label = f"{w} = {q1['params'][w]:g}".replace("-", "\N{MINUS SIGN}")
+        assert label in flat, label  # the figure's weights are the question's own numbers
+    assert r"\begin{tikzpicture}" in (papers["paper-a", how] / "exam.tex").read_text()  # 3d
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("how", ["original", "seeded"])
+def test_no_key_heading_is_stranded_at_the_foot_of_a_page(papers, spec, how):
+    pages = pdf_text(papers[spec, how] / "key.pdf").split("\f")
+    for n, page in enumerate(pages, 1):
+        lines = [line.strip() for line in page.splitlines() if line.strip()]
+        body = [line for line in lines if not re.fullmatch(r"Page \d+", line)]
+        if body:
+            assert body[-1] not in ("Marking scheme", "Worked steps"), (spec, how, n)
