@@ -127,3 +127,18 @@ def test_no_key_heading_is_stranded_at_the_foot_of_a_page(papers, spec, how):
         body = [line for line in lines if not re.fullmatch(r"Page \d+", line)]
         if body:
             assert body[-1] not in ("Marking scheme", "Worked steps"), (spec, how, n)
+
+
+MARKS_ALONE = re.compile(r"\[(?:Total )?Marks? = \d+(?:\.5)?\]|\[\d+(?:\.5)? [Mm]arks?\]")
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("how", ["original", "seeded"])
+@pytest.mark.parametrize("name", ["exam", "key"])
+def test_marks_never_open_a_page_apart_from_their_question(papers, spec, how, name):
+    pages = pdf_text(papers[spec, how] / f"{name}.pdf").split("\f")
+    for n, page in enumerate(pages[1:], 2):
+        body = [line.strip() for line in page.splitlines() if line.strip()]
+        body = [line for line in body if line not in ("Deep Learning", "Answer Key")]
+        if body:
+            assert not MARKS_ALONE.fullmatch(body[0]), (spec, how, name, n, body[0])
