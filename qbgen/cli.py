@@ -33,6 +33,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstrings reflow: a line break in the source is not one on screen
     help="qbgen: question banks to exam papers and matched answer keys (PDF, via LaTeX).",
 )
 T = TypeVar("T")
@@ -244,7 +245,9 @@ def validate(
     """Check every question: it loads, every generator draws, solves and passes check.
 
     Each numeric answer is also nudged and check must notice. Exit 0 when all pass, 1
-    when any fails. Example: qbgen validate --seeds 500 --compile --junit validate.xml
+    when any fails.
+
+    Example: qbgen validate --seeds 500 --compile --junit validate.xml
     """
     started = time.monotonic()
 
@@ -285,6 +288,7 @@ def new(
     """Write a question skeleton (and a generator for numeric and table kinds).
 
     It validates and builds as it is; its comments show where to write.
+
     Example: qbgen new conv-output-size --kind numeric --topic cnn --bank ~/my-bank
     """
     files = _run(debug, lambda: new_question(bank or default_bank(), question, kind, topic))
@@ -345,7 +349,8 @@ def schema(
     """Print (or write) the JSON Schemas of question files and exam spec files.
 
     For editor completion with yaml-language-server, put this first line in a question
-    file: # yaml-language-server: $schema=../question.schema.json
+    file: `# yaml-language-server: $schema=../question.schema.json`
+
     Example: qbgen schema --out .
     """
     schemas = json_schemas()
