@@ -117,8 +117,40 @@ def _sweep_stale(out: Path) -> None:
             pass  # alive, someone else's
 
 
+PAPER_FILES = ("exam.pdf", "key.pdf", "exam.tex", "key.tex", "manifest.json")
+
+
+def previous_outputs(out: Path) -> set[str]:
+    """The files the last build wrote into `out`, as its top manifest.json names them.
+
+    Only qbgen's own file names, in folders that are one plain path component: a
+    hand-edited or foreign manifest can never point the clean-up outside `out`.
+    """
+    try:
+        old = json.loads((out / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(old, dict):
+        return set()
+    if "papers" not in old:
+        return set(PAPER_FILES)
+    names = {"exams.pdf", "keys.pdf", "manifest.json"}
+    for paper in old["papers"] if isinstance(old["papers"], list) else []:
+        folder = paper.get("folder") if isinstance(paper, dict) else None
+        if isinstance(folder, str) and re.fullmatch(r"[^/\\.][^/\\]*", folder):
+            names.update(f"{folder}/{f}" for f in PAPER_FILES)
+    return names
+
+
 def publish(tmp: Path, out: Path, names: list[str]) -> list[Path]:
-    """Move finished files from `tmp` into `out`, each with an atomic rename."""
+    """Move finished files from `tmp` into `out`, each with an atomic rename.
+
+    Then remove what the previous build in `out` wrote and this one did not (sets
+    K..T after building 20 sets and then 10, a roster's departed students), so the
+    folder never mixes two builds. Other files in `out` are left alone.
+    """
+    # Only a build (it writes the top manifest) replaces a build; a preview adds files.
+    stale = previous_outputs(out) - set(names) if "manifest.json" in names else set()
     # Manifests go last: a reader that sees one sees the files it describes.
     ordered = sorted(names, key=lambda n: (n.endswith("manifest.json"), n.count("/"), n))
     placed = []
@@ -127,6 +159,13 @@ def publish(tmp: Path, out: Path, names: list[str]) -> list[Path]:
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp / name, dest)
         placed.append(dest)
+    for name in sorted(stale):
+        (out / name).unlink(missing_ok=True)
+        if "/" in name:
+            try:
+                (out / name).parent.rmdir()  # only once empty: a user's own file keeps it
+            except OSError:
+                pass
     return placed
 
 

@@ -113,3 +113,29 @@ def test_pools_draw_per_variant_and_marks_add_up(tmp_path):
         assert numbers == list(range(1, len(ids) + 1))  # the key follows the drawn order
     assert len({tuple(p) for p in picks}) == 4
     assert len({frozenset(p) for p in picks}) > 1, "pools draw different questions"
+
+
+def test_rebuilding_fewer_papers_leaves_no_stale_ones(tmp_path):
+    out = tmp_path / "quiz"
+    r = run_cli("build", "quiz", "--variants", "4", "--out", out)
+    assert r.returncode == 0, r.stderr
+    (out / "D" / "notes.txt").write_text("the instructor's own file")
+    (out / "seating.csv").write_text("kept too")
+    r = run_cli("build", "quiz", "--variants", "2", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["A", "B", "D"]
+    assert [p.name for p in (out / "D").iterdir()] == ["notes.txt"]  # qbgen's files gone, hers kept
+    assert not (out / "C").exists()
+    a, b = pages(out / "A" / "exam.pdf"), pages(out / "B" / "exam.pdf")
+    assert pages(out / "exams.pdf") == a + a % 2 + b  # two papers, not four
+    # One paper into the same folder: the sets and the combined files go, one pair stays.
+    r = run_cli("build", "quiz", "--out", out)
+    assert r.returncode == 0, r.stderr
+    # A preview into the same folder only adds its own files.
+    r = run_cli("preview", "paper-b:7", "--out", out)
+    assert r.returncode == 0, r.stderr
+    files = [p for p in out.rglob("*") if p.is_file() and p.stem != "lstm-vs-rnn-params"]
+    left = sorted(str(p.relative_to(out)) for p in files)
+    assert left == [
+        "D/notes.txt", "exam.pdf", "exam.tex", "key.pdf", "key.tex", "manifest.json", "seating.csv"
+    ]
