@@ -213,6 +213,7 @@ def _answers(
                     columns=ans.columns,
                     given_columns=ans.given_columns,
                     given_rows=ans.given_rows,
+                    sigfigs=ans.sigfigs,
                     caption=r(here + ("caption",), key=False),
                 )
             )

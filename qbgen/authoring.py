@@ -125,8 +125,14 @@ def rounded(value: float | Sequence[float] | np.ndarray, decimals: int) -> Any:
     return plain(arr) if arr.ndim else float(arr)
 
 
-def matrix(values: Any, sig: int = 4) -> str:
-    """Typeset a vector or matrix as a LaTeX `bmatrix` (numbers through `fmt`)."""
+def matrix(values: Any, sig: int = 4, *, zeros: bool = False) -> str:
+    """Typeset a vector or matrix as a LaTeX `bmatrix` (numbers through `fmt`).
+
+    `zeros` keeps a float's trailing zeros: 0.1400 to 4 figures.
+    """
     arr = np.atleast_2d(np.asarray(plain(values)))
-    rows = [" & ".join(fmt(v if isinstance(v, int) else float(v), sig) for v in row) for row in arr.tolist()]
+    rows = [
+        " & ".join(fmt(v if isinstance(v, int) else float(v), sig, zeros=zeros) for v in row)
+        for row in arr.tolist()
+    ]
     return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"

@@ -107,6 +107,9 @@ class TableAnswer(Frozen):
     given_columns: int = Field(default=1, ge=0, description="Leading columns shown in the exam.")
     given_rows: int = Field(default=0, ge=0, description="Leading rows shown whole in the exam.")
     caption: str = ""
+    sigfigs: int | None = Field(
+        default=None, ge=1, le=12, description="Significant figures of non-integer cells, zeros kept."
+    )
 
 
 class CodeAnswer(Frozen):

@@ -35,10 +35,10 @@ def marks_text(marks: float) -> str:
     return f"{marks:g}"
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, sigfigs: int | None) -> str:
     if isinstance(value, str):
         return value  # table cells from a generator are trusted LaTeX (e.g. $128\times128$)
-    return fmt(value)
+    return fmt(value, sigfigs, zeros=sigfigs is not None)
 
 
 def _table(a: AnswerInstance, filled: bool) -> str:
@@ -51,7 +51,7 @@ def _table(a: AnswerInstance, filled: bool) -> str:
     tab.add_hline()
     for i, row in enumerate(a.value):
         cells = [
-            NoEscape(_cell(v))
+            NoEscape(_cell(v, a.sigfigs))
             if filled or j < a.given_columns or i < a.given_rows
             else NoEscape(r"\hspace*{5em}")
             for j, v in enumerate(row)

@@ -82,8 +82,9 @@ def _figure() -> str:
 \end{tikzpicture}"""
 
 
-def _vec(values) -> str:
-    return "(" + ",\\ ".join(str(fmt(x)) for x in values) + ")"
+def _vec(values, zeros: bool = False) -> str:
+    # `zeros`: 4 significant figures with trailing zeros (0.1400), as the key's tables.
+    return "(" + ",\\ ".join(str(fmt(x, 4, zeros=zeros)) for x in values) + ")"
 
 
 def solve(p: Params) -> Solution:
@@ -110,7 +111,7 @@ def solve(p: Params) -> Solution:
     steps += [
         rf"So $S = {matrix(s)}$.",
         rf"\textbf{{(2)}} Scale by $1/\sqrt{{d_k}} = 1/\sqrt{{{D}}} = {fmt(1 / root)}$: "
-        rf"$S/\sqrt{{{D}}} = {matrix(scaled)}$.",
+        rf"$S/\sqrt{{{D}}} = {matrix(scaled, zeros=True)}$.",
         r"\textbf{(3)} Softmax along each row (over the keys, for each query): "
         r"$A_{ij} = e^{S_{ij}/\sqrt{d_k}} / \sum_{l} e^{S_{il}/\sqrt{d_k}}$.",
     ]
@@ -119,18 +120,18 @@ def solve(p: Params) -> Solution:
         # page, it wraps between the phrases instead of running into the margin.
         steps.append(
             rf"{{\raggedright\hangindent=1.5em Row {i + 1}: exponentials~${_vec(e[i])}$, "
-            rf"sum~${fmt(z[i])}$, weights~${_vec(a[i])}$.\par}}"
+            rf"sum~${fmt(z[i])}$, weights~${_vec(a[i], zeros=True)}$.\par}}"
         )
     steps += [
-        rf"So $A = {matrix(a)}$; each row sums to 1.",
+        rf"So $A = {matrix(a, zeros=True)}$; each row sums to 1.",
         r"\textbf{(4)} The second MatMul weights the value rows: $O = AV$ ($3\times 2$), "
         r"$o_i = A_{i1}v_1 + A_{i2}v_2 + A_{i3}v_3$.",
     ]
     for i in range(TOKENS):
-        terms = " + ".join(f"{fmt(a[i, j])}\\,{_vec(p.v[j])}" for j in range(TOKENS))
-        steps.append(f"Row {i + 1}: ${terms} = {_vec(o[i])}$.")
+        terms = " + ".join(f"{fmt(a[i, j], 4, zeros=True)}\\,{_vec(p.v[j])}" for j in range(TOKENS))
+        steps.append(f"Row {i + 1}: ${terms} = {_vec(o[i], zeros=True)}$.")
     steps.append(
-        rf"So $O = {matrix(o)}$: each output row is a convex combination of the rows of $V$."
+        rf"So $O = {matrix(o, zeros=True)}$: each output row is a convex combination of the rows of $V$."
     )
 
     answers = {
