@@ -1,6 +1,6 @@
 """Stage 6: build papers and keys: assemble, render, typeset, split, write atomically.
 
-Room: the build and output folders. Imports errors, models, bank, spec, assemble,
+Room: the build and output folders. Imports errors, models, bank, spec, roster, assemble,
 render, typeset. One machinery serves one paper and a class of 500:
 
 - every paper and every key is a *unit*; units are rendered into a few LaTeX
@@ -37,6 +37,7 @@ from .errors import InputError, TypesetError
 from .models import Candidate, Exam, SectionInstance
 from .pdfjoin import Span, join
 from .render import preamble, render, render_document
+from .roster import folder_for
 from .spec import LoadedSpec
 from .typeset import ensure_format, page_map, typeset, typeset_all
 
@@ -217,7 +218,7 @@ def build_papers(
     """Typeset every paper and key in `papers` into `out`; see the module docstring."""
     started = time.monotonic()
     jobs = jobs or os.cpu_count() or 1
-    single = len(papers) == 1
+    single = len(papers) == 1 and not papers[0].folder  # one paper, no per-paper folder
     units = [(p, False) for p in papers] + [(p, True) for p in papers]
     note = progress or (lambda stage, done, total: None)
     with staging(out) as tmp:
@@ -357,12 +358,6 @@ def variant_labels(count: int) -> list[str]:
     return out
 
 
-def safe_folder(text: str) -> str:
-    """Return a folder name for a student id (letters, digits, - _ . kept)."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "student"
-    return name[:80]
-
-
 def build(
     loaded: LoadedSpec,
     bank: Bank,
@@ -384,7 +379,7 @@ def build(
     if roster is not None:
         folders: dict[str, str] = {}
         for i, c in enumerate(roster):
-            folder = safe_folder(c.id)
+            folder = folder_for(c.id)  # load_roster has refused clashes, naming the line
             if folder in folders:
                 raise InputError(
                     f"students {folders[folder]!r} and {c.id!r} would share the folder {folder!r}"

@@ -28,7 +28,7 @@ ALLOWED = {
     "render": {"errors", "models", "latex", "resources"},  # sees only an Exam
     "scaffold": {"errors", "models", "bank"},
     "validate": {"errors", "models", "seeds", "authoring", "bank", "assemble", "render", "typeset"},
-    "build": {"errors", "models", "bank", "spec", "assemble", "render", "typeset", "pdfjoin"},
+    "build": {"errors", "models", "bank", "spec", "roster", "assemble", "render", "typeset", "pdfjoin"},
     "cli": {
         "errors",
         "models",

@@ -339,6 +339,11 @@ def test_pdflatex_missing_says_how_to_install(tmp_path):
         (b"id,name\n7,Asha\n8,  \n", "class.csv:3: name: empty name for id '8'"),
         (b"id,name\n7,Asha\n8,Jos\xe9\n", "class.csv:3: not UTF-8 text (byte 0xe9)"),
         (b"id,name\n", "class.csv: the roster has no students"),
+        (
+            b"id,name\n2021/CS/01,Asha\n2021_CS_01,Bina\n",
+            "class.csv:3: id: id '2021_CS_01' and '2021/CS/01' (line 2) would share the output folder",
+        ),
+        (b"roll;name\n7;Asha\n", "class.csv:1: missing column id (columns: roll, name)"),
     ],
 )
 def test_bad_roster(tmp_path, content, expect):

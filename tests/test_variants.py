@@ -98,6 +98,22 @@ def test_roster_papers_name_each_student_and_rebuild_identically(tmp_path):
         assert (three / sid / "exam.tex").read_bytes() == (one / sid / "exam.tex").read_bytes()
 
 
+def test_one_student_from_a_semicolon_spreadsheet_export(tmp_path):
+    # Excel in a decimal-comma locale: BOM, ';' separators, capitalised headers, CRLF.
+    roster = tmp_path / "class.csv"
+    roster.write_bytes("\ufeffRoll;ID;Name\r\n1;2024CS007;Zoë D'Souza\r\n".encode())
+    r = run_cli("build", "quiz", "--roster", roster, "--out", tmp_path / "o")
+    assert r.returncode == 0, r.stderr
+    exam = " ".join(pdf_text(tmp_path / "o" / "2024CS007" / "exam.pdf").split())
+    assert "Name: Zoë D'Souza Roll No.: 2024CS007" in exam  # a straight quote, as typed
+    assert pages(tmp_path / "o" / "exams.pdf") == pages(tmp_path / "o" / "2024CS007" / "exam.pdf")
+    # One set is still a set: its folder, its label, the combined files.
+    r = run_cli("build", "quiz", "--variants", "1", "--out", tmp_path / "v")
+    assert r.returncode == 0, r.stderr
+    assert "Set A" in pdf_text(tmp_path / "v" / "A" / "exam.pdf")
+    assert (tmp_path / "v" / "keys.pdf").exists()
+
+
 def test_pools_draw_per_variant_and_marks_add_up(tmp_path):
     r = run_cli("build", "quiz", "--variants", "4", "--out", tmp_path)
     assert r.returncode == 0, r.stderr
