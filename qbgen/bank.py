@@ -158,10 +158,12 @@ def load_generator(path: Path, qid: str) -> Generator:
         spec.loader.exec_module(module)
     except Exception as exc:  # bank code: report it as the bank's fault, with its line
         sys.modules.pop(name, None)
+        line = _bank_frame_line(exc, path)
+        message = str(exc)
+        if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == path.resolve():
+            line, message = exc.lineno, exc.msg  # compile errors have no frame in the file
         raise InputError(
-            f"generator failed to import: {type(exc).__name__}: {exc}",
-            file=path,
-            line=_bank_frame_line(exc, path),
+            f"generator failed to import: {type(exc).__name__}: {message}", file=path, line=line
         ) from None
     missing = [n for n in ("Params", "sample", "solve", "check") if not hasattr(module, n)]
     if missing:

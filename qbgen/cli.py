@@ -69,7 +69,9 @@ def _spec_path(bank: Bank, spec: Path | None) -> Path:
     elif not spec.exists() and (bank.root / "exams" / f"{spec}.yaml").exists():
         spec = bank.root / "exams" / f"{spec}.yaml"  # `qbgen build paper-a`
     if not spec.is_file():
-        raise InputError("exam spec not found", file=spec)
+        known = sorted(p.stem for p in (bank.root / "exams").glob("*.yaml"))
+        hint = f"; this bank's specs: {', '.join(known)}" if known else f"; {bank.root / 'exams'} holds none"
+        raise InputError(f"exam spec not found{hint}", file=spec)
     return spec
 
 

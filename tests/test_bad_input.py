@@ -177,6 +177,13 @@ def test_generator_import_error_names_its_line(tmp_path):
     assert "good_gen.py:2: generator failed to import: RuntimeError: boom" in line
 
 
+def test_generator_syntax_error_names_its_line(tmp_path):
+    bank = make(tmp_path)
+    edit(bank / "q" / "good_gen.py", "import math", "import math\ndef oops(:")
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    assert "good_gen.py:2: generator failed to import: SyntaxError: invalid syntax" in line
+
+
 def test_original_rejected_by_params(tmp_path):
     bank = make(tmp_path)
     edit(bank / "q" / "good.yaml", "generator: good_gen.py", "generator: good_gen.py\noriginal: {x: 99}")
@@ -263,7 +270,7 @@ def test_bad_spec(tmp_path, old, new, expect):
 
 def test_spec_not_found(tmp_path):
     line = one_line_error(run_cli("build", tmp_path / "none.yaml", "--out", tmp_path / "o"), 2)
-    assert "none.yaml: exam spec not found" in line
+    assert "none.yaml: exam spec not found; this bank's specs: paper-a, paper-b, quiz" in line
 
 
 def test_unknown_question_in_show():
