@@ -25,7 +25,7 @@ from pylatex.utils import NoEscape
 from .errors import InputError
 from .latex import escape, fmt, listing, make_env
 from .models import KINDS, AnswerInstance, Exam
-from .resources import templates_dir
+from .resources import styles, templates_dir
 
 ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"]
 
@@ -150,12 +150,6 @@ def _env(root: Path) -> jinja2.Environment:
     env.filters["marks"] = marks_text
     env.globals.update(exam_side=exam_side, key_side=key_side, roman=ROMAN)
     return env
-
-
-def styles() -> list[str]:
-    """Return the house styles available."""
-    root = templates_dir()
-    return sorted(p.name for p in root.iterdir() if (p / "paper.tex.j2").is_file())
 
 
 def preamble() -> str:

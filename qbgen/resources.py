@@ -26,6 +26,11 @@ def default_bank() -> Path:
     return Path(env) if env else _data("bank")
 
 
+def styles() -> list[str]:
+    """Return the house styles available (a folder with a `paper.tex.j2`)."""
+    return sorted(p.name for p in templates_dir().iterdir() if (p / "paper.tex.j2").is_file())
+
+
 def templates_dir() -> Path:
     """Return the folder of house styles (one sub-folder per style)."""
     return _data("templates")

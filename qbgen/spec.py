@@ -2,7 +2,7 @@
 
 Room: reading `exams/<name>.yaml` into an `ExamSpec`, checking that every question it
 names exists, that every pool can be filled, and that the marks add up to the maximum.
-Imports errors, models, yamlfile, bank.
+Imports errors, models, resources (the house styles), yamlfile, bank.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from .bank import Bank, BankQuestion
 from .errors import InputError
 from .models import ExamSpec, Pool
+from .resources import styles
 from .yamlfile import YamlDoc, read_yaml, validate_model
 
 MAX_COMBINATIONS = 200_000
@@ -71,6 +72,8 @@ def load_spec(path: Path, bank: Bank) -> LoadedSpec:
     if not isinstance(doc.data, dict):
         raise InputError("an exam spec holds a mapping of fields", file=path, line=1)
     spec = validate_model(doc, ExamSpec)
+    if spec.style not in styles():
+        raise doc.error(("style",), f"no house style {spec.style!r} (have: {', '.join(styles())})")
     fixed: set[str] = set()
     for si, section in enumerate(spec.sections):
         for pi, pick in enumerate(section.questions):

@@ -22,7 +22,7 @@ ALLOWED = {
     "pdfjoin": set(),
     "authoring": {"errors", "latex"},
     "bank": {"errors", "models", "latex", "yamlfile", "authoring"},
-    "spec": {"errors", "models", "yamlfile", "bank"},
+    "spec": {"errors", "models", "resources", "yamlfile", "bank"},
     "roster": {"errors", "models"},
     "assemble": {"errors", "models", "seeds", "latex", "authoring", "bank", "spec"},
     "render": {"errors", "models", "latex", "resources"},  # sees only an Exam

@@ -256,6 +256,7 @@ def test_debug_shows_the_traceback(tmp_path):
         ("[good]", "[good, good]", "sections[0].questions[1]: question 'good' is picked twice"),
         ("course: Test", "course: Test\nseeed: 3", "t.yaml:2: seeed: unknown field"),
         ("[good]", "[{pool: {topic: q, count: 2}}]", "pool: cannot pick 2 question(s): 1 match the rule"),
+        ("course: Test", "course: Test\nstyle: c", "t.yaml:2: style: no house style 'c' (have: iitjammu-a"),
     ],
 )
 def test_bad_spec(tmp_path, old, new, expect):
