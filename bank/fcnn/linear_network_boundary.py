@@ -30,7 +30,9 @@ from qbgen.authoring import CheckFailed, Solution, agree, require
 
 OPTIONS = ("option_line_a", "option_fit", "option_line_b", "option_other")
 
-CODE = """import torch.nn.functional as F
+# The paper's listing never imports torch itself (it uses torch.nn.Module): mended.
+CODE = """import torch
+import torch.nn.functional as F
 import torch.nn as nn
 
 class My_Neural_Network(torch.nn.Module):

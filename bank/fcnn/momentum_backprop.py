@@ -56,7 +56,15 @@ def sample(rng: np.random.Generator) -> Params:
         y = _sig(w[4] * h1 + w[5] * h2)
         if abs(target - y) < 0.15:
             continue  # keep the gradient clearly non-zero
-        if min(abs(eta * (y - target) * y * (1 - y) * h) for h in (h1, h2)) < 0.003:
+        step = [eta * (y - target) * y * (1 - y) * h for h in (h1, h2)]  # eta * dE/dw5, dE/dw6
+        if min(abs(g) for g in step) < 0.003:
+            continue
+        # The update must not nearly cancel (-eta*g against alpha*prev): a tiny dw would
+        # make a 2 % tolerance narrower than honest 4-figure rounding of delta and h.
+        if any(
+            abs(-g + alpha * d) < max(0.005, 0.25 * max(abs(g), abs(alpha * d)))
+            for g, d in zip(step, prev, strict=True)
+        ):
             continue
         return Params(
             x1=x1, x2=x2, w1=w[0], w2=w[1], w3=w[2], w4=w[3], w5=w[4], w6=w[5],
