@@ -367,8 +367,26 @@ def schema(
 
 
 def main() -> None:
-    """Entry point of the `qbgen` console script."""
-    app(prog_name="qbgen")
+    """Entry point of the `qbgen` console script.
+
+    A wrong option or argument is bad input like any other: one line on stderr,
+    `error: ...` and where to look, exit 2 (not a framed panel).
+    """
+    try:
+        code = app(prog_name="qbgen", standalone_mode=False)
+    except typer.Abort:  # Ctrl-C at a prompt
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        # click's UsageError (vendored inside newer typer, so matched by its interface)
+        message = getattr(exc, "format_message", None)
+        if not callable(message) or getattr(exc, "exit_code", None) != 2:
+            raise
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        typer.echo(f"error: {message()}{where}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

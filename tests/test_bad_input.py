@@ -238,6 +238,20 @@ def test_failing_generator(tmp_path, old, new, expect):
     assert v.returncode == 1 and "FAIL good" in v.stdout and "Traceback" not in v.stdout + v.stderr
 
 
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (["validate", "--seeds", "-1"], "Invalid value for '--seeds'"),
+        (["build", "--variants", "x"], "Invalid value for '--variants'"),
+        (["show"], "Missing argument 'question'"),
+        (["biuld"], "No such command 'biuld'"),
+    ],
+)
+def test_a_wrong_option_is_one_line_too(args, expect):
+    line = one_line_error(run_cli(*args), 2)
+    assert expect in line and "--help" in line, line
+
+
 def test_debug_shows_the_traceback(tmp_path):
     bank = make(tmp_path)
     edit(bank / "q" / "good.yaml", "topic: q", "topic: q\ncolour: red")
