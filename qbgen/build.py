@@ -379,7 +379,8 @@ def build(
     if roster is not None:
         folders: dict[str, str] = {}
         for i, c in enumerate(roster):
-            folder = folder_for(c.id)  # load_roster has refused clashes, naming the line
+            # load_roster refuses clashes with the file and line; this guards API callers.
+            folder = folder_for(c.id)
             if folder in folders:
                 raise InputError(
                     f"students {folders[folder]!r} and {c.id!r} would share the folder {folder!r}"
