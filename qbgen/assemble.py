@@ -19,19 +19,16 @@ from pydantic import ValidationError
 from . import authoring
 from .bank import Bank, BankQuestion, Loc, checked_params
 from .errors import QbgenError, QuestionFailure
+from .frozen import deep_freeze
+from .kinds import KINDS, AnswerInstance, AnswerSpec, InstanceContext, Rendered
+from .latex import NoEscape, collect_figures
 from .models import (
-    AnswerInstance,
     Candidate,
-    ChoiceAnswer,
-    CodeAnswer,
     Exam,
-    NumericAnswer,
     PartInstance,
     QuestionInstance,
     RubricLine,
     SectionInstance,
-    TableAnswer,
-    TextAnswer,
 )
 from .seeds import derive_seed, rng_for
 from .spec import LoadedSpec
@@ -116,12 +113,12 @@ def solve_instance(bq: BankQuestion, seed: int | None) -> tuple[dict[str, Any], 
                 file=gen.path,
             )
     for answer in bq.question.all_answers():
-        key = getattr(answer, "key", None)
-        if key is not None and key not in solution.answers:
-            raise QuestionFailure(
-                f"{bq.id}: the question file names answer {key!r}, which solve does not return",
-                file=gen.path,
-            )
+        for key in KINDS[answer.kind].keys(answer):
+            if key not in solution.answers:
+                raise QuestionFailure(
+                    f"{bq.id}: the question file names answer {key!r}, which solve does not return",
+                    file=gen.path,
+                )
     _call(bq, "check", seed, gen.check, params, solution)
     return params.model_dump(mode="json"), solution
 
@@ -134,12 +131,14 @@ class _Renderer:
         self.exam_ctx = {"p": params, "g": sol.givens}
         self.key_ctx = {**self.exam_ctx, "a": sol.answers}
 
-    def __call__(self, loc: Loc, *, key: bool = True) -> str:
+    def rendered(self, loc: Loc, key: bool = True) -> Rendered:
+        """Render the text field at `loc`: trusted LaTeX, and whether it drew a figure."""
         template = self.bq.templates.get(loc)
         if template is None:
-            return ""
+            return Rendered(NoEscape(""), False)
         try:
-            return template.render(self.key_ctx if key else self.exam_ctx).strip()
+            with collect_figures() as figures:
+                text = template.render(self.key_ctx if key else self.exam_ctx).strip()
         except jinja2.UndefinedError as exc:
             hint = ""
             if not key and "'a' is undefined" in exc.message:
@@ -147,90 +146,28 @@ class _Renderer:
             raise self.bq.doc.error(loc, f"undefined in template: {exc.message}{hint}") from None
         except (TypeError, ValueError) as exc:
             raise self.bq.doc.error(loc, f"template: {exc}") from None
+        return Rendered(NoEscape(text), bool(figures))
+
+    def __call__(self, loc: Loc, *, key: bool = True) -> NoEscape:
+        return self.rendered(loc, key).tex
 
 
 def _answers(
-    r: _Renderer, answers: list[Any], loc: Loc, values: dict[str, Any], rng: Any
-) -> list[AnswerInstance]:
+    r: _Renderer, answers: list[AnswerSpec], loc: Loc, values: Any, rng: Any
+) -> tuple[AnswerInstance, ...]:
+    # Each answer's kind checks what solve returned for it and builds its instance.
     out = []
     for i, ans in enumerate(answers):
         here = loc + (i,)
-        label = r(here + ("label",)) if hasattr(ans, "label") else ""
-        if isinstance(ans, NumericAnswer):
-            value = values[ans.key]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise QuestionFailure(
-                    f"{r.bq.id}: answer {ans.key!r} is numeric in the question file, "
-                    f"solve gave {type(value).__name__}",
-                    file=r.bq.path,
-                )
-            out.append(
-                AnswerInstance(
-                    kind="numeric",
-                    label=label,
-                    value=value,
-                    unit=ans.unit,
-                    tolerance=ans.tolerance,
-                    sigfigs=ans.sigfigs,
-                )
-            )
-        elif isinstance(ans, TextAnswer):
-            out.append(AnswerInstance(kind="text", label=label, text=r(here + ("text",))))
-        elif isinstance(ans, ChoiceAnswer):
-            order = list(range(len(ans.options)))
-            if ans.shuffle and rng is not None:
-                rng.shuffle(order)
-            opts = [r(here + ("options", j, "text"), key=False) for j in order]
-            correct = [k for k, j in enumerate(order) if ans.options[j].correct]
-            out.append(
-                AnswerInstance(
-                    kind="choice",
-                    label=label,
-                    options=opts,
-                    correct=correct,
-                    layout=ans.layout,
-                    text=r(here + ("explanation",)),
-                )
-            )
-        elif isinstance(ans, TableAnswer):
-            rows = values[ans.key]
-            if not (isinstance(rows, list) and all(isinstance(x, list) for x in rows)):
-                raise QuestionFailure(
-                    f"{r.bq.id}: table answer {ans.key!r} must be a list of rows", file=r.bq.path
-                )
-            bad = [x for x in rows if len(x) != len(ans.columns)]
-            if bad:
-                raise QuestionFailure(
-                    f"{r.bq.id}: table {ans.key!r} has a row of {len(bad[0])} cells "
-                    f"for {len(ans.columns)} columns",
-                    file=r.bq.path,
-                )
-            out.append(
-                AnswerInstance(
-                    kind="table",
-                    label=label,
-                    value=rows,
-                    columns=ans.columns,
-                    given_columns=ans.given_columns,
-                    given_rows=ans.given_rows,
-                    sigfigs=ans.sigfigs,
-                    caption=r(here + ("caption",), key=False),
-                )
-            )
-        elif isinstance(ans, CodeAnswer):
-            code = ans.code if ans.code is not None else values[ans.key]
-            out.append(
-                AnswerInstance(
-                    kind="code",
-                    label=label,
-                    value=str(code),
-                    language=ans.language,
-                    text=r(here + ("explanation",)),
-                )
-            )
-        else:  # pragma: no cover - the models' union is closed
-            raise TypeError(f"no assembler for answer {type(ans).__name__}")
-    return out
+        ctx = InstanceContext(
+            question_id=r.bq.id,
+            file=str(r.bq.path),
+            render=lambda sub, key, here=here: r.rendered(here + sub, key),
+            values=values,
+            rng=rng,
+        )
+        out.append(KINDS[ans.kind].instance(ans, ctx))
+    return tuple(out)
 
 
 def instantiate(
@@ -244,36 +181,38 @@ def instantiate(
     params, sol = solve_instance(bq, seed)
     r = _Renderer(bq, params, sol)
     q = bq.question
+    values = deep_freeze(sol.answers)
     opt_rng = rng_for(derive_seed(seed or 0, "options", bq.id)) if shuffle_options else None
-    parts = [
+    parts = tuple(
         PartInstance(
             label=PART_LABELS[i],
             marks=p.marks,
             prompt=r(("parts", i, "prompt"), key=False),
-            answers=_answers(r, p.answers, ("parts", i, "answers"), sol.answers, opt_rng),
-            rubric=[
+            answers=_answers(r, p.answers, ("parts", i, "answers"), values, opt_rng),
+            rubric=tuple(
                 RubricLine(marks=item.marks, text=r(("parts", i, "rubric", j, "text")))
                 for j, item in enumerate(p.rubric)
-            ],
+            ),
         )
         for i, p in enumerate(q.parts)
-    ]
+    )
     return QuestionInstance(
         number=number,
         id=q.id,
         title=q.title,
         kind=q.kind,
         marks=q.marks,
-        sources=q.all_sources(),
+        sources=tuple(q.all_sources()),
         seed=seed,
         params=params,
-        answers=sol.answers,
+        answers=values,
+        data=sol.data,
         prompt=r(("prompt",), key=False),
-        steps=sol.steps,
-        own_answers=_answers(r, q.answers, ("answers",), sol.answers, opt_rng),
-        rubric=[
+        steps=tuple(NoEscape(step) for step in sol.steps),
+        own_answers=_answers(r, q.answers, ("answers",), values, opt_rng),
+        rubric=tuple(
             RubricLine(marks=item.marks, text=r(("rubric", j, "text"))) for j, item in enumerate(q.rubric)
-        ],
+        ),
         parts=parts,
         marks_on_parts=bool(parts) and q.marks_shown == "parts",
     )
@@ -338,7 +277,7 @@ def assemble(
                 number=si + 1,
                 title=section.title,
                 marks=math.fsum(q.marks for q in questions),
-                questions=questions,
+                questions=tuple(questions),
             )
         )
     return Exam(
@@ -349,13 +288,13 @@ def assemble(
         date=spec.date,
         duration=spec.duration,
         max_marks=spec.max_marks,
-        instructions=spec.instructions,
+        instructions=tuple(spec.instructions),
         style=spec.style,
         seed=exam_seed,
         variant=variant,
         candidate=candidate,
         original=original,
-        sections=sections,
+        sections=tuple(sections),
     )
 
 

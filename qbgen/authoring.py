@@ -24,13 +24,15 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import QuestionFailure
-from .latex import fmt, listing
+from .latex import Figure, fmt, listing
 
 __all__ = [
     "Params",
     "Solution",
     "CheckFailed",
+    "Figure",
     "agree",
+    "figure",
     "require",
     "plain",
     "rounded",
@@ -72,8 +74,9 @@ class Solution(BaseModel):
 
     `answers` holds every computed answer by name (the question file's `key`s name
     them); `steps` the worked steps shown in the key (trusted LaTeX, one item a line);
-    `givens` values the paper itself shows (figure coordinates, code) that the question
-    text may use. Values are converted to plain Python.
+    `givens` what the question text may print (LaTeX, code, `figure`s); `data` what the
+    generator drew that the paper shows, as plain data (a point set, coordinates), for
+    `check` and for any output that draws it anew. Values are converted to plain Python.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -81,11 +84,21 @@ class Solution(BaseModel):
     answers: dict[str, Any]
     steps: list[str] = Field(default_factory=list)
     givens: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("answers", "givens", mode="before")
+    @field_validator("answers", "givens", "data", mode="before")
     @classmethod
     def _plain(cls, v: Any) -> Any:
         return plain(v)
+
+
+def figure(tikz: str, alt: str = "") -> Figure:
+    r"""Return a TikZ picture (`\begin{tikzpicture}...`) to put in `givens`.
+
+    The question text prints it with `\VAR{g.NAME}`; a paper and its key typeset it
+    once. `alt` says in words what it shows (for outputs that are not print).
+    """
+    return Figure(tikz.strip(), alt)
 
 
 def require(condition: bool, message: str) -> None:

@@ -2,12 +2,13 @@
 
 Room: reading `bank/**/*.yaml` (all but `exams/`), importing each question's generator
 by path and checking its contract, compiling every text field's Jinja template so a
-syntax error names the file and line. Imports errors, models, latex, yamlfile,
-authoring. The bank is the registry: nothing registers itself at import time.
+syntax error names the file and line. Imports errors, models, kinds, latex,
+yamlfile, authoring. The bank is the registry: nothing registers itself at import time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import sys
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import authoring
 from .errors import InputError
+from .kinds import KINDS
 from .latex import make_env
 from .models import Question
 from .yamlfile import YamlDoc, pydantic_error, read_yaml, validate_model
@@ -145,11 +147,14 @@ def _bank_frame_line(exc: BaseException, path: Path) -> int | None:
     return None
 
 
-def load_generator(path: Path, qid: str) -> Generator:
+def load_generator(path: Path) -> Generator:
     """Import a generator module by path and check it defines the contract."""
     if not path.is_file():
         raise InputError("generator file not found", file=path)
-    name = "qbgen_bank." + qid.replace("-", "_")
+    # Namespaced by the generator's folder: a second bank (or topic) with a module of
+    # the same name never evicts the first's from sys.modules.
+    folder = hashlib.sha1(str(path.parent.resolve()).encode()).hexdigest()[:12]
+    name = f"qbgen_bank_{folder}.{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -185,13 +190,13 @@ def load_question(path: Path) -> BankQuestion:
     question = validate_model(doc, Question)
     generator = None
     if question.generator:
-        generator = load_generator(path.parent / question.generator, question.id)
+        generator = load_generator(path.parent / question.generator)
         if question.original is not None:
             try:
                 generator.Params.model_validate(question.original)
             except ValidationError as exc:
                 raise pydantic_error(doc, exc, prefix=("original",)) from None
-    elif question.kind == "numeric" or any(getattr(a, "key", None) for a in question.all_answers()):
+    elif any(KINDS[a.kind].keys(a) for a in question.all_answers()):
         raise doc.error(("generator",), "answers computed by key need a generator")
     return BankQuestion(question, doc, generator, _compile(doc, question))
 

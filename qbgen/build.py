@@ -34,6 +34,7 @@ from typing import Any
 from .assemble import assemble, instantiate
 from .bank import Bank
 from .errors import InputError, TypesetError
+from .frozen import thaw
 from .models import Candidate, Exam, SectionInstance
 from .pdfjoin import Span, join
 from .render import preamble, render, render_document
@@ -80,8 +81,8 @@ def manifest_of(exam: Exam) -> dict[str, Any]:
                 "id": q.id,
                 "marks": q.marks,
                 "seed": q.seed,
-                "params": q.params,
-                "answers": q.answers,
+                "params": thaw(q.params),
+                "answers": thaw(q.answers),
             }
             for q in exam.questions()
         ],
@@ -418,10 +419,10 @@ def preview_exam(bank: Bank, ref: str, seed: int | None) -> Exam:
         date="",
         duration="",
         max_marks=inst.marks,
-        instructions=[],
+        instructions=(),
         style="iitjammu-b",
         seed=seed or 0,
-        sections=[SectionInstance(number=1, title="", marks=inst.marks, questions=[inst])],
+        sections=(SectionInstance(number=1, title="", marks=inst.marks, questions=(inst,)),),
     )
 
 

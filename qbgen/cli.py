@@ -21,7 +21,9 @@ from .bank import Bank, load_bank
 from .build import build as build_paper
 from .build import preview as preview_question
 from .errors import InputError, QbgenError
-from .models import KINDS, json_schemas
+from .frozen import thaw
+from .kinds import KINDS
+from .models import json_schemas
 from .resources import bank_dir, default_bank
 from .roster import load_roster
 from .scaffold import new_question
@@ -133,8 +135,8 @@ def show(
         "id": inst.id,
         "seed": inst.seed,
         "marks": inst.marks,
-        "params": inst.params,
-        "answers": inst.answers,
+        "params": thaw(inst.params),
+        "answers": thaw(inst.answers),
     }
     if as_json:
         typer.echo(json.dumps(data, indent=2))

@@ -9,19 +9,81 @@ text and document templates. Imports only `errors`.
   set number of significant figures, grouped thousands for integers.
 - The Jinja environment uses LaTeX-safe delimiters (`\\VAR{}`, `\\BLOCK{}`, `\\#{}`),
   strict undefined variables, and a `finalize` hook that refuses `None` and `bool`.
+- `Tex` is the model field type of trusted LaTeX: it takes only `NoEscape` (set once,
+  when the bank's text is rendered), never a plain `str`, so header strings, names and
+  ids cannot become markup by accident.
+- A `Figure` (a TikZ picture a generator draws) prints as `\\qbfigure{KEY}{...}`: the
+  preamble's macro typesets each distinct picture once per document and reuses its box
+  (a paper and its key show the same figures). Rendering records the figures it printed
+  (`collect_figures`), so nothing has to look for them in the text afterwards.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
+from pydantic import PlainValidator
 from pylatex.utils import NoEscape, escape_latex
 
-__all__ = ["NoEscape", "escape", "fmt", "make_env", "listing", "verb"]
+__all__ = [
+    "Figure",
+    "NoEscape",
+    "Tex",
+    "collect_figures",
+    "escape",
+    "fmt",
+    "make_env",
+    "listing",
+    "verb",
+]
+
+
+def _trusted(value: Any) -> NoEscape:
+    if not isinstance(value, NoEscape):
+        raise ValueError(f"expected trusted LaTeX (NoEscape), got {type(value).__name__}")
+    return value
+
+
+# Trusted LaTeX in a model: only a `NoEscape` passes; a plain `str` is refused.
+Tex = Annotated[NoEscape, PlainValidator(_trusted)]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A picture a generator draws (TikZ), typeset once per document and reused."""
+
+    tikz: str
+    alt: str = ""
+    key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", hashlib.sha1(self.tikz.encode()).hexdigest()[:12])
+
+    def latex(self) -> NoEscape:
+        """Return the LaTeX that typesets (or reuses) this picture."""
+        return NoEscape(rf"\qbfigure{{{self.key}}}{{{self.tikz}}}")
+
+
+_FIGURES: ContextVar[list[Figure] | None] = ContextVar("qbgen_figures", default=None)
+
+
+@contextmanager
+def collect_figures() -> Iterator[list[Figure]]:
+    """Yield a list that receives every `Figure` the templates print meanwhile."""
+    found: list[Figure] = []
+    token = _FIGURES.set(found)
+    try:
+        yield found
+    finally:
+        _FIGURES.reset(token)
 
 
 _LITERAL = {
@@ -103,6 +165,11 @@ def verb(text: str) -> NoEscape:
 def _finalize(value: Any) -> Any:
     if isinstance(value, NoEscape):
         return value
+    if isinstance(value, Figure):
+        seen = _FIGURES.get()
+        if seen is not None:
+            seen.append(value)
+        return value.latex()
     if value is None or isinstance(value, bool):
         raise TypeError(f"refusing to print {value!r} into LaTeX")
     if isinstance(value, int | float) or hasattr(value, "item"):
@@ -114,9 +181,9 @@ def _finalize(value: Any) -> Any:
     return escape(str(value))
 
 
-def _tex(value: str) -> NoEscape:
-    # Mark a string as trusted LaTeX (a computed formula, a rendered figure).
-    return NoEscape(value)
+def _tex(value: str | Figure) -> NoEscape | Figure:
+    # Mark a string as trusted LaTeX (a computed formula); a figure stays a figure.
+    return value if isinstance(value, Figure) else NoEscape(value)
 
 
 def make_env(search_path: Sequence[Path] | None = None) -> jinja2.Environment:

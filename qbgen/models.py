@@ -1,7 +1,7 @@
 """The data models of qbgen: what is read from disk and what passes between stages.
 
-Room: Pydantic v2 models only, frozen and with `extra="forbid"`. Imports nothing from
-qbgen. Bank files validate against `Question`, exam specs against `ExamSpec`; the
+Room: Pydantic v2 models only, frozen and with `extra="forbid"`. Imports frozen,
+latex and kinds (each kind's answer models live with its handler). Bank files validate against `Question`, exam specs against `ExamSpec`; the
 assembled `Exam` (numbered `QuestionInstance`s with rendered LaTeX and plain-Python
 answers) is all the render stage ever sees.
 """
@@ -9,15 +9,13 @@ answers) is all the render stage ever sees.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-
-class Frozen(BaseModel):
-    """Base of every model: immutable, unknown fields rejected."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from .frozen import Frozen, FrozenMap
+from .kinds import KINDS, AnswerInstance, AnswerSpec
+from .latex import Tex
 
 
 Marks = Annotated[float, Field(gt=0, multiple_of=0.5, description="Marks, in steps of 0.5.")]
@@ -36,8 +34,8 @@ SourceRef = Annotated[
         description="Where the question was asked, e.g. `paper-b:7` or `paper-a:2c`.",
     ),
 ]
-KINDS = ("numeric", "text", "choice", "table", "code")
-Kind = Literal["numeric", "text", "choice", "table", "code"]
+# A kind's name, as the registry has them (a question's kind, a pool's rule).
+Kind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
 
 
 def _sum_marks(items: list[Any]) -> float:
@@ -54,83 +52,9 @@ class RubricItem(Frozen):
     text: str = Field(min_length=1, description="What earns the marks (LaTeX template).")
 
 
-class NumericAnswer(Frozen):
-    """A number computed by the question's generator."""
-
-    kind: Literal["numeric"]
-    key: str = Field(description="Name of the value in the generator's `solve` answers.")
-    label: str = Field(default="", description="What the number is (LaTeX template).")
-    unit: str = ""
-    tolerance: float = Field(default=0, ge=0, description="Relative tolerance a grader accepts.")
-    sigfigs: int | None = Field(default=None, ge=1, le=12)
-
-
-class TextAnswer(Frozen):
-    """A model answer in words (and formulas)."""
-
-    kind: Literal["text"]
-    label: str = ""
-    text: str = Field(min_length=1, description="The model answer (LaTeX template).")
-
-
-class ChoiceOption(Frozen):
-    """One option of a choice question."""
-
-    text: str = Field(min_length=1)
-    correct: bool = False
-
-
-class ChoiceAnswer(Frozen):
-    """Options printed in the exam; the key marks the correct ones and explains."""
-
-    kind: Literal["choice"]
-    options: list[ChoiceOption] = Field(min_length=2)
-    select: Literal["one", "any"] = "one"
-    layout: Literal["inline", "list"] = "inline"
-    shuffle: bool = Field(default=False, description="Options may be shuffled per variant.")
-    explanation: str = ""
-
-    @model_validator(mode="after")
-    def _one_correct(self) -> ChoiceAnswer:
-        n = sum(o.correct for o in self.options)
-        if self.select == "one" and n != 1:
-            raise ValueError(f"options: select: one needs exactly one correct option, found {n}")
-        return self
-
-
-class TableAnswer(Frozen):
-    """A table printed blank in the exam (but its given columns) and filled in the key."""
-
-    kind: Literal["table"]
-    key: str = Field(description="Name of the rows (a list of lists) in the `solve` answers.")
-    columns: list[str] = Field(min_length=1)
-    given_columns: int = Field(default=1, ge=0, description="Leading columns shown in the exam.")
-    given_rows: int = Field(default=0, ge=0, description="Leading rows shown whole in the exam.")
-    caption: str = ""
-    sigfigs: int | None = Field(
-        default=None, ge=1, le=12, description="Significant figures of non-integer cells, zeros kept."
-    )
-
-
-class CodeAnswer(Frozen):
-    """Program text: literal, or computed by the generator (`key`)."""
-
-    kind: Literal["code"]
-    label: str = ""
-    code: str | None = None
-    key: str | None = None
-    language: str = "Python"
-    explanation: str = ""
-
-    @model_validator(mode="after")
-    def _one_source(self) -> CodeAnswer:
-        if (self.code is None) == (self.key is None):
-            raise ValueError("code: give exactly one of code and key")
-        return self
-
-
+# An answer of a question file: the union of the kinds' YAML models, told apart by `kind`.
 Answer = Annotated[
-    NumericAnswer | TextAnswer | ChoiceAnswer | TableAnswer | CodeAnswer,
+    Union[tuple(h.spec_model for h in KINDS.values())],  # type: ignore[valid-type]  # noqa: UP007
     Field(discriminator="kind"),
 ]
 
@@ -205,7 +129,7 @@ class Question(Frozen):
             raise ValueError("original: pinned values need a generator")
         return self
 
-    def all_answers(self) -> list[Answer]:
+    def all_answers(self) -> list[AnswerSpec]:
         """Return every answer of the question, parts included, in order."""
         if self.parts:
             return [a for p in self.parts for a in p.answers]
@@ -298,33 +222,15 @@ class ExamSpec(Frozen):
 
 
 # --------------------------------------------------------------------------- assembled exam
-
-
-class AnswerInstance(Frozen):
-    """An answer ready to typeset: LaTeX strings (trusted) and plain-Python values."""
-
-    kind: Kind
-    label: str = ""
-    text: str = ""  # text answer, choice explanation, code explanation (LaTeX)
-    value: Any = None  # numeric value, table rows, code text
-    unit: str = ""
-    tolerance: float = 0
-    sigfigs: int | None = None
-    options: list[str] = []  # choice options in printed order (LaTeX)
-    correct: list[int] = []  # indexes into options
-    layout: str = "inline"
-    columns: list[str] = []
-    given_columns: int = 0
-    given_rows: int = 0
-    caption: str = ""
-    language: str = ""
+# Deeply immutable: tuples, read-only mappings, trusted LaTeX as `Tex` (set once, when
+# assemble renders the bank's text) apart from plain strings (escaped when printed).
 
 
 class RubricLine(Frozen):
     """A rendered marking-scheme line."""
 
     marks: float
-    text: str
+    text: Tex
 
 
 class PartInstance(Frozen):
@@ -332,9 +238,9 @@ class PartInstance(Frozen):
 
     label: str
     marks: float
-    prompt: str
-    answers: list[AnswerInstance]
-    rubric: list[RubricLine]
+    prompt: Tex
+    answers: tuple[AnswerInstance, ...]
+    rubric: tuple[RubricLine, ...]
 
 
 class QuestionInstance(Frozen):
@@ -345,16 +251,21 @@ class QuestionInstance(Frozen):
     title: str
     kind: Kind
     marks: float
-    sources: list[str]
+    sources: tuple[str, ...]
     seed: int | None  # None: the paper's pinned original values
-    params: dict[str, Any]
-    answers: dict[str, Any]  # solve()'s answers, plain Python
-    prompt: str
-    steps: list[str] = []
-    own_answers: list[AnswerInstance] = []
-    rubric: list[RubricLine] = []
-    parts: list[PartInstance] = []
+    params: FrozenMap
+    answers: FrozenMap  # solve()'s answers, plain values
+    data: FrozenMap = Field(default_factory=dict)  # what the generator drew that the paper shows
+    prompt: Tex
+    steps: tuple[Tex, ...] = ()
+    own_answers: tuple[AnswerInstance, ...] = ()
+    rubric: tuple[RubricLine, ...] = ()
+    parts: tuple[PartInstance, ...] = ()
     marks_on_parts: bool = False
+
+    def all_answers(self) -> tuple[AnswerInstance, ...]:
+        """Return every answer instance, parts included, in order."""
+        return self.own_answers + tuple(a for p in self.parts for a in p.answers)
 
 
 class SectionInstance(Frozen):
@@ -363,7 +274,7 @@ class SectionInstance(Frozen):
     number: int
     title: str
     marks: float
-    questions: list[QuestionInstance]
+    questions: tuple[QuestionInstance, ...]
 
 
 class Candidate(Frozen):
@@ -383,13 +294,13 @@ class Exam(Frozen):
     date: str
     duration: str
     max_marks: float
-    instructions: list[str]
+    instructions: tuple[str, ...]
     style: str
     seed: int
     variant: str = ""  # "A", "B", ... or a student id; "" for a single paper
     candidate: Candidate | None = None
     original: bool = False
-    sections: list[SectionInstance]
+    sections: tuple[SectionInstance, ...]
 
     def questions(self) -> list[QuestionInstance]:
         """Return every question of the paper in order."""

@@ -1,7 +1,7 @@
 """Stage 6b: validate a bank: every question instantiates, every answer is checked.
 
 Room: running every generator for many seeds and reporting per question. Imports
-errors, models, authoring, bank, assemble. For each question: the pinned original
+errors, models, kinds, authoring, bank, assemble. For each question: the pinned original
 values and N seeds each draw, solve, pass `check` and render; then, on one draw, each
 numeric answer is nudged in turn and `check` must notice (a check that cannot fail
 is reported). Draws that hardly vary and choice keys stuck in one place are warned of.
@@ -26,6 +26,8 @@ from . import authoring
 from .assemble import instantiate
 from .bank import Bank, BankQuestion
 from .errors import QbgenError, TypesetError
+from .frozen import thaw
+from .kinds import KINDS
 from .models import Exam, QuestionInstance, SectionInstance
 from .render import preamble, render
 from .seeds import rng_for
@@ -105,9 +107,8 @@ def check_bites(bq: BankQuestion, seed: int) -> list[str]:
 def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
     """Validate one question over `seeds` draws (and its original values)."""
     report = QuestionReport(bq.id, str(bq.path))
-    # A choice question draws too (its options may be shuffled), even without a generator.
-    has_choice = any(a.kind == "choice" for a in bq.question.all_answers())
-    drawn = bq.generator is not None or has_choice
+    # A question draws too if an answer asks to (choice options), even without a generator.
+    drawn = bq.generator is not None or any(KINDS[a.kind].drawn(a) for a in bq.question.all_answers())
     runs: list[int | None] = [None] + list(range(seeds)) if drawn else [None]
     distinct: set[str] = set()
     positions: Counter[int] = Counter()
@@ -120,10 +121,11 @@ def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
             break
         report.seeds += seed is not None and bq.generator is not None
         if seed is not None:
-            distinct.add(json.dumps(inst.params, sort_keys=True))
-        for a in inst.own_answers + [a for p in inst.parts for a in p.answers]:
-            if a.kind == "choice" and len(a.correct) == 1 and seed is not None:
-                positions[a.correct[0]] += 1
+            distinct.add(json.dumps(thaw(inst.params), sort_keys=True))
+        for a in inst.all_answers():
+            where = KINDS[a.kind].key_positions(a)
+            if len(where) == 1 and seed is not None:
+                positions[where[0]] += 1
     if report.ok and bq.generator is not None and seeds:
         try:
             missed = check_bites(bq, 0)
@@ -172,8 +174,8 @@ def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
             marks = sum(q.marks for q in pending)
             exam = Exam(
                 spec_name="validate", institute="", course="qbgen validate --compile", title="",
-                date="", duration="", max_marks=marks, instructions=[], style="iitjammu-b", seed=0,
-                sections=[SectionInstance(number=1, title="", marks=marks, questions=pending)],
+                date="", duration="", max_marks=marks, instructions=(), style="iitjammu-b", seed=0,
+                sections=(SectionInstance(number=1, title="", marks=marks, questions=tuple(pending)),),
             )  # fmt: skip
             tex = Path(tmp) / "all.tex"
             tex.write_text(render(exam, answers=True), "utf-8")

@@ -128,11 +128,7 @@ def pydantic_error(doc: YamlDoc, exc: ValidationError, prefix: tuple = ()) -> In
         missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent]
         close = difflib.get_close_matches(str(err["loc"][-1]), missing, n=1)
         guess = f" (did you mean {close[0]!r}?)" if close else ""
-    # Drop the discriminator tags Pydantic puts in locations of tagged unions
-    # ("answers.0.numeric.key"): they are not keys of the file.
-    loc = tuple(
-        k for k in prefix + tuple(err["loc"]) if k not in _TAGS and not str(k).startswith("function-")
-    )
+    loc = _file_loc(doc.data, prefix + tuple(err["loc"]))
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown field" + guess
@@ -162,7 +158,34 @@ def _has(data: Any, loc: tuple[Any, ...]) -> bool:
     return True
 
 
-_TAGS = {"numeric", "text", "choice", "table", "code"}
+def _file_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # Pydantic puts a tagged union's tag into the location right after the item it
+    # tells apart ("answers.0.numeric.key"), and a validator's name too: neither is a
+    # key of the file. A tag is dropped by its place (it equals the `kind` of the item
+    # just reached), never by its value: "rubric.0.text" keeps its `text`.
+    out: list[Any] = []
+    node = data
+    for k in loc:
+        if str(k).startswith("function-"):
+            continue
+        if isinstance(node, dict) and node.get(_TAG) == k and out and isinstance(out[-1], int):
+            out.append(_SKIP)
+            continue
+        out.append(k)
+        node = _child(node, k)
+    return tuple(k for k in out if k is not _SKIP)
+
+
+_TAG = "kind"  # the discriminator field of every tagged union read from files
+_SKIP = object()
+
+
+def _child(node: Any, key: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None
 
 
 def _short(value: Any) -> bool:

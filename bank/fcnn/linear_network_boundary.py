@@ -3,22 +3,22 @@
 Parameters: the widths of the two hidden linear layers (the paper has 4 and 3), the
 layout of the drawn two-class point set (a disc inside a ring, or two interleaved
 moons) and the seed of that drawing. solve builds the code listing with the widths
-(given), its filled-in version (answer), the three in_features (answers), the TikZ of
-the data (given) and the four candidate boundaries (givens: two straight lines, a
-curve that fits the data, another curve).
+(given), its filled-in version (answer), the three in_features (answers), the drawn
+points and the four candidate boundaries as data (two straight lines, a curve that
+fits the data, another curve), their pictures (givens) and which options are straight
+(the choice's correct options, `straight`, in the question file's order).
 
 check (a) parses the widths back from the listing, builds the layers as NumPy arrays of
 shape (out, in) from the answered in_features and runs a batch of 2-D points through
 them (shapes must chain, two output columns); (b) runs the filled-in code itself
 against a stand-in for torch.nn; (c) verifies that the composed network is affine and
-that its decision boundary is a straight line; (d) reads the boundary coordinates back
-from each option's TikZ and checks that the options the question file marks correct
-are exactly those whose points are collinear.
+that its decision boundary is a straight line; (d) checks from the drawn points that
+no line separates the classes (their convex hulls meet), and (e) that the options
+solve marks correct are exactly those whose boundary points are collinear.
 """
 
 import builtins
 import re
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Literal
 
@@ -26,9 +26,13 @@ import numpy as np
 from pydantic import Field
 
 from qbgen import authoring
-from qbgen.authoring import CheckFailed, Solution, agree, require
+from qbgen.authoring import CheckFailed, Solution, agree, figure, require
 
+# The options in the question file's order; the straight ones are the correct ones.
 OPTIONS = ("option_line_a", "option_fit", "option_line_b", "option_other")
+ALT_DATA = (
+    "Two classes of points in the unit square, dots and crosses, that no straight line separates."
+)
 
 # The paper's listing never imports torch itself (it uses torch.nn.Module): mended.
 CODE = """import torch
@@ -199,9 +203,13 @@ def solve(p: Params) -> Solution:
     filled = INIT.format(b1="input_dimension", b2=p.width1, b3=p.width2,
                          c1="input_dimension (2)", c2=p.width1, c3=p.width2,
                          h1=p.width1, h2=p.width2)
-    givens = {"code": shown, "data": _data_figure(a, b)}
+    givens: dict[str, object] = {"code": shown, "data": figure(_data_figure(a, b), ALT_DATA)}
     for name in OPTIONS:
-        givens[name] = _option_figure(a, b, curves[name], closed=p.layout == "disc" and name == "option_fit")
+        straight_line = name.startswith("option_line")
+        alt = "The data with a straight boundary." if straight_line else "The data with a curved boundary."
+        tikz = _option_figure(a, b, curves[name], closed=p.layout == "disc" and name == "option_fit")
+        givens[name] = figure(tikz, alt)
+    data = {"class1": a, "class2": b, "boundaries": curves}
     steps = [
         r"The \texttt{in\_features} of each \texttt{nn.Linear} must equal the number of values "
         r"it receives: the 2 coordinates of a point for \texttt{layer1}, then the "
@@ -213,8 +221,9 @@ def solve(p: Params) -> Solution:
         r"$(a_1 - a_2)^\top x + (c_1 - c_2) > 0$ ($a_i^\top$ the rows of $A$), a half-plane; "
         r"the boundary $(a_1 - a_2)^\top x + (c_1 - c_2) = 0$ is a straight line.",
     ]
-    answers = {"in1": 2, "in2": p.width1, "in3": p.width2, "filled": filled}
-    return Solution(answers=answers, steps=steps, givens=givens)
+    straight = [i for i, name in enumerate(OPTIONS) if name.startswith("option_line")]
+    answers = {"in1": 2, "in2": p.width1, "in3": p.width2, "filled": filled, "straight": straight}
+    return Solution(answers=answers, steps=steps, givens=givens, data=data)
 
 
 # --------------------------------------------------------------------------- check
@@ -307,12 +316,6 @@ def _hulls_meet(a: np.ndarray, b: np.ndarray) -> bool:
                for i in range(len(ha)) for j in range(len(hb)))
 
 
-def _flags() -> dict[str, bool]:
-    text = Path(__file__).with_name("linear-network-boundary.yaml").read_text(encoding="utf-8")
-    found = re.findall(r"text:\s*\\VAR\{g\.(option_\w+)\|tex\}\s*\n\s*correct:\s*(true|false)", text)
-    return {name: flag == "true" for name, flag in found}
-
-
 def check(p: Params, s: Solution) -> None:
     ans, giv = s.answers, s.givens
     rng = np.random.default_rng(p.width1 * 1000 + p.width2)
@@ -374,22 +377,22 @@ def check(p: Params, s: Solution) -> None:
         require(abs(g(np.array([c, yr]))) < 1e-6 * (1 + abs(g0)), "boundary root not found")
     require(_collinear(np.array(roots) / max(1.0, np.abs(roots).max())), "the decision boundary is not a line")
 
-    # (d) the drawn classes are not linearly separable (read back from the figure).
-    data = giv["data"]
-    dots = np.array([[float(u), float(v)] for u, v in re.findall(r"\(([-\d.]+),([-\d.]+)\) circle", data)])
-    crosses = np.array([[float(u), float(v)] for u, v in re.findall(r"\(([-\d.]+),([-\d.]+)\) \+\+\(-", data)])
-    require(len(dots) >= 8 and len(crosses) >= 8, f"read {len(dots)} dots and {len(crosses)} crosses from the figure")
-    require(((dots >= 0) & (dots <= 1)).all() and ((crosses >= 0) & (crosses <= 1)).all(), "points outside the frame")
+    # (d) the drawn classes are not linearly separable.
+    dots, crosses = np.array(s.data["class1"]), np.array(s.data["class2"])
+    require(len(dots) >= 8 and len(crosses) >= 8, f"{len(dots)} dots and {len(crosses)} crosses drawn")
+    inside_frame = ((dots >= 0) & (dots <= 1)).all() and ((crosses >= 0) & (crosses <= 1)).all()
+    require(bool(inside_frame), "points outside the frame")
     require(_hulls_meet(dots, crosses), "the drawn classes are linearly separable")
 
-    # (e) options marked correct in the question file are exactly the straight ones.
-    flags = _flags()
-    require(set(flags) == set(OPTIONS), f"question file options {sorted(flags)} != {sorted(OPTIONS)}")
-    for name in OPTIONS:
-        m = re.search(r"\\draw\[very thick\] (.*);", giv[name])
-        require(m is not None, f"{name}: no boundary path")
-        pts = np.array([[float(u), float(v)] for u, v in re.findall(r"\(([-\d.]+),([-\d.]+)\)", m.group(1))])
+    # (e) the options solve marks correct are exactly the straight boundaries.
+    boundaries = s.data["boundaries"]
+    require(set(boundaries) == set(OPTIONS), f"boundaries {sorted(boundaries)} != {sorted(OPTIONS)}")
+    straight = set()
+    for i, name in enumerate(OPTIONS):
+        pts = np.array(boundaries[name])
         require(len(pts) >= 20, f"{name}: too few boundary points")
         inside = pts[(pts >= 0).all(axis=1) & (pts <= 1).all(axis=1)]
         require(len(inside) >= 5, f"{name}: the boundary hardly enters the picture")
-        require(_collinear(pts) == flags[name], f"{name}: marked correct={flags[name]} but straight={not flags[name]}")
+        if _collinear(pts):
+            straight.add(i)
+    require(straight == set(ans["straight"]), f"options {sorted(straight)} are straight, solve marks {ans['straight']}")

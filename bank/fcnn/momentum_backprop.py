@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from qbgen import authoring
-from qbgen.authoring import Solution, agree, fmt, require, rounded
+from qbgen.authoring import Solution, agree, figure, fmt, require, rounded
 
 ALPHAS = [0.5, 0.6, 0.8, 0.9]
 ETAS = [0.1, 0.2, 0.24, 0.25, 0.5]
@@ -70,6 +70,12 @@ def sample(rng: np.random.Generator) -> Params:
             x1=x1, x2=x2, w1=w[0], w2=w[1], w3=w[2], w4=w[3], w5=w[4], w6=w[5],
             dw5_prev=prev[0], dw6_prev=prev[1], alpha=alpha, eta=eta, target=target,
         )
+
+
+ALT = (
+    "A network with inputs x1 and x2, hidden units h1 and h2 and one output y: x1 and x2 "
+    "feed h1 (weights w1, w2) and h2 (w3, w4); h1 and h2 feed y (w5, w6)."
+)
 
 
 def _figure(p: Params) -> str:
@@ -134,7 +140,7 @@ def solve(p: Params) -> Solution:
         "delta": delta, "grad_w5": g5, "grad_w6": g6,
         "dw5": dw5, "dw6": dw6, "w5_new": w5n, "w6_new": w6n,
     }
-    return Solution(answers=answers, steps=steps, givens={"figure": _figure(p)})
+    return Solution(answers=answers, steps=steps, givens={"figure": figure(_figure(p), ALT)})
 
 
 def _forward(p: Params, w5: float, w6: float) -> tuple[np.ndarray, float, float]:

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from qbgen import authoring
-from qbgen.authoring import Solution, agree, fmt, matrix, require
+from qbgen.authoring import Solution, agree, figure, fmt, matrix, require
 
 TOKENS, D = 3, 2
 Matrix = list[list[int]]
@@ -58,6 +58,12 @@ ROWS = [f"row {i + 1}" for i in range(TOKENS)]
 
 def _table(m: np.ndarray) -> list[list]:
     return [[ROWS[i]] + list(m[i]) for i in range(m.shape[0])]
+
+
+ALT = (
+    "Scaled dot-product attention from bottom to top: Q and K enter MatMul, then (1) "
+    "Scale, (2) SoftMax, (3) MatMul with V, (4) the output."
+)
 
 
 def _figure() -> str:
@@ -140,7 +146,7 @@ def solve(p: Params) -> Solution:
         "weights": _table(a),
         "output": _table(o),
     }
-    givens = {"figure": _figure(), "Q": matrix(p.q), "K": matrix(p.k), "V": matrix(p.v)}
+    givens = {"figure": figure(_figure(), ALT), "Q": matrix(p.q), "K": matrix(p.k), "V": matrix(p.v)}
     return Solution(answers=answers, steps=steps, givens=givens)
 
 

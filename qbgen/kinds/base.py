@@ -1,0 +1,133 @@
+"""What every answer kind provides: its YAML model, its instance, and its part of each writer.
+
+Room: the contract of a kind handler and the context assemble gives it. Imports
+errors, frozen and latex only. A kind lives in one module of this package: the model
+of its YAML (`Spec`), the check of what `solve` returned for it (`instance`), its typed
+instance (`Instance`), how it prints in the exam and in the key, and its skeleton for
+`qbgen new`. Writers never branch on a kind: they ask the handler.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+import numpy as np
+from pylatex.utils import NoEscape
+
+from ..errors import QuestionFailure
+from ..frozen import Frozen
+from ..latex import Tex
+
+Loc = tuple[Any, ...]
+
+
+class AnswerSpec(Frozen):
+    """Base of a kind's YAML model: every answer has a `kind` tag and may have a label."""
+
+    kind: str
+    label: str = ""
+
+
+class AnswerInstance(Frozen):
+    """Base of a kind's instance: an answer of one paper, rendered and typed."""
+
+    kind: str
+    label: Tex = NoEscape("")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered text field: its LaTeX and whether it holds a picture."""
+
+    tex: NoEscape
+    has_figure: bool
+
+
+@dataclass(frozen=True)
+class InstanceContext:
+    """What assemble hands a kind to build one answer's instance.
+
+    `text(field, key=...)` renders one of this answer's text fields (key: with the
+    answers `a` in scope; else only what the exam may show); `value(key)` is what `solve`
+    returned under that name; `rng` draws shuffles (None: keep the file's order).
+    """
+
+    question_id: str
+    file: str
+    render: Callable[[Loc, bool], Rendered]
+    values: Any  # solve()'s answers: a read-only mapping of plain values
+    rng: np.random.Generator | None
+
+    def text(self, *loc: Any, key: bool = True) -> NoEscape:
+        """Return a text field of this answer, rendered (empty if it is not there)."""
+        return self.render(loc, key).tex
+
+    def rendered(self, *loc: Any, key: bool = True) -> Rendered:
+        """Return a text field of this answer and whether it holds a picture."""
+        return self.render(loc, key)
+
+    def value(self, key: str) -> Any:
+        """Return what `solve` computed under `key`."""
+        return self.values[key]
+
+    def fail(self, message: str) -> QuestionFailure:
+        """Build the failure of this question for an answer `solve` got wrong in kind."""
+        return QuestionFailure(f"{self.question_id}: {message}", file=self.file)
+
+
+S = TypeVar("S", bound=AnswerSpec)
+I = TypeVar("I", bound=AnswerInstance)  # noqa: E741 - the instance type
+
+
+class KindHandler(ABC, Generic[S, I]):
+    """One answer kind: every method a stage or writer needs, in one place."""
+
+    name: ClassVar[str]
+    spec_model: ClassVar[type[AnswerSpec]]
+    instance_model: ClassVar[type[AnswerInstance]]
+    skeleton: ClassVar[str]  # the question file body `qbgen new --kind NAME` writes
+    generator_skeleton: ClassVar[str | None] = None  # its generator, if the kind needs one
+
+    # ------------------------------------------------------------------ loading, drawing
+
+    @abstractmethod
+    def keys(self, spec: S) -> tuple[str, ...]:
+        """Return the names in `solve`'s answers this answer reads (none: no generator needed)."""
+
+    def drawn(self, spec: S) -> bool:
+        """Whether validate draws the answer over seeds even without a generator.
+
+        (A choice: its options may shuffle, and a key stuck in one place is warned of.)
+        """
+        return False
+
+    @abstractmethod
+    def instance(self, spec: S, ctx: InstanceContext) -> I:
+        """Check what `solve` returned for this answer and build its typed instance."""
+
+    def key_positions(self, inst: I) -> tuple[int, ...]:
+        """Where the printed key falls among printed options (validate warns of a fixed one)."""
+        return ()
+
+    # ------------------------------------------------------------------ the LaTeX writer
+
+    @abstractmethod
+    def latex_exam(self, inst: I, *, key: bool) -> str:
+        """Return what the paper shows after the prompt (`key`: this is the key's copy)."""
+
+    @abstractmethod
+    def latex_key(self, inst: I) -> str:
+        """Return the answer as the key prints it."""
+
+
+def label_tex(label: str, default: str) -> str:
+    """Return a bold answer label with its colon, as the key prints it."""
+    return f"\\textbf{{{label or default}:}}\\enspace "
+
+
+def is_number(value: Any) -> bool:
+    """Whether `value` is an int or float (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

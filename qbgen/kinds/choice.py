@@ -1,0 +1,157 @@
+"""The choice kind: options printed in the exam; the key names the correct ones.
+
+Room: everything about choice answers: the options' order per paper (a shuffle drawn
+from the question's own seed), which options are correct (fixed in the file, or
+computed by `solve` under `key`), and their printing. Imports the kinds base.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+from pylatex.utils import NoEscape
+
+from ..frozen import Frozen
+from ..latex import Tex
+from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler
+
+
+class Option(Frozen):
+    """One option of a choice question."""
+
+    text: str = Field(min_length=1)
+    correct: bool = False
+
+
+class Spec(AnswerSpec):
+    """Options printed in the exam; the key marks the correct ones and explains."""
+
+    kind: Literal["choice"]
+    options: list[Option] = Field(min_length=2)
+    select: Literal["one", "any"] = "one"
+    layout: Literal["inline", "list"] = "inline"
+    shuffle: bool = Field(default=False, description="Options may be shuffled per variant.")
+    key: str | None = Field(
+        default=None,
+        description="Name in `solve`'s answers of the correct options' indexes (0-based, file order); "
+        "then no option says `correct`.",
+    )
+    explanation: str = ""
+
+    @model_validator(mode="after")
+    def _one_correct(self) -> Spec:
+        n = sum(o.correct for o in self.options)
+        if self.key is not None:
+            if n:
+                raise ValueError("options: with `key`, solve says which options are correct; drop `correct`")
+        elif self.select == "one" and n != 1:
+            raise ValueError(f"options: select: one needs exactly one correct option, found {n}")
+        return self
+
+
+class Instance(AnswerInstance):
+    """The options of one paper in printed order, and which of them are correct."""
+
+    kind: Literal["choice"] = "choice"
+    options: tuple[Tex, ...]
+    pictures: tuple[bool, ...]  # an option that is a picture (the key names its letter only)
+    correct: tuple[int, ...]  # indexes into `options`
+    select: Literal["one", "any"] = "one"
+    layout: Literal["inline", "list"] = "inline"
+    explanation: Tex = NoEscape("")
+
+
+class Choice(KindHandler[Spec, Instance]):
+    """Choices: the options in the exam; the correct letters and the reason in the key."""
+
+    name: ClassVar[str] = "choice"
+    spec_model = Spec
+    instance_model = Instance
+
+    def keys(self, spec: Spec) -> tuple[str, ...]:
+        """Computed correct options are read from `key`."""
+        return (spec.key,) if spec.key is not None else ()
+
+    def drawn(self, spec: Spec) -> bool:
+        """Options may shuffle per seed; if they do not, validate warns of the fixed key."""
+        return True
+
+    def _correct(self, spec: Spec, ctx: InstanceContext) -> set[int]:
+        if spec.key is None:
+            return {j for j, o in enumerate(spec.options) if o.correct}
+        value: Any = ctx.value(spec.key)
+        n = len(spec.options)
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(j, int) and not isinstance(j, bool) and 0 <= j < n for j in value
+        ):
+            raise ctx.fail(
+                f"choice answer {spec.key!r} must be a list of option indexes 0..{n - 1}, solve gave {value!r}"
+            )
+        if len(set(value)) != len(value):
+            raise ctx.fail(f"choice answer {spec.key!r} repeats an option: {value!r}")
+        if spec.select == "one" and len(value) != 1:
+            raise ctx.fail(f"choice answer {spec.key!r}: select: one needs exactly one option, solve gave {value!r}")
+        return set(value)
+
+    def instance(self, spec: Spec, ctx: InstanceContext) -> Instance:
+        """Draw the printed order (if shuffled) and map the correct options to it."""
+        correct = self._correct(spec, ctx)
+        order = list(range(len(spec.options)))
+        if spec.shuffle and ctx.rng is not None:
+            ctx.rng.shuffle(order)
+        shown = [ctx.rendered("options", j, "text", key=False) for j in order]
+        return Instance(
+            label=ctx.text("label"),
+            options=tuple(r.tex for r in shown),
+            pictures=tuple(r.has_figure for r in shown),
+            correct=tuple(k for k, j in enumerate(order) if j in correct),
+            select=spec.select,
+            layout=spec.layout,
+            explanation=ctx.text("explanation"),
+        )
+
+    def key_positions(self, inst: Instance) -> tuple[int, ...]:
+        """The printed positions of the correct options."""
+        return inst.correct
+
+    def latex_exam(self, inst: Instance, *, key: bool) -> str:
+        """The options, inline or as a list, lettered (A), (B), ..."""
+        env = "oneparchoices" if inst.layout == "inline" else "choices"
+        items = "".join(f"\\choice {o}\n" for o in inst.options)
+        return f"\\begin{{{env}}}\n{items}\\end{{{env}}}\n"
+
+    def latex_key(self, inst: Instance) -> str:
+        """The correct letters (a picture option is not drawn again), then the reason."""
+
+        def name(i: int) -> str:
+            return f"({chr(65 + i)})" + ("" if inst.pictures[i] else f" {inst.options[i]}")
+
+        letters = ", ".join(name(i) for i in inst.correct) or "none"
+        expl = f"\\par {inst.explanation}" if inst.explanation else ""
+        word = "Correct" if len(inst.correct) == 1 else "Correct options"
+        return f"\\textbf{{{word}:}}\\enspace {letters}{expl}\\par\n"
+
+    skeleton: ClassVar[str] = """\
+prompt: |
+  TODO The question. Which of the following ...?
+answers:
+  - kind: choice
+    layout: inline   # or list
+    shuffle: true    # options may be shuffled per set when the spec says shuffle_options
+    options:
+      - text: TODO first option
+      - text: TODO the right option
+        correct: true
+      - text: TODO third option
+    explanation: |
+      TODO Why the right option is right and the others are not.
+rubric:
+  - marks: 1
+    text: TODO The right option.
+  - marks: 1
+    text: TODO The reason.
+"""
+
+
+HANDLER = Choice()

@@ -1,0 +1,71 @@
+"""The text kind: a model answer in words (and formulas).
+
+Room: everything about text answers. Imports the kinds base.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ..latex import Tex
+from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler
+
+
+class Spec(AnswerSpec):
+    """A model answer in words (and formulas)."""
+
+    kind: Literal["text"]
+    label: str = ""
+    text: str = Field(min_length=1, description="The model answer (LaTeX template).")
+
+
+class Instance(AnswerInstance):
+    """A model answer of one paper."""
+
+    kind: Literal["text"] = "text"
+    text: Tex
+
+
+class Text(KindHandler[Spec, Instance]):
+    """Words: nothing shown in the exam; the model answer in the key."""
+
+    name: ClassVar[str] = "text"
+    spec_model = Spec
+    instance_model = Instance
+
+    def keys(self, spec: Spec) -> tuple[str, ...]:
+        """A model answer is written, not computed."""
+        return ()
+
+    def instance(self, spec: Spec, ctx: InstanceContext) -> Instance:
+        """Render the model answer."""
+        return Instance(label=ctx.text("label"), text=ctx.text("text"))
+
+    def latex_exam(self, inst: Instance, *, key: bool) -> str:
+        """The paper shows nothing."""
+        return ""
+
+    def latex_key(self, inst: Instance) -> str:
+        """The model answer, after its label if it has one."""
+        head = f"\\textbf{{{inst.label}:}}\\enspace " if inst.label else ""
+        return f"{head}{inst.text}\\par\n"
+
+    skeleton: ClassVar[str] = """\
+prompt: |
+  TODO The question, in LaTeX: $x^2$, \\emph{{...}}.
+answers:
+  - kind: text
+    label: Model answer
+    text: |
+      TODO The answer a grader compares a script with.
+rubric:              # marks must add up to `marks`
+  - marks: 1
+    text: TODO What earns the first mark.
+  - marks: 1
+    text: TODO What earns the second; common wrong answers and what they earn.
+"""
+
+
+HANDLER = Text()
