@@ -42,7 +42,7 @@ T = TypeVar("T")
 
 BankOpt = Annotated[
     Path | None,
-    typer.Option("--bank", envvar="QBGEN_BANK", help="Bank folder (default: the shipped bank)."),
+    typer.Option("--bank", help="Bank folder (default: $QBGEN_BANK, else the shipped bank)."),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -36,7 +36,11 @@ class QbgenError(Exception):
         if self.file:
             where = self.file + (f":{self.line}" if self.line else "") + ": "
         field = f"{self.field}: " if self.field else ""
-        return f"{where}{field}{self.message}"
+        return f"{where}{field}{self.detail()}"
+
+    def detail(self) -> str:
+        """The message after the file, line and field."""
+        return self.message
 
 
 class InputError(QbgenError):
@@ -54,6 +58,52 @@ class QuestionFailure(QbgenError):
 
 
 class TypesetError(QbgenError):
-    """LaTeX could not typeset a document (exit 1); names the question when known."""
+    """LaTeX could not typeset a document (exit 1).
+
+    Where it failed is data, filled in by the stage that knows it: `question` (the id
+    whose span in the .tex holds the error line; typeset), `document` (the index of the
+    failing document among those typeset together; typeset_all), `paper` and `key` (the
+    set or student, and whether it was the key; the LaTeX writer). The message is then
+    `FILE:LINE: key A: question ID: LaTeX error: ...`.
+    """
 
     exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        question: str | None = None,
+        document: int | None = None,
+        paper: str | None = None,
+        key: bool | None = None,
+    ) -> None:
+        self.question = question
+        self.document = document
+        self.paper = paper
+        self.key = key
+        super().__init__(message, file=file, line=line)
+
+    def detail(self) -> str:
+        """The message, after the paper and the question it failed in (when known)."""
+        where = ""
+        if self.paper is not None:
+            where += f"{'key' if self.key else 'paper'} {self.paper}: "
+        if self.question is not None:
+            where += f"question {self.question}: "
+        return where + self.message
+
+    def located(self, **fields: object) -> TypesetError:
+        """Return a copy with some of file, line, question, document, paper, key replaced."""
+        now: dict[str, object] = {
+            "file": self.file,
+            "line": self.line,
+            "question": self.question,
+            "document": self.document,
+            "paper": self.paper,
+            "key": self.key,
+        }
+        now.update(fields)
+        return TypesetError(self.message, **now)  # type: ignore[arg-type]

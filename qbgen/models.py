@@ -307,6 +307,13 @@ class Exam(Frozen):
         return [q for s in self.sections for q in s.questions]
 
 
+class Paper(Frozen):
+    """One paper of a build and the folder (relative to the output) it goes to ("": the output)."""
+
+    folder: str
+    exam: Exam
+
+
 def json_schemas() -> dict[str, dict[str, Any]]:
     """Return the JSON Schemas of question files and exam spec files."""
     out = {}

@@ -9,6 +9,8 @@ kind's (`latex_exam`, `latex_key`): this module never looks at a kind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -52,11 +54,20 @@ def preamble() -> str:
     return _env(templates_dir()).get_template("common/preamble.tex.j2").render()
 
 
-def render_document(units: list[tuple[Exam, bool]]) -> str:
+@dataclass(frozen=True)
+class TexDocument:
+    """A rendered document and, for each paper in it, its first and last line (1-based)."""
+
+    text: str
+    units: tuple[tuple[int, int], ...]
+
+
+def render_units(units: Sequence[tuple[Exam, bool]]) -> TexDocument:
     """Return one LaTeX document holding these papers, each (exam, answers on/off).
 
     Every paper starts on an odd page with its own page numbers; the document writes
-    each paper's first and last page to `<jobname>.map` (see `typeset.page_map`).
+    each paper's first and last page to `<jobname>.map` (see `typeset.page_map`). The
+    document is rendered a paper at a time, so the lines of each are known as data.
     """
     if not units:
         raise ValueError("no papers to render")
@@ -67,9 +78,24 @@ def render_document(units: list[tuple[Exam, bool]]) -> str:
     if not (root / style / "paper.tex.j2").is_file():
         raise InputError(f"no house style {style!r} (have: {', '.join(styles())})", field="style")
     env = _env(root)
-    return env.get_template("common/document.tex.j2").render(
-        units=units, style=env.get_template(f"{style}/paper.tex.j2")
+    doc = env.get_template("common/document.tex.j2").make_module(
+        {"style": env.get_template(f"{style}/paper.tex.j2")}
     )
+    pieces = [str(doc.head())]
+    line = pieces[0].count("\n") + 1
+    spans = []
+    for i, (exam, answers) in enumerate(units):
+        text = str(doc.unit(i, exam, answers))
+        spans.append((line, line + text.count("\n") - 1))
+        line += text.count("\n")
+        pieces.append(text)
+    pieces.append(str(doc.tail()))
+    return TexDocument("".join(pieces), tuple(spans))
+
+
+def render_document(units: Sequence[tuple[Exam, bool]]) -> str:
+    """Return the LaTeX source of one document holding these papers (see `render_units`)."""
+    return render_units(units).text
 
 
 def render(exam: Exam, *, answers: bool) -> str:

@@ -1,16 +1,16 @@
 """Where the default bank and the templates live: a checkout, or inside the wheel.
 
-Room: path lookup only; imports only `errors`. A checkout keeps `bank/` and
+Room: path lookup only; imports errors and settings. A checkout keeps `bank/` and
 `templates/` beside `qbgen/`; an installed wheel carries them as `qbgen/_data/`.
-`QBGEN_BANK` (or `--bank`) names another bank.
+`--bank` (or the settings' `bank`, `QBGEN_BANK`) names another bank.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .errors import InputError
+from .settings import settings
 
 _PKG = Path(__file__).resolve().parent
 
@@ -22,8 +22,7 @@ def _data(name: str) -> Path:
 
 def default_bank() -> Path:
     """Return the bank qbgen uses when none is named: `$QBGEN_BANK`, else the shipped one."""
-    env = os.environ.get("QBGEN_BANK")
-    return Path(env) if env else _data("bank")
+    return settings().bank or _data("bank")
 
 
 def styles() -> list[str]:

@@ -1,8 +1,9 @@
 """Stage 5: typeset LaTeX source into PDF with pdflatex, safely and once.
 
 Room: running pdflatex (one pass: qbgen knows every number and total) in a build
-folder, and turning a failed run into one line that names the question. Sees only
-text and paths; imports only `errors`.
+folder, and turning a failed run into one line that names the question (as data:
+`TypesetError.question`, from the question spans the .tex marks). Sees only text and
+paths; imports errors and settings.
 
 Safety: no shell escape; `openin_any=p` and `openout_any=p` (TeX Live's paranoid
 mode) so TeX reads and writes nothing outside the build folder's tree and no dot
@@ -11,7 +12,7 @@ within the time limit is killed. `SOURCE_DATE_EPOCH` with `FORCE_SOURCE_DATE=1`
 makes PDFs byte-identical across rebuilds.
 
 Speed: the shared preamble (packages, macros) is dumped once into a format with
-mylatexformat and cached (`$QBGEN_CACHE`, else `~/.cache/qbgen`), keyed by the
+mylatexformat and cached (the settings' `cache_dir`), keyed by the
 preamble's text and the pdflatex binary; every later run loads it instead of the
 packages. Without mylatexformat, or if the dump fails, runs fall back to the plain
 format.
@@ -31,16 +32,8 @@ from functools import cache
 from pathlib import Path
 
 from .errors import EnvironmentProblem, TypesetError
-
-DEFAULT_TIMEOUT = 120.0  # seconds a pdflatex run may take; QBGEN_TEX_TIMEOUT overrides
-
-
-def tex_timeout() -> float:
-    """Return the time limit of one pdflatex run."""
-    try:
-        return float(os.environ.get("QBGEN_TEX_TIMEOUT", DEFAULT_TIMEOUT))
-    except ValueError:
-        return DEFAULT_TIMEOUT
+from .settings import DEFAULT_TEX_TIMEOUT as DEFAULT_TIMEOUT
+from .settings import settings
 
 
 INSTALL_HINT = (
@@ -54,7 +47,7 @@ _END = re.compile(r"^% qbgen: end (\S+)")
 
 def pdflatex() -> str:
     """Return the pdflatex executable, or explain how to install it."""
-    exe = os.environ.get("QBGEN_PDFLATEX") or shutil.which("pdflatex")
+    exe = settings().pdflatex or shutil.which("pdflatex")
     if not exe:
         raise EnvironmentProblem(INSTALL_HINT)
     return exe
@@ -80,17 +73,18 @@ def question_at(tex_lines: Sequence[str], line: int) -> str | None:
     return None
 
 
-def _last_question(tex_path: Path) -> str:
-    # A killed run's log shows TeX's place only if it reported a line (l.NNN); then name
-    # the question there, else nothing (guessing from pages would mislead).
+def _last_line(tex_path: Path) -> int | None:
+    # A killed run's log shows TeX's place only if it reported a line (l.NNN); then that
+    # line locates the question, else nothing does (guessing from pages would mislead).
     log = tex_path.with_suffix(".log")
     if not log.exists():
-        return ""
+        return None
     seen = re.findall(r"\bl\.(\d+)", log.read_text("latin-1"))
-    if not seen:
-        return ""
-    qid = question_at(tex_path.read_text("utf-8").splitlines(), int(seen[-1]))
-    return f"question {qid}: " if qid else ""
+    return int(seen[-1]) if seen else None
+
+
+def _question_of(tex_path: Path, line: int | None) -> str | None:
+    return question_at(tex_path.read_text("utf-8").splitlines(), line) if line else None
 
 
 def summarise_log(log: str, tex_file: Path) -> tuple[str, int | None]:
@@ -122,11 +116,7 @@ def summarise_log(log: str, tex_file: Path) -> tuple[str, int | None]:
 
 def cache_dir() -> Path:
     """Return the folder of qbgen's cached formats."""
-    env = os.environ.get("QBGEN_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "qbgen"
+    return settings().cache_dir
 
 
 @cache
@@ -137,7 +127,7 @@ def _engine_id(exe: str) -> str:
 
 def ensure_format(preamble: str, *, timeout: float = DEFAULT_TIMEOUT) -> Path | None:
     """Return a cached format holding `preamble`, dumping it if needed; None if not possible."""
-    if os.environ.get("QBGEN_NO_FORMAT"):
+    if settings().no_format:
         return None
     exe = pdflatex()
     key = hashlib.sha256((preamble + "\0" + _engine_id(exe)).encode()).hexdigest()[:20]
@@ -180,7 +170,7 @@ def page_map(tex_path: Path) -> list[tuple[int, int]]:
 
 def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = None) -> Path:
     """Run one pdflatex pass on `tex_path` (in its folder); return the PDF's path."""
-    timeout = tex_timeout() if timeout is None else timeout
+    timeout = settings().tex_timeout if timeout is None else timeout
     exe = pdflatex()
     workdir = tex_path.parent
     cmd = [
@@ -205,32 +195,37 @@ def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = 
             check=False,
         )
     except subprocess.TimeoutExpired:
-        where = _last_question(tex_path)
         raise TypesetError(
-            f"{where}pdflatex did not finish within {timeout:g} s (an endless loop in the text?)",
+            f"pdflatex did not finish within {timeout:g} s (an endless loop in the text?)",
             file=tex_path,
+            question=_question_of(tex_path, _last_line(tex_path)),
         ) from None
     pdf = tex_path.with_suffix(".pdf")
     if proc.returncode != 0 or not pdf.exists():
         log_path = tex_path.with_suffix(".log")
         log = log_path.read_text("latin-1") if log_path.exists() else proc.stdout.decode("latin-1")
         message, line = summarise_log(log, tex_path)
-        qid = None
-        if line:
-            qid = question_at(tex_path.read_text("utf-8").splitlines(), line)
-        where = f"question {qid}: " if qid else ""
         if fmt is not None and "format file" in message.lower():
             return typeset(tex_path, fmt=None, timeout=timeout)  # a stale cached format
-        raise TypesetError(f"{where}LaTeX error: {message}", file=tex_path, line=line)
+        raise TypesetError(
+            f"LaTeX error: {message}", file=tex_path, line=line, question=_question_of(tex_path, line)
+        )
     return pdf
 
 
 def typeset_all(tex_paths: Sequence[Path], *, fmt: Path | None = None, jobs: int | None = None) -> list[Path]:
-    """Typeset several files side by side (one pdflatex per core)."""
+    """Typeset several files side by side (one pdflatex per core).
+
+    A failure is raised with `document`, the index of the failing file in `tex_paths`.
+    """
     jobs = jobs or min(len(tex_paths), os.cpu_count() or 1) or 1
+    index = {id(p): i for i, p in enumerate(tex_paths)}
 
     def one(path: Path) -> Path:
-        return typeset(path, fmt=fmt)
+        try:
+            return typeset(path, fmt=fmt)
+        except TypesetError as exc:
+            raise exc.located(document=index[id(path)]) from None
 
     if jobs == 1:
         return [one(p) for p in tex_paths]

@@ -184,12 +184,12 @@ def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
                 _overfull_warnings(tex, by_id)
                 return
             except TypesetError as exc:
-                culprit = next((q for q in pending if f"question {q.id}:" in exc.message), None)
+                culprit = next((q for q in pending if q.id == exc.question), None)
                 if culprit is None:  # not inside any question: the paper itself fails
                     for q in pending:
-                        by_id[q.id].failures.append(f"does not typeset with the others: {exc.message}")
+                        by_id[q.id].failures.append(f"does not typeset with the others: {exc.detail()}")
                     return
-                by_id[culprit.id].failures.append(f"{culprit.id}: does not typeset: {exc.message}")
+                by_id[culprit.id].failures.append(f"{culprit.id}: does not typeset: {exc.detail()}")
                 pending = [q for q in pending if q.id != culprit.id]
 
 

@@ -15,9 +15,10 @@ ALLOWED = {
     "errors": set(),
     "seeds": set(),
     "frozen": set(),
-    "resources": {"errors"},
+    "settings": {"errors", "frozen"},
+    "resources": {"errors", "settings"},
     "latex": {"errors"},
-    "typeset": {"errors"},
+    "typeset": {"errors", "settings"},
     "yamlfile": {"errors"},
     "kinds": {"errors", "frozen", "latex"},  # the package: each kind module, one home per kind
     "models": {"frozen", "kinds", "latex"},
@@ -32,8 +33,12 @@ ALLOWED = {
     "validate": {
         "errors", "frozen", "kinds", "models", "seeds", "authoring", "bank", "assemble", "render", "typeset",
     },
+    "plan": {"errors", "models", "bank", "spec", "roster", "assemble"},
+    "publish": {"errors"},
+    # writers see assembled papers (models) and the stages that typeset them, no bank
+    "writers": {"errors", "frozen", "models", "render", "typeset", "pdfjoin"},
     "build": {
-        "errors", "frozen", "models", "bank", "spec", "roster", "assemble", "render", "typeset", "pdfjoin",
+        "errors", "models", "bank", "spec", "plan", "render", "typeset", "publish", "writers",
     },
     "cli": {
         "errors",

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from qbgen.assemble import assemble
-from qbgen.build import manifest_of, preview_exam
+from qbgen.plan import preview_exam
+from qbgen.writers import manifest_of
 from qbgen.render import render, render_document
 from qbgen.spec import load_spec
 

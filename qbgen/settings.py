@@ -1,0 +1,73 @@
+"""Configuration from the environment, read once into one model.
+
+Room: the environment variables qbgen reads, their defaults and their checks. Imports
+errors and frozen. Every other module asks `settings()`; none reads `os.environ` for
+its own configuration. A bad value is one line naming the variable, exit 2.
+
+| variable            | meaning                                                  | default            |
+| ------------------- | -------------------------------------------------------- | ------------------ |
+| `QBGEN_BANK`        | the bank used when no `--bank` is given                  | the shipped bank   |
+| `QBGEN_TEX_TIMEOUT` | seconds one pdflatex run may take                        | 120                |
+| `QBGEN_PDFLATEX`    | the pdflatex program                                     | `pdflatex` on PATH |
+| `QBGEN_CACHE`       | folder of cached formats                                 | `$XDG_CACHE_HOME/qbgen`, else `~/.cache/qbgen` |
+| `QBGEN_NO_FORMAT`   | any value: load the packages on every run, no cached format | unset           |
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+from .errors import EnvironmentProblem
+from .frozen import Frozen
+
+DEFAULT_TEX_TIMEOUT = 120.0
+
+
+class Settings(Frozen):
+    """What the environment configures, checked."""
+
+    bank: Path | None = None
+    tex_timeout: float = DEFAULT_TEX_TIMEOUT
+    pdflatex: str | None = None
+    cache_dir: Path
+    no_format: bool = False
+
+
+def _timeout(value: str | None) -> float:
+    if value is None or not value.strip():
+        return DEFAULT_TEX_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise EnvironmentProblem(f"QBGEN_TEX_TIMEOUT: must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read and check the settings from an environment mapping."""
+    cache = environ.get("QBGEN_CACHE")
+    if cache:
+        cache_dir = Path(cache)
+    else:
+        base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        cache_dir = Path(base) / "qbgen"
+    bank = environ.get("QBGEN_BANK")
+    return Settings(
+        bank=Path(bank) if bank else None,
+        tex_timeout=_timeout(environ.get("QBGEN_TEX_TIMEOUT")),
+        pdflatex=environ.get("QBGEN_PDFLATEX") or None,
+        cache_dir=cache_dir,
+        no_format=bool(environ.get("QBGEN_NO_FORMAT")),
+    )
+
+
+@cache
+def settings() -> Settings:
+    """Return this process's settings, read from the environment on first use."""
+    return load_settings(os.environ)

@@ -1,0 +1,31 @@
+"""Outputs as writers: each target one module over the same planned papers.
+
+Room: the writers and their common shape. A writer takes the planned papers (each an
+assembled `Exam` and its folder) and an output folder, writes its files there and
+returns their names relative to it; it never looks at a kind, it asks each answer's
+handler for its part. `latex` (exam and key PDFs) and `manifest` (manifest.json) are
+the first; LMS exports, the review site and grading sheets join them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from ..models import Paper
+from .latex import LatexWriter
+from .manifest import ManifestWriter, manifest_of
+
+
+class Writer(Protocol):
+    """What every writer provides."""
+
+    name: str
+
+    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
+        """Write this target's files for `papers` into `folder`; return their names."""
+        ...
+
+
+__all__ = ["LatexWriter", "ManifestWriter", "Writer", "manifest_of"]

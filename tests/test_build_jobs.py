@@ -1,0 +1,103 @@
+"""The build's jobs apart: planning, the LaTeX writer (errors located as data, workers
+started by spawn too), settings read once, generator modules kept per bank."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from qbgen.bank import load_bank
+from qbgen.build import build
+from qbgen.errors import EnvironmentProblem, TypesetError
+from qbgen.plan import plan
+from qbgen.settings import load_settings
+from qbgen.spec import load_spec
+from qbgen.writers import LatexWriter
+
+from .conftest import needs_tex, pdf_text, run_cli, write_tree
+from .test_bad_input import GOOD_GEN, GOOD_Q, edit, make
+
+
+def _two_question_bank(tmp_path: Path) -> Path:
+    bank = make(tmp_path)
+    other = GOOD_Q.replace("id: good", "id: other").replace("good_gen.py", "other_gen.py")
+    write_tree(bank, {"q/other.yaml": other, "q/other_gen.py": GOOD_GEN})
+    edit(bank / "exams" / "t.yaml", "max_marks: 2", "max_marks: 4")
+    edit(bank / "exams" / "t.yaml", "[good]", "[good, other]")
+    return bank
+
+
+@needs_tex
+def test_a_latex_error_names_its_paper_key_and_question_as_data(tmp_path):
+    bank = _two_question_bank(tmp_path)
+    # Only the key of a paper fails: the marking scheme is key-only text.
+    edit(bank / "q" / "other.yaml", "Right square.", "Right square \\undefinedmacro.")
+    b = load_bank(bank)
+    loaded = load_spec(bank / "exams" / "t.yaml", b)
+    with pytest.raises(TypesetError) as info:
+        build(loaded, b, tmp_path / "out", variants=3, jobs=2)
+    exc = info.value
+    assert exc.question == "other" and exc.key is True and exc.paper in ("A", "B", "C")
+    assert f"key {exc.paper}: question other: LaTeX error: Undefined control sequence" in str(exc)
+    assert Path(exc.file).parent == tmp_path / "out" / "failed"
+    # Through the CLI: the same, one line.
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--variants", "2", "--out", tmp_path / "o")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "key A: question other: LaTeX error: Undefined control sequence" in r.stderr
+
+
+@needs_tex
+def test_pdf_workers_start_by_spawn_where_fork_is_unavailable(tmp_path):
+    bank = _two_question_bank(tmp_path)
+    b = load_bank(bank)
+    planned = plan(load_spec(bank / "exams" / "t.yaml", b), b, variants=3)
+    out = tmp_path / "o"
+    out.mkdir()
+    writer = LatexWriter(jobs=2, context=multiprocessing.get_context("spawn"))
+    names = writer.write(planned.papers, out)
+    assert {"A/exam.pdf", "C/key.pdf", "exams.pdf", "keys.pdf"} <= set(names)
+    for paper in planned.papers:
+        x = paper.exam.questions()[0].params["x"]
+        assert f"What is {x} squared?" in pdf_text(out / paper.folder / "exam.pdf")
+    assert pdf_text(out / "keys.pdf").count("Answer Key") >= 3
+
+
+def test_settings_are_read_once_and_checked():
+    s = load_settings({"QBGEN_TEX_TIMEOUT": "2.5", "QBGEN_BANK": "/b", "XDG_CACHE_HOME": "/c"})
+    assert s.tex_timeout == 2.5 and s.bank == Path("/b") and s.cache_dir == Path("/c/qbgen")
+    assert load_settings({"QBGEN_CACHE": "/x", "XDG_CACHE_HOME": "/c"}).cache_dir == Path("/x")
+    assert load_settings({}).tex_timeout == 120 and load_settings({}).bank is None
+    for bad in ("abc", "-1", "0", "inf", "nan"):
+        with pytest.raises(EnvironmentProblem, match="QBGEN_TEX_TIMEOUT: must be a positive number"):
+            load_settings({"QBGEN_TEX_TIMEOUT": bad})
+
+
+def test_a_bad_setting_is_one_line_through_the_cli():
+    r = run_cli("list", env={"QBGEN_TEX_TIMEOUT": "soon"})
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == "error: QBGEN_TEX_TIMEOUT: must be a positive number of seconds, got 'soon'"
+
+
+def test_qbgen_bank_names_the_default_bank(tmp_path):
+    bank = make(tmp_path)
+    r = run_cli("list", "--json", env={"QBGEN_BANK": str(bank)})
+    assert r.returncode == 0, r.stderr
+    assert '"id": "good"' in r.stdout and "momentum" not in r.stdout
+
+
+def test_two_banks_keep_their_own_generator_modules(tmp_path):
+    # Two banks whose generators share a file name (and question ids): loading the
+    # second must not evict the first's module, whose Params pydantic resolves by name.
+    one = make(tmp_path / "one")
+    two = make(tmp_path / "two")
+    edit(two / "q" / "good_gen.py", "p.x ** 2", "p.x ** 2 + 0")
+    edit(two / "q" / "good_gen.py", "le=9", "le=5")
+    first, second = load_bank(one), load_bank(two)
+    g1, g2 = first.get("good").generator, second.get("good").generator
+    assert g1.module is not g2.module and g1.module.__name__ != g2.module.__name__
+    assert g1.Params.model_validate({"x": 9}).x == 9  # the first bank's own range
+    with pytest.raises(ValueError):
+        g2.Params.model_validate({"x": 9})
+    assert g1.solve(g1.Params(x=3)).answers == {"sq": 9}
