@@ -141,7 +141,7 @@ class _Renderer:
                 text = template.render(self.key_ctx if key else self.exam_ctx).strip()
         except jinja2.UndefinedError as exc:
             hint = ""
-            if not key and "'a' is undefined" in exc.message:
+            if not key and "'a' is undefined" in str(exc.message):
                 hint = " (answers, `a`, may not appear in the exam's text)"
             raise self.bq.doc.error(loc, f"undefined in template: {exc.message}{hint}") from None
         except (TypeError, ValueError) as exc:
@@ -159,13 +159,11 @@ def _answers(
     out = []
     for i, ans in enumerate(answers):
         here = loc + (i,)
-        ctx = InstanceContext(
-            question_id=r.bq.id,
-            file=str(r.bq.path),
-            render=lambda sub, key, here=here: r.rendered(here + sub, key),
-            values=values,
-            rng=rng,
-        )
+
+        def render(sub: Loc, key: bool, here: Loc = here) -> Rendered:
+            return r.rendered(here + sub, key)
+
+        ctx = InstanceContext(question_id=r.bq.id, file=str(r.bq.path), render=render, values=values, rng=rng)
         out.append(KINDS[ans.kind].instance(ans, ctx))
     return tuple(out)
 

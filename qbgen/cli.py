@@ -84,7 +84,7 @@ def list_(bank: BankOpt = None, as_json: JsonOpt = False, debug: DebugOpt = Fals
     Example: qbgen list --json
     """
     b = _run(debug, lambda: _bank(bank))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": bq.id,
             "title": bq.question.title,
@@ -392,4 +392,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

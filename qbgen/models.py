@@ -1,22 +1,22 @@
 """The data models of qbgen: what is read from disk and what passes between stages.
 
 Room: Pydantic v2 models only, frozen and with `extra="forbid"`. Imports frozen,
-latex and kinds (each kind's answer models live with its handler). Bank files validate against `Question`, exam specs against `ExamSpec`; the
-assembled `Exam` (numbered `QuestionInstance`s with rendered LaTeX and plain-Python
-answers) is all the render stage ever sees.
+latex and kinds (each kind's answer models live with its handler). Bank files
+validate against `Question`, exam specs against `ExamSpec`; the assembled `Exam`
+(numbered `QuestionInstance`s with rendered LaTeX and plain-Python answers) is all the
+render stage and the writers ever see.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .frozen import Frozen, FrozenMap
 from .kinds import KINDS, AnswerInstance, AnswerSpec
 from .latex import Tex
-
 
 Marks = Annotated[float, Field(gt=0, multiple_of=0.5, description="Marks, in steps of 0.5.")]
 QuestionId = Annotated[
@@ -34,8 +34,6 @@ SourceRef = Annotated[
         description="Where the question was asked, e.g. `paper-b:7` or `paper-a:2c`.",
     ),
 ]
-# A kind's name, as the registry has them (a question's kind, a pool's rule).
-Kind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
 
 
 def _sum_marks(items: list[Any]) -> float:
@@ -52,11 +50,14 @@ class RubricItem(Frozen):
     text: str = Field(min_length=1, description="What earns the marks (LaTeX template).")
 
 
-# An answer of a question file: the union of the kinds' YAML models, told apart by `kind`.
-Answer = Annotated[
-    Union[tuple(h.spec_model for h in KINDS.values())],  # type: ignore[valid-type]  # noqa: UP007
-    Field(discriminator="kind"),
-]
+# An answer of a question file: the union of the kinds' YAML models, told apart by
+# `kind`, and a kind's name: both made from the registry (a type checker sees the base).
+if TYPE_CHECKING:
+    Answer = AnswerSpec
+    Kind = str
+else:
+    Answer = Annotated[Union[tuple(h.spec_model for h in KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
+    Kind = Literal[tuple(KINDS)]
 
 
 # --------------------------------------------------------------------------- questions

@@ -69,7 +69,9 @@ def plan(
                     f"students {folders[folder]!r} and {c.id!r} would share the folder {folder!r}"
                 )
             folders[folder] = c.id
-            papers.append(Paper(folder=folder, exam=assemble(loaded, bank, seed=seed, variant=c.id, candidate=c)))
+            papers.append(
+                Paper(folder=folder, exam=assemble(loaded, bank, seed=seed, variant=c.id, candidate=c))
+            )
             note("assemble", i + 1, len(roster))
         return Plan(tuple(papers), {"spec": loaded.name, "seed": exam_seed, "roster": True})
     if variants:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from pylatex.utils import NoEscape
@@ -78,7 +79,7 @@ def render_units(units: Sequence[tuple[Exam, bool]]) -> TexDocument:
     if not (root / style / "paper.tex.j2").is_file():
         raise InputError(f"no house style {style!r} (have: {', '.join(styles())})", field="style")
     env = _env(root)
-    doc = env.get_template("common/document.tex.j2").make_module(
+    doc: Any = env.get_template("common/document.tex.j2").make_module(
         {"style": env.get_template(f"{style}/paper.tex.j2")}
     )
     pieces = [str(doc.head())]

@@ -27,6 +27,7 @@ marks: 2
 sources: []          # where it was asked, e.g. [paper-b:7]
 """
 
+
 def new_question(bank: Path, qid: str, kind: str, topic: str = "general") -> list[Path]:
     """Write the skeleton of question `qid` of `kind` under `bank/topic/`; return its files."""
     if kind not in KINDS:

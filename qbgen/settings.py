@@ -4,13 +4,12 @@ Room: the environment variables qbgen reads, their defaults and their checks. Im
 errors and frozen. Every other module asks `settings()`; none reads `os.environ` for
 its own configuration. A bad value is one line naming the variable, exit 2.
 
-| variable            | meaning                                                  | default            |
-| ------------------- | -------------------------------------------------------- | ------------------ |
-| `QBGEN_BANK`        | the bank used when no `--bank` is given                  | the shipped bank   |
-| `QBGEN_TEX_TIMEOUT` | seconds one pdflatex run may take                        | 120                |
-| `QBGEN_PDFLATEX`    | the pdflatex program                                     | `pdflatex` on PATH |
-| `QBGEN_CACHE`       | folder of cached formats                                 | `$XDG_CACHE_HOME/qbgen`, else `~/.cache/qbgen` |
-| `QBGEN_NO_FORMAT`   | any value: load the packages on every run, no cached format | unset           |
+- `QBGEN_BANK`: the bank used when no `--bank` is given (default: the shipped bank);
+- `QBGEN_TEX_TIMEOUT`: seconds one pdflatex run may take (default 120);
+- `QBGEN_PDFLATEX`: the pdflatex program (default: `pdflatex` on PATH);
+- `QBGEN_CACHE`: the folder of cached formats (default: `$XDG_CACHE_HOME/qbgen`, else
+  `~/.cache/qbgen`);
+- `QBGEN_NO_FORMAT`: any value loads the packages on every run, with no cached format.
 """
 
 from __future__ import annotations

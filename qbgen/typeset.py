@@ -35,7 +35,6 @@ from .errors import EnvironmentProblem, TypesetError
 from .settings import DEFAULT_TEX_TIMEOUT as DEFAULT_TIMEOUT
 from .settings import settings
 
-
 INSTALL_HINT = (
     "pdflatex not found; install TeX Live, e.g. on Debian: sudo apt-get install "
     "texlive-latex-base texlive-latex-recommended texlive-latex-extra "

@@ -225,8 +225,9 @@ def write_junit(reports: list[QuestionReport], path: Path, seconds: float) -> No
             fail.text = "\n".join(r.failures)
         out = [f"{r.seeds} seeds"] + [f"warning: {w}" for w in r.warnings]
         ET.SubElement(case, "system-out").text = "\n".join(out)
-    tree = ET.ElementTree(ET.Element("testsuites"))
-    tree.getroot().append(suite)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    tree = ET.ElementTree(root)
     ET.indent(tree)
     path.parent.mkdir(parents=True, exist_ok=True)
     tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -31,14 +31,31 @@ ALLOWED = {
     "render": {"errors", "kinds", "models", "latex", "resources"},  # sees only an Exam
     "scaffold": {"errors", "kinds", "bank"},
     "validate": {
-        "errors", "frozen", "kinds", "models", "seeds", "authoring", "bank", "assemble", "render", "typeset",
+        "errors",
+        "frozen",
+        "kinds",
+        "models",
+        "seeds",
+        "authoring",
+        "bank",
+        "assemble",
+        "render",
+        "typeset",
     },
     "plan": {"errors", "models", "bank", "spec", "roster", "assemble"},
     "publish": {"errors"},
     # writers see assembled papers (models) and the stages that typeset them, no bank
     "writers": {"errors", "frozen", "models", "render", "typeset", "pdfjoin"},
     "build": {
-        "errors", "models", "bank", "spec", "plan", "render", "typeset", "publish", "writers",
+        "errors",
+        "models",
+        "bank",
+        "spec",
+        "plan",
+        "render",
+        "typeset",
+        "publish",
+        "writers",
     },
     "cli": {
         "errors",

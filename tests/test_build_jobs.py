@@ -43,7 +43,9 @@ def test_a_latex_error_names_its_paper_key_and_question_as_data(tmp_path):
     assert f"key {exc.paper}: question other: LaTeX error: Undefined control sequence" in str(exc)
     assert Path(exc.file).parent == tmp_path / "out" / "failed"
     # Through the CLI: the same, one line.
-    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--variants", "2", "--out", tmp_path / "o")
+    r = run_cli(
+        "build", bank / "exams" / "t.yaml", "--bank", bank, "--variants", "2", "--out", tmp_path / "o"
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "key A: question other: LaTeX error: Undefined control sequence" in r.stderr
 

@@ -19,9 +19,9 @@ import pytest
 
 from qbgen.assemble import assemble
 from qbgen.plan import preview_exam
-from qbgen.writers import manifest_of
 from qbgen.render import render, render_document
 from qbgen.spec import load_spec
+from qbgen.writers import manifest_of
 
 from .conftest import BANK
 

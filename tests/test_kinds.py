@@ -190,7 +190,9 @@ def test_a_choice_takes_its_correct_options_from_solve(tmp_path):
     assert r.returncode == 0, r.stdout
     # solve naming an option that does not exist is the question's failure, named.
     gen = bank / "t/pick.py"
-    gen.write_text(gen.read_text().replace("[1, 2]", "[1, 3]").replace("require(sorted", "0 and require(sorted"))
+    gen.write_text(
+        gen.read_text().replace("[1, 2]", "[1, 3]").replace("require(sorted", "0 and require(sorted")
+    )
     r = run_cli("show", "pick", "--bank", bank)
     assert r.returncode == 1 and "choice answer 'evens' must be a list of option indexes 0..2" in r.stderr
     # With `key`, an option may not also say `correct`.

@@ -153,5 +153,11 @@ def test_rebuilding_fewer_papers_leaves_no_stale_ones(tmp_path):
     files = [p for p in out.rglob("*") if p.is_file() and p.stem != "lstm-vs-rnn-params"]
     left = sorted(str(p.relative_to(out)) for p in files)
     assert left == [
-        "D/notes.txt", "exam.pdf", "exam.tex", "key.pdf", "key.tex", "manifest.json", "seating.csv"
+        "D/notes.txt",
+        "exam.pdf",
+        "exam.tex",
+        "key.pdf",
+        "key.tex",
+        "manifest.json",
+        "seating.csv",
     ]

@@ -82,8 +82,9 @@ def sample(rng: np.random.Generator) -> Params:
             pools = [2, 3] if rng.random() < 0.2 else [2]
             choice = None
             for pool in pools + [q for q in (2, 3) if q not in pools]:
-                ks = [k for k in KERNELS if k <= h // 2 and (h - k + 1) % pool == 0
-                      and (h - k + 1) // pool >= 2]
+                ks = [
+                    k for k in KERNELS if k <= h // 2 and (h - k + 1) % pool == 0 and (h - k + 1) // pool >= 2
+                ]
                 if ks:
                     choice = (int(rng.choice(ks)), pool)
                     break
@@ -104,8 +105,10 @@ def _dims(shape: tuple) -> str:
 def solve(p: Params) -> Solution:
     h, c = p.side, p.channels
     rows = [["INPUT", _dims((h, h, c)), 0, 0]]
-    steps = [rf"Input: ${h} \times {h} \times {c}$. Output side of a convolution "
-             r"(stride 1, padding 0): $H - K + 1$; of a pooling layer (stride $K$): $H / K$."]
+    steps = [
+        rf"Input: ${h} \times {h} \times {c}$. Output side of a convolution "
+        r"(stride 1, padding 0): $H - K + 1$; of a pooling layer (stride $K$): $H / K$."
+    ]
     weights, biases = [], []
     for layer in p.layers:
         kind, *args = parse(layer)

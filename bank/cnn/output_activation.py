@@ -44,10 +44,19 @@ def solve(p: Params) -> Solution:
     names = ["p1", "p2", "p3"]
     steps = [
         r"Softmax: $\sigma(a)_i = e^{a_i} / \sum_j e^{a_j}$.",
-        r"$e^{a} = [" + ", ".join(fmt(float(v), 4) for v in np.exp(a)) + r"]$, sum $= "
-        + fmt(float(np.exp(a).sum()), 4) + "$.",
-        r"$\sigma(a) = [" + ", ".join(fmt(float(v), 4) for v in probs) + "]$"
-        + (r" $= [1/3, 1/3, 1/3]$: equal logits give equal probabilities, whatever their value." if equal else "."),
+        r"$e^{a} = ["
+        + ", ".join(fmt(float(v), 4) for v in np.exp(a))
+        + r"]$, sum $= "
+        + fmt(float(np.exp(a).sum()), 4)
+        + "$.",
+        r"$\sigma(a) = ["
+        + ", ".join(fmt(float(v), 4) for v in probs)
+        + "]$"
+        + (
+            r" $= [1/3, 1/3, 1/3]$: equal logits give equal probabilities, whatever their value."
+            if equal
+            else "."
+        ),
     ]
     answers = {n: float(v) for n, v in zip(names, probs, strict=True)}
     return Solution(answers=answers, steps=steps)

@@ -12,20 +12,20 @@ from pydantic import Field
 from qbgen import authoring
 from qbgen.authoring import CheckFailed, Solution, agree, require
 
-BUGGY = '''import numpy as np
+BUGGY = """import numpy as np
 
 def forward_prop(W, a_prev, b):
     z = W*a_prev + b
     a = 1/(1+np.exp(-z)) #sigmoid
     return a
-'''
-FIXED = '''import numpy as np
+"""
+FIXED = """import numpy as np
 
 def forward_prop(W, a_prev, b):
     z = np.dot(W, a_prev) + b   # matrix product: (n, n_prev) x (n_prev, m)
     a = 1/(1+np.exp(-z)) #sigmoid
     return a
-'''
+"""
 
 
 class Params(authoring.Params):
@@ -35,9 +35,7 @@ class Params(authoring.Params):
 
 
 def sample(rng: np.random.Generator) -> Params:
-    return Params(
-        n_prev=int(rng.integers(2, 9)), n=int(rng.integers(2, 9)), m=int(rng.integers(2, 9))
-    )
+    return Params(n_prev=int(rng.integers(2, 9)), n=int(rng.integers(2, 9)), m=int(rng.integers(2, 9)))
 
 
 def solve(p: Params) -> Solution:
@@ -65,8 +63,10 @@ def check(p: Params, s: Solution) -> None:
     a_prev = rng.standard_normal((p.n_prev, p.m))
     b = rng.standard_normal((p.n, 1))
     z = np.array(
-        [[sum(W[i, k] * a_prev[k, j] for k in range(p.n_prev)) + b[i, 0] for j in range(p.m)]
-         for i in range(p.n)]
+        [
+            [sum(W[i, k] * a_prev[k, j] for k in range(p.n_prev)) + b[i, 0] for j in range(p.m)]
+            for i in range(p.n)
+        ]
     )
     expected = 1.0 / (1.0 + np.exp(-z))
     fixed = _run(s.answers["fixed"], W, a_prev, b)

@@ -30,9 +30,7 @@ from qbgen.authoring import CheckFailed, Solution, agree, figure, require
 
 # The options in the question file's order; the straight ones are the correct ones.
 OPTIONS = ("option_line_a", "option_fit", "option_line_b", "option_other")
-ALT_DATA = (
-    "Two classes of points in the unit square, dots and crosses, that no straight line separates."
-)
+ALT_DATA = "Two classes of points in the unit square, dots and crosses, that no straight line separates."
 
 # The paper's listing never imports torch itself (it uses torch.nn.Module): mended.
 CODE = """import torch
@@ -167,27 +165,39 @@ def _marks(a: np.ndarray, b: np.ndarray, size: float) -> list[str]:
 
 def _data_figure(a: np.ndarray, b: np.ndarray) -> str:
     return "\n".join(
-        [r"\begin{tikzpicture}[x=4.2cm, y=4.2cm, baseline=(current bounding box.north)]",
-         r"\draw[black!50] (0,0) rectangle (1,1);",
-         r"\node[font=\footnotesize, anchor=north] at (0.5,0) {$x_1$};",
-         r"\node[font=\footnotesize, anchor=east] at (0,0.5) {$x_2$};"]
+        [
+            r"\begin{tikzpicture}[x=4.2cm, y=4.2cm, baseline=(current bounding box.north)]",
+            r"\draw[black!50] (0,0) rectangle (1,1);",
+            r"\node[font=\footnotesize, anchor=north] at (0.5,0) {$x_1$};",
+            r"\node[font=\footnotesize, anchor=east] at (0,0.5) {$x_2$};",
+        ]
         + _marks(a, b, 2.0)
-        + [r"\node[font=\footnotesize, anchor=north] at (0.5,-0.09) "
-           r"{$\bullet$ class 1\qquad $\times$ class 2};",
-           r"\end{tikzpicture}"]
+        + [
+            r"\node[font=\footnotesize, anchor=north] at (0.5,-0.09) "
+            r"{$\bullet$ class 1\qquad $\times$ class 2};",
+            r"\end{tikzpicture}",
+        ]
     )
 
 
 def _option_figure(a: np.ndarray, b: np.ndarray, curve: np.ndarray, closed: bool) -> str:
     path = " -- ".join(f"({x:.3f},{y:.3f})" for x, y in curve) + (" -- cycle" if closed else "")
     return "\n".join(
-        [r"\begin{tikzpicture}[x=2.3cm, y=2.3cm, baseline=(current bounding box.center)]",
-         r"\draw[black!50] (0,0) rectangle (1,1);"]
-        + [m.replace(r"\fill", r"\fill[black!55]").replace(r"\draw[line", r"\draw[black!55, line")
-           for m in _marks(a, b, 1.3)]
-        + [r"\begin{scope}", r"\clip (0,0) rectangle (1,1);",
-           r"\draw[very thick] " + path + ";",
-           r"\end{scope}", r"\end{tikzpicture}"]
+        [
+            r"\begin{tikzpicture}[x=2.3cm, y=2.3cm, baseline=(current bounding box.center)]",
+            r"\draw[black!50] (0,0) rectangle (1,1);",
+        ]
+        + [
+            m.replace(r"\fill", r"\fill[black!55]").replace(r"\draw[line", r"\draw[black!55, line")
+            for m in _marks(a, b, 1.3)
+        ]
+        + [
+            r"\begin{scope}",
+            r"\clip (0,0) rectangle (1,1);",
+            r"\draw[very thick] " + path + ";",
+            r"\end{scope}",
+            r"\end{tikzpicture}",
+        ]
     )
 
 
@@ -198,11 +208,19 @@ def solve(p: Params) -> Solution:
     rng = np.random.default_rng(p.data_seed)
     a, b = _points(p, rng)
     curves = _boundaries(p, rng, a, b)
-    shown = CODE.format(init=INIT.format(b1=BLANK, b2=BLANK, b3=BLANK, c1=BLANK, c2=BLANK, c3=BLANK,
-                                         h1=p.width1, h2=p.width2))
-    filled = INIT.format(b1="input_dimension", b2=p.width1, b3=p.width2,
-                         c1="input_dimension (2)", c2=p.width1, c3=p.width2,
-                         h1=p.width1, h2=p.width2)
+    shown = CODE.format(
+        init=INIT.format(b1=BLANK, b2=BLANK, b3=BLANK, c1=BLANK, c2=BLANK, c3=BLANK, h1=p.width1, h2=p.width2)
+    )
+    filled = INIT.format(
+        b1="input_dimension",
+        b2=p.width1,
+        b3=p.width2,
+        c1="input_dimension (2)",
+        c2=p.width1,
+        c3=p.width2,
+        h1=p.width1,
+        h2=p.width2,
+    )
     givens: dict[str, object] = {"code": shown, "data": figure(_data_figure(a, b), ALT_DATA)}
     for name in OPTIONS:
         straight_line = name.startswith("option_line")
@@ -259,8 +277,11 @@ def _run_filled(code: str) -> object:
             return _FAKE_TORCH
         return builtins.__import__(name, globals, locals, fromlist, level)
 
-    space = {"__builtins__": {**vars(builtins), "__import__": fake_import}, "torch": _FAKE_TORCH,
-             "__name__": "question_code"}
+    space = {
+        "__builtins__": {**vars(builtins), "__import__": fake_import},
+        "torch": _FAKE_TORCH,
+        "__name__": "question_code",
+    }
     exec(compile(code, "<filled code>", "exec"), space)  # the bank's own, trusted code
     return space["My_Neural_Network"](input_dimension=2)
 
@@ -308,12 +329,16 @@ def _hulls_meet(a: np.ndarray, b: np.ndarray) -> bool:
     def crosses(p1, p2, q1, q2) -> bool:
         def orient(o, p, q) -> float:
             return float(np.sign((p[0] - o[0]) * (q[1] - o[1]) - (p[1] - o[1]) * (q[0] - o[0])))
+
         return orient(p1, p2, q1) * orient(p1, p2, q2) < 0 and orient(q1, q2, p1) * orient(q1, q2, p2) < 0
 
     if any(inside(pt, hb) for pt in a) or any(inside(pt, ha) for pt in b):
         return True
-    return any(crosses(ha[i], ha[(i + 1) % len(ha)], hb[j], hb[(j + 1) % len(hb)])
-               for i in range(len(ha)) for j in range(len(hb)))
+    return any(
+        crosses(ha[i], ha[(i + 1) % len(ha)], hb[j], hb[(j + 1) % len(hb)])
+        for i in range(len(ha))
+        for j in range(len(hb))
+    )
 
 
 def check(p: Params, s: Solution) -> None:
@@ -375,7 +400,9 @@ def check(p: Params, s: Solution) -> None:
         yr = -g0 / (g1 - g0)
         roots.append([c, yr])
         require(abs(g(np.array([c, yr]))) < 1e-6 * (1 + abs(g0)), "boundary root not found")
-    require(_collinear(np.array(roots) / max(1.0, np.abs(roots).max())), "the decision boundary is not a line")
+    require(
+        _collinear(np.array(roots) / max(1.0, np.abs(roots).max())), "the decision boundary is not a line"
+    )
 
     # (d) the drawn classes are not linearly separable.
     dots, crosses = np.array(s.data["class1"]), np.array(s.data["class2"])
@@ -395,4 +422,7 @@ def check(p: Params, s: Solution) -> None:
         require(len(inside) >= 5, f"{name}: the boundary hardly enters the picture")
         if _collinear(pts):
             straight.add(i)
-    require(straight == set(ans["straight"]), f"options {sorted(straight)} are straight, solve marks {ans['straight']}")
+    require(
+        straight == set(ans["straight"]),
+        f"options {sorted(straight)} are straight, solve marks {ans['straight']}",
+    )

@@ -67,8 +67,19 @@ def sample(rng: np.random.Generator) -> Params:
         ):
             continue
         return Params(
-            x1=x1, x2=x2, w1=w[0], w2=w[1], w3=w[2], w4=w[3], w5=w[4], w6=w[5],
-            dw5_prev=prev[0], dw6_prev=prev[1], alpha=alpha, eta=eta, target=target,
+            x1=x1,
+            x2=x2,
+            w1=w[0],
+            w2=w[1],
+            w3=w[2],
+            w4=w[3],
+            w5=w[4],
+            w6=w[5],
+            dw5_prev=prev[0],
+            dw6_prev=prev[1],
+            alpha=alpha,
+            eta=eta,
+            target=target,
         )
 
 
@@ -82,26 +93,28 @@ def _figure(p: Params) -> str:
     def lab(name: str, v: float) -> str:
         return rf"${name} = {{{fmt(v)}}}$"
 
-    return "\n".join([
-        r"\begin{tikzpicture}[>=Stealth, x=1cm, y=1cm,",
-        r"  unit/.style={circle, draw, minimum size=8mm, inner sep=0pt},",
-        r"  wl/.style={font=\footnotesize, fill=white, inner sep=1pt}]",
-        r"\node[unit] (x1) at (0,2.4) {$x_1$};",
-        r"\node[unit] (x2) at (0,0) {$x_2$};",
-        r"\node[unit] (h1) at (3.5,2.4) {$h_1$};",
-        r"\node[unit] (h2) at (3.5,0) {$h_2$};",
-        r"\node[unit] (y) at (6.1,1.2) {$y$};",
-        rf"\node[left=2mm of x1] {{{lab('x_1', p.x1)}}};",
-        rf"\node[left=2mm of x2] {{{lab('x_2', p.x2)}}};",
-        r"\draw[->] (x1) -- (h1) node[wl, pos=0.5, above=1pt] {" + lab("w_1", p.w1) + "};",
-        r"\draw[->] (x2) -- (h1) node[wl, pos=0.27] {" + lab("w_2", p.w2) + "};",
-        r"\draw[->] (x1) -- (h2) node[wl, pos=0.27] {" + lab("w_3", p.w3) + "};",
-        r"\draw[->] (x2) -- (h2) node[wl, pos=0.5, below=1pt] {" + lab("w_4", p.w4) + "};",
-        r"\draw[->] (h1) -- (y) node[wl, pos=0.5, above right=0pt] {" + lab("w_5", p.w5) + "};",
-        r"\draw[->] (h2) -- (y) node[wl, pos=0.5, below right=0pt] {" + lab("w_6", p.w6) + "};",
-        r"\draw[->] (y) -- ++(0.9,0);",
-        r"\end{tikzpicture}",
-    ])
+    return "\n".join(
+        [
+            r"\begin{tikzpicture}[>=Stealth, x=1cm, y=1cm,",
+            r"  unit/.style={circle, draw, minimum size=8mm, inner sep=0pt},",
+            r"  wl/.style={font=\footnotesize, fill=white, inner sep=1pt}]",
+            r"\node[unit] (x1) at (0,2.4) {$x_1$};",
+            r"\node[unit] (x2) at (0,0) {$x_2$};",
+            r"\node[unit] (h1) at (3.5,2.4) {$h_1$};",
+            r"\node[unit] (h2) at (3.5,0) {$h_2$};",
+            r"\node[unit] (y) at (6.1,1.2) {$y$};",
+            rf"\node[left=2mm of x1] {{{lab('x_1', p.x1)}}};",
+            rf"\node[left=2mm of x2] {{{lab('x_2', p.x2)}}};",
+            r"\draw[->] (x1) -- (h1) node[wl, pos=0.5, above=1pt] {" + lab("w_1", p.w1) + "};",
+            r"\draw[->] (x2) -- (h1) node[wl, pos=0.27] {" + lab("w_2", p.w2) + "};",
+            r"\draw[->] (x1) -- (h2) node[wl, pos=0.27] {" + lab("w_3", p.w3) + "};",
+            r"\draw[->] (x2) -- (h2) node[wl, pos=0.5, below=1pt] {" + lab("w_4", p.w4) + "};",
+            r"\draw[->] (h1) -- (y) node[wl, pos=0.5, above right=0pt] {" + lab("w_5", p.w5) + "};",
+            r"\draw[->] (h2) -- (y) node[wl, pos=0.5, below right=0pt] {" + lab("w_6", p.w6) + "};",
+            r"\draw[->] (y) -- ++(0.9,0);",
+            r"\end{tikzpicture}",
+        ]
+    )
 
 
 def solve(p: Params) -> Solution:
@@ -118,9 +131,11 @@ def solve(p: Params) -> Solution:
     w5n, w6n = p.w5 + dw5, p.w6 + dw6
     f = fmt
     steps = [
-        rf"$\mathrm{{net}}_{{h_1}} = w_1x_1 + w_2x_2 = ({f(p.w1)})({f(p.x1)}) + ({f(p.w2)})({f(p.x2)}) = {f(net1)}$, "
+        rf"$\mathrm{{net}}_{{h_1}} = w_1x_1 + w_2x_2 = "
+        rf"({f(p.w1)})({f(p.x1)}) + ({f(p.w2)})({f(p.x2)}) = {f(net1)}$, "
         rf"$h_1 = \sigma({f(net1)}) = {f(h1)}$.",
-        rf"$\mathrm{{net}}_{{h_2}} = w_3x_1 + w_4x_2 = ({f(p.w3)})({f(p.x1)}) + ({f(p.w4)})({f(p.x2)}) = {f(net2)}$, "
+        rf"$\mathrm{{net}}_{{h_2}} = w_3x_1 + w_4x_2 = "
+        rf"({f(p.w3)})({f(p.x1)}) + ({f(p.w4)})({f(p.x2)}) = {f(net2)}$, "
         rf"$h_2 = \sigma({f(net2)}) = {f(h2)}$.",
         rf"$\mathrm{{net}}_y = w_5h_1 + w_6h_2 = ({f(p.w5)})({f(h1)}) + ({f(p.w6)})({f(h2)}) = {f(net_o)}$, "
         rf"$y = \sigma({f(net_o)}) = {f(y)}$.",
@@ -136,9 +151,17 @@ def solve(p: Params) -> Solution:
         rf"$w_6^{{\text{{new}}}} = {f(p.w6)} + ({f(dw6)}) = {f(w6n)}$.",
     ]
     answers = {
-        "h1": h1, "h2": h2, "y": y, "error": err,
-        "delta": delta, "grad_w5": g5, "grad_w6": g6,
-        "dw5": dw5, "dw6": dw6, "w5_new": w5n, "w6_new": w6n,
+        "h1": h1,
+        "h2": h2,
+        "y": y,
+        "error": err,
+        "delta": delta,
+        "grad_w5": g5,
+        "grad_w6": g6,
+        "dw5": dw5,
+        "dw6": dw6,
+        "w5_new": w5n,
+        "w6_new": w6n,
     }
     return Solution(answers=answers, steps=steps, givens={"figure": figure(_figure(p), ALT)})
 

@@ -29,7 +29,8 @@ def solve(p: Params) -> Solution:
     rnn1, rnn2 = block + h, block + 2 * h
     lstm1, lstm2 = 4 * rnn1, 4 * rnn2
     steps = [
-        rf"Simple RNN: $h_t = \tanh(W_x x_t + W_h h_{{t-1}} + b)$ with $W_x \in \mathbb{{R}}^{{{h}\times {n}}}$, "
+        rf"Simple RNN: $h_t = \tanh(W_x x_t + W_h h_{{t-1}} + b)$ with "
+        rf"$W_x \in \mathbb{{R}}^{{{h}\times {n}}}$, "
         rf"$W_h \in \mathbb{{R}}^{{{h}\times {h}}}$, $b\in\mathbb{{R}}^{{{h}}}$: "
         rf"${h}\cdot {n} + {h}\cdot {h} + {h} = {fmt(rnn1)}$.",
         rf"With PyTorch's two bias vectors ($b_{{ih}}$ and $b_{{hh}}$): ${fmt(rnn1)} + {h} = {fmt(rnn2)}$.",

@@ -110,7 +110,8 @@ def solve(p: Params) -> Solution:
     ]
     for i in range(TOKENS):
         terms = ",\\ ".join(
-            f"({fmt(p.q[i][0])})({fmt(p.k[j][0])}) + ({fmt(p.q[i][1])})({fmt(p.k[j][1])}) = {fmt(int(s[i, j]))}"
+            f"({fmt(p.q[i][0])})({fmt(p.k[j][0])}) + "
+            f"({fmt(p.q[i][1])})({fmt(p.k[j][1])}) = {fmt(int(s[i, j]))}"
             for j in range(TOKENS)
         )
         steps.append(f"Row {i + 1}: ${terms}$.")
@@ -166,8 +167,7 @@ def check(p: Params, s: Solution) -> None:
         require(abs(math.fsum(weights[i]) - 1) < 1e-12, f"attention row {i + 1} does not sum to 1")
     # (4) output rows as weighted sums of value rows
     output = [
-        [math.fsum(weights[i][j] * p.v[j][d] for j in range(TOKENS)) for d in range(D)]
-        for i in range(TOKENS)
+        [math.fsum(weights[i][j] * p.v[j][d] for j in range(TOKENS)) for d in range(D)] for i in range(TOKENS)
     ]
     for i in range(TOKENS):
         for d in range(D):

@@ -86,12 +86,15 @@ class Choice(KindHandler[Spec, Instance]):
             isinstance(j, int) and not isinstance(j, bool) and 0 <= j < n for j in value
         ):
             raise ctx.fail(
-                f"choice answer {spec.key!r} must be a list of option indexes 0..{n - 1}, solve gave {value!r}"
+                f"choice answer {spec.key!r} must be a list of option indexes 0..{n - 1}, "
+                f"solve gave {value!r}"
             )
         if len(set(value)) != len(value):
             raise ctx.fail(f"choice answer {spec.key!r} repeats an option: {value!r}")
         if spec.select == "one" and len(value) != 1:
-            raise ctx.fail(f"choice answer {spec.key!r}: select: one needs exactly one option, solve gave {value!r}")
+            raise ctx.fail(
+                f"choice answer {spec.key!r}: select: one needs exactly one option, solve gave {value!r}"
+            )
         return set(value)
 
     def instance(self, spec: Spec, ctx: InstanceContext) -> Instance:

@@ -80,20 +80,13 @@ class LatexWriter:
         names = self._sources(papers, folder)
         units = [Unit(p, False) for p in papers] + [Unit(p, True) for p in papers]
         if len(papers) == 1 and not papers[0].folder:
-            # One paper: its own exam.tex and key.tex are the documents.
-            docs = [folder / "exam.tex", folder / "key.tex"]
-            groups = [[0], [1]]
-            spans = [((1, 10**9),), ((1, 10**9),)]
-            pdfs = self._typeset(docs, groups, spans, units)
-            for pdf, unit in zip(pdfs, units, strict=True):
-                os.replace(pdf, folder / unit.name)
-            self.pages = sum(b - a + 1 for doc in docs for a, b in page_map(doc))
-            return names + [u.name for u in units]
+            return names + self._single(units, folder)
         work = folder / ".work"
         work.mkdir()
         count = max(min(self.jobs, len(papers)), math.ceil(len(units) / UNITS_PER_DOCUMENT))
         groups = _chunks(len(papers), count)
-        docs, spans = [], []
+        docs: list[Path] = []
+        spans: list[tuple[tuple[int, int], ...]] = []
         for g, members in enumerate(groups):
             doc: TexDocument = render_units([(units[i].paper.exam, units[i].answers) for i in members])
             path = work / f"doc{g:03d}.tex"
@@ -103,6 +96,15 @@ class LatexWriter:
         pdfs = self._typeset(docs, groups, spans, units)
         names += self._split(units, groups, docs, pdfs, folder)
         return names
+
+    def _single(self, units: list[Unit], folder: Path) -> list[str]:
+        # One paper: its own exam.tex and key.tex are the documents, a unit each.
+        docs = [folder / "exam.tex", folder / "key.tex"]
+        pdfs = self._typeset(docs, [[0], [1]], [((1, 10**9),), ((1, 10**9),)], units)
+        for pdf, unit in zip(pdfs, units, strict=True):
+            os.replace(pdf, folder / unit.name)
+        self.pages = sum(b - a + 1 for doc in docs for a, b in page_map(doc))
+        return [u.name for u in units]
 
     def _sources(self, papers: Sequence[Paper], folder: Path) -> list[str]:
         names = []
