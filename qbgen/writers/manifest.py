@@ -2,7 +2,7 @@
 
 Room: `manifest.json` of each paper (its questions' numbers, ids, marks, seeds, params
 and answers) and, for a build of many papers, the top `manifest.json` listing them.
-Imports frozen and models. The format is documented in docs/MANIFEST.md.
+Imports frozen and models. The format is documented in `docs/MANIFEST.md`.
 """
 
 from __future__ import annotations
