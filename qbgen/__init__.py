@@ -11,14 +11,41 @@ The Python API is the pipeline's stages, one function each::
 Bank generators import only `qbgen.authoring`.
 """
 
-from .assemble import assemble
-from .bank import Bank, load_bank
-from .build import BuildResult, build
-from .errors import QbgenError
-from .render import render
-from .spec import LoadedSpec, load_spec
-from .typeset import typeset
-from .validate import validate
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .assemble import assemble
+    from .bank import Bank, load_bank
+    from .build import BuildResult, build
+    from .errors import QbgenError
+    from .render import render
+    from .spec import LoadedSpec, load_spec
+    from .typeset import typeset
+    from .validate import validate
+
+# Each name and the stage it lives in: imported on first use, so `qbgen list` does not
+# pay for the LaTeX writer's PDF library, nor `import qbgen.authoring` for the CLI.
+_WHERE = {
+    "Bank": "bank",
+    "BuildResult": "build",
+    "LoadedSpec": "spec",
+    "QbgenError": "errors",
+    "assemble": "assemble",
+    "build": "build",
+    "load_bank": "bank",
+    "load_spec": "spec",
+    "render": "render",
+    "typeset": "typeset",
+    "validate": "validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Bank",

@@ -2,7 +2,7 @@
 
 Room: reading `bank/**/*.yaml` (all but `exams/`), importing each question's generator
 by path and checking its contract, compiling every text field's Jinja template so a
-syntax error names the file and line. Imports errors, models, kinds, latex,
+syntax error names the file and line. Imports errors, settings, models, kinds, latex,
 yamlfile, authoring. The bank is the registry: nothing registers itself at import time.
 """
 
@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,8 +26,9 @@ from pydantic import BaseModel, ValidationError
 from . import authoring
 from .errors import InputError
 from .kinds import KINDS
-from .latex import make_env
+from .latex import make_env, text_template
 from .models import Question
+from .settings import settings
 from .yamlfile import YamlDoc, pydantic_error, read_yaml, validate_model
 
 Loc = tuple[Any, ...]
@@ -106,7 +108,11 @@ def text_fields(question: Question) -> Iterator[tuple[Loc, str]]:
     yield from walk(question, ())
 
 
-_ENV = make_env()
+@cache
+def _text_env() -> jinja2.Environment:
+    # Question text compiles through a cache of compiled templates (settings' cache_dir).
+    return make_env(cache=settings().cache_dir / "jinja")
+
 _JINJA_MARKS = (r"\VAR{", r"\BLOCK{", r"\#{")
 
 
@@ -128,7 +134,7 @@ def _compile(doc: YamlDoc, question: Question) -> dict[Loc, jinja2.Template | Pl
             out[loc] = PlainText(source)
             continue
         try:
-            out[loc] = _ENV.from_string(source)
+            out[loc] = text_template(_text_env(), source)
         except jinja2.TemplateSyntaxError as exc:
             raise InputError(
                 f"template syntax: {exc.message}",

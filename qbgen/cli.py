@@ -26,10 +26,7 @@ from .kinds import KINDS
 from .models import json_schemas
 from .resources import bank_dir, default_bank
 from .roster import load_roster
-from .scaffold import new_question
 from .spec import load_spec
-from .validate import compile_questions, write_junit
-from .validate import validate as validate_bank
 
 app = typer.Typer(
     add_completion=False,
@@ -255,6 +252,9 @@ def validate(
     """
     started = time.monotonic()
 
+    from .validate import compile_questions, write_junit
+    from .validate import validate as validate_bank
+
     def go() -> Any:
         b = _bank(bank)
         reports = validate_bank(b, seeds, question)
@@ -295,6 +295,8 @@ def new(
 
     Example: qbgen new conv-output-size --kind numeric --topic cnn --bank ~/my-bank
     """
+    from .scaffold import new_question
+
     files = _run(debug, lambda: new_question(bank or default_bank(), question, kind, topic))
     for f in files:
         typer.echo(str(f))

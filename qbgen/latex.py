@@ -41,6 +41,7 @@ __all__ = [
     "escape",
     "fmt",
     "make_env",
+    "text_template",
     "listing",
     "verb",
 ]
@@ -186,11 +187,24 @@ def _tex(value: str | Figure) -> NoEscape | Figure:
     return value if isinstance(value, Figure) else NoEscape(value)
 
 
-def make_env(search_path: Sequence[Path] | None = None) -> jinja2.Environment:
-    """Return the Jinja2 environment for question text and document templates."""
+def make_env(search_path: Sequence[Path] | None = None, *, cache: Path | None = None) -> jinja2.Environment:
+    """Return the Jinja2 environment for question text and document templates.
+
+    With `cache`, compiled templates are kept there (Jinja's bytecode cache), so a
+    later run skips parsing them: the house styles' files, and question text through
+    `text_template`.
+    """
     loader = jinja2.FileSystemLoader([str(p) for p in search_path]) if search_path else None
+    bytecode = None
+    if cache is not None:
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            bytecode = jinja2.FileSystemBytecodeCache(str(cache))
+        except OSError:
+            bytecode = None  # an unwritable cache only costs speed
     env = jinja2.Environment(
         loader=loader,
+        bytecode_cache=bytecode,
         block_start_string=r"\BLOCK{",
         block_end_string="}",
         variable_start_string=r"\VAR{",
@@ -207,3 +221,24 @@ def make_env(search_path: Sequence[Path] | None = None) -> jinja2.Environment:
     env.filters.update(fmt=fmt, tex=_tex, listing=listing, verb=verb, escape=escape)
     env.globals.update(fmt=fmt, listing=listing)
     return env
+
+
+def text_template(env: jinja2.Environment, source: str) -> jinja2.Template:
+    """Compile a text field's template, through the environment's cache if it has one.
+
+    A syntax error is raised as by `env.from_string` (only good templates are cached).
+    """
+    cache = env.bytecode_cache
+    if cache is None:
+        return env.from_string(source)
+    name = "text-" + hashlib.sha256(source.encode()).hexdigest()
+    bucket = cache.get_bucket(env, name, None, source)
+    code = bucket.code
+    if code is None:
+        code = env.compile(source)
+        bucket.code = code
+        try:
+            cache.set_bucket(bucket)
+        except OSError:
+            pass  # an unwritable cache only costs speed
+    return env.template_class.from_code(env, code, env.make_globals(None))

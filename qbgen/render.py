@@ -1,7 +1,7 @@
 r"""Stage 4: render an assembled `Exam` into LaTeX source, with answers off or on.
 
 Room: the document templates (`templates/<style>/paper.tex.j2`). Sees only an `Exam`;
-imports errors, models, kinds, latex, resources. The exam and its key come from the
+imports errors, settings, models, kinds, latex, resources. The exam and its key come from the
 same template and the same `Exam`, so they cannot drift apart; with answers off, no
 answer text reaches the .tex at all (not merely hidden). What an answer prints is its
 kind's (`latex_exam`, `latex_key`): this module never looks at a kind.
@@ -23,6 +23,7 @@ from .kinds import AnswerInstance, handler
 from .latex import make_env
 from .models import Exam
 from .resources import styles, templates_dir
+from .settings import settings
 
 ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"]
 
@@ -44,7 +45,7 @@ def key_side(answers: tuple[AnswerInstance, ...]) -> NoEscape:
 
 @cache
 def _env(root: Path) -> jinja2.Environment:
-    env = make_env([root])
+    env = make_env([root], cache=settings().cache_dir / "jinja")
     env.filters["marks"] = marks_text
     env.globals.update(exam_side=exam_side, key_side=key_side, roman=ROMAN)
     return env

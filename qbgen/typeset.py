@@ -20,6 +20,7 @@ format.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
@@ -129,7 +130,9 @@ def ensure_format(preamble: str, *, timeout: float = DEFAULT_TIMEOUT) -> Path | 
     if settings().no_format:
         return None
     exe = pdflatex()
-    key = hashlib.sha256((preamble + "\0" + _engine_id(exe)).encode()).hexdigest()[:20]
+    # "raw": the format is stored uncompressed (TeX reads both; a 19 MB format loads in
+    # 0.05 s instead of 0.14 s gzipped, on every run).
+    key = hashlib.sha256((preamble + "\0" + _engine_id(exe) + "\0raw").encode()).hexdigest()[:20]
     target = cache_dir() / f"qbgen-{key}.fmt"
     if target.exists():
         return target
@@ -148,8 +151,16 @@ def ensure_format(preamble: str, *, timeout: float = DEFAULT_TIMEOUT) -> Path | 
             cmd, cwd=tmp, env=tex_env(), stdin=subprocess.DEVNULL, capture_output=True,
             timeout=timeout, check=False,
         )  # fmt: skip
-        if proc.returncode == 0 and (tmp / "qbpre.fmt").exists():
-            os.replace(tmp / "qbpre.fmt", target)  # atomic: a racing build sees all or nothing
+        dumped = tmp / "qbpre.fmt"
+        if proc.returncode == 0 and dumped.exists():
+            with dumped.open("rb") as f:
+                packed = f.read(2) == b"\x1f\x8b"
+            if packed:
+                raw = tmp / "raw.fmt"
+                with gzip.open(dumped, "rb") as src, raw.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                dumped = raw
+            os.replace(dumped, target)  # atomic: a racing build sees all or nothing
     except (OSError, subprocess.TimeoutExpired):
         return None
     finally:

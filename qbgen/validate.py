@@ -15,7 +15,6 @@ import copy
 import json
 import re
 import tempfile
-import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -209,6 +208,8 @@ def _overfull_warnings(tex: Path, by_id: dict[str, QuestionReport]) -> None:
 
 def write_junit(reports: list[QuestionReport], path: Path, seconds: float) -> None:
     """Write a JUnit XML report: one testcase per question."""
+    import xml.etree.ElementTree as ET  # only a --junit run pays for it
+
     suite = ET.Element(
         "testsuite",
         name="qbgen validate",

@@ -93,9 +93,14 @@ def read_yaml(path: Path, *, text: str | None = None) -> YamlDoc:
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=path) from None
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        _check_duplicate_keys(node, path)
-        data = yaml.load(text, Loader=_Loader) if node is not None else None
+        # One parse: the node tree (lines, duplicate keys), then the data built from it.
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            _check_duplicate_keys(node, path)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

@@ -24,11 +24,11 @@ ALLOWED = {
     "models": {"frozen", "kinds", "latex"},
     "pdfjoin": set(),
     "authoring": {"errors", "latex"},
-    "bank": {"errors", "models", "kinds", "latex", "yamlfile", "authoring"},
+    "bank": {"errors", "settings", "models", "kinds", "latex", "yamlfile", "authoring"},
     "spec": {"errors", "models", "resources", "yamlfile", "bank"},
     "roster": {"errors", "models"},
     "assemble": {"errors", "frozen", "kinds", "models", "seeds", "latex", "authoring", "bank", "spec"},
-    "render": {"errors", "kinds", "models", "latex", "resources"},  # sees only an Exam
+    "render": {"errors", "settings", "kinds", "models", "latex", "resources"},  # sees only an Exam
     "scaffold": {"errors", "kinds", "bank"},
     "validate": {
         "errors",

@@ -103,3 +103,26 @@ def test_two_banks_keep_their_own_generator_modules(tmp_path):
     with pytest.raises(ValueError):
         g2.Params.model_validate({"x": 9})
     assert g1.solve(g1.Params(x=3)).answers == {"sq": 9}
+
+
+@needs_tex
+def test_caches_keep_the_format_uncompressed_and_compiled_templates(tmp_path):
+    bank = make(tmp_path)
+    cache = tmp_path / "cache"
+    env = {"QBGEN_CACHE": str(cache)}
+    out = tmp_path / "o"
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out, env=env)
+    assert r.returncode == 0, r.stderr
+    (fmt,) = cache.glob("qbgen-*.fmt")
+    assert fmt.read_bytes()[:2] != b"\x1f\x8b", "the cached format is stored uncompressed"
+    compiled = sorted((cache / "jinja").iterdir())
+    assert compiled, "compiled templates are cached"
+    first = (out / "key.tex").read_text()
+    # A second run reads the caches and writes the same paper.
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out, env=env)
+    assert r.returncode == 0 and (out / "key.tex").read_text() == first
+    assert sorted((cache / "jinja").iterdir()) == compiled
+    # A template syntax error is still found with the cache warm (only good ones are kept).
+    edit(bank / "q" / "good.yaml", "What is \\VAR{p.x} squared?", "What is \\VAR{p.x squared?")
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out, env=env)
+    assert r.returncode == 2 and "good.yaml:" in r.stderr and "template syntax" in r.stderr

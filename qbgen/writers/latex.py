@@ -25,17 +25,19 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import TypesetError
 from ..models import Paper
-from ..pdfjoin import Span, join
 from ..render import TexDocument, preamble, render, render_units
 from ..typeset import ensure_format, page_map, typeset_all
 
+if TYPE_CHECKING:  # the PDF library (pypdf) loads only when a split needs it
+    from ..pdfjoin import Span
+
 Progress = Callable[[str, int, int], None]
 UNITS_PER_DOCUMENT = 40  # bounds a document's size (memory, a LaTeX error's reach)
-Job = tuple[str, list[Span]]
+Job = tuple[str, list["Span"]]
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,8 @@ def write_task(task: list[Job]) -> None:
     its sources one by one (a task is either kind). A top-level function of plain
     data, so a spawned worker can run it too.
     """
+    from ..pdfjoin import join  # pypdf: only builds of many papers pay for it
+
     shared: dict[str, Any] | None = {} if len(task) > 1 else None
     for target, spans in task:
         join(spans, Path(target), readers=shared)
