@@ -113,6 +113,7 @@ def _text_env() -> jinja2.Environment:
     # Question text compiles through a cache of compiled templates (settings' cache_dir).
     return make_env(cache=settings().cache_dir / "jinja")
 
+
 _JINJA_MARKS = (r"\VAR{", r"\BLOCK{", r"\#{")
 
 
