@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -79,11 +80,39 @@ def _finite(value: Any) -> bool:
     return True
 
 
-def solve_instance(bq: BankQuestion, seed: int | None) -> tuple[dict[str, Any], authoring.Solution]:
-    """Draw (or pin) a question's params, solve and check them; return both, plain."""
+@dataclass(frozen=True)
+class Solved:
+    """A question's draw: its params, what solve returned, and the declared mistakes."""
+
+    params: dict[str, Any]
+    solution: authoring.Solution
+    mistakes: dict[str, dict[str, Any]]
+
+
+def _mistakes(bq: BankQuestion, seed: int | None, params: Any) -> dict[str, dict[str, Any]]:
+    # The values known wrong methods give, per answer: {answer key: {name: value}}.
+    gen = bq.generator
+    if gen is None or gen.mistakes is None:
+        return {}
+    found = _call(bq, "mistakes", seed, gen.mistakes, params)
+    keys = {k for a in bq.question.all_answers() for k in KINDS[a.kind].keys(a)}
+    if not isinstance(found, dict) or not all(isinstance(v, dict) for v in found.values()):
+        raise QuestionFailure(
+            f"{bq.id}: mistakes must return {{answer key: {{name: value}}}}, not {found!r:.60}", file=gen.path
+        )
+    unknown = sorted(set(found) - keys)
+    if unknown:
+        raise QuestionFailure(
+            f"{bq.id}: mistakes names answers the question has not: {unknown}", file=gen.path
+        )
+    return {k: {str(n): authoring.plain(v) for n, v in names.items()} for k, names in found.items()}
+
+
+def solve_instance(bq: BankQuestion, seed: int | None) -> Solved:
+    """Draw (or pin) a question's params, solve and check them, and take its mistakes."""
     gen = bq.generator
     if gen is None:
-        return {}, authoring.Solution(answers={})
+        return Solved({}, authoring.Solution(answers={}), {})
     if seed is None:
         params = bq.original_params()
         if params is None:
@@ -120,7 +149,7 @@ def solve_instance(bq: BankQuestion, seed: int | None) -> tuple[dict[str, Any], 
                     file=gen.path,
                 )
     _call(bq, "check", seed, gen.check, params, solution)
-    return params.model_dump(mode="json"), solution
+    return Solved(params.model_dump(mode="json"), solution, _mistakes(bq, seed, params))
 
 
 class _Renderer:
@@ -153,7 +182,7 @@ class _Renderer:
 
 
 def _answers(
-    r: _Renderer, answers: list[AnswerSpec], loc: Loc, values: Any, rng: Any
+    r: _Renderer, answers: list[AnswerSpec], loc: Loc, values: Any, rng: Any, wrong: Any
 ) -> tuple[AnswerInstance, ...]:
     # Each answer's kind checks what solve returned for it and builds its instance.
     out = []
@@ -163,7 +192,9 @@ def _answers(
         def render(sub: Loc, key: bool, here: Loc = here) -> Rendered:
             return r.rendered(here + sub, key)
 
-        ctx = InstanceContext(question_id=r.bq.id, file=str(r.bq.path), render=render, values=values, rng=rng)
+        ctx = InstanceContext(
+            question_id=r.bq.id, file=str(r.bq.path), render=render, values=values, rng=rng, wrong=wrong
+        )
         out.append(KINDS[ans.kind].instance(ans, ctx))
     return tuple(out)
 
@@ -176,17 +207,19 @@ def instantiate(
     shuffle_options: bool = False,
 ) -> QuestionInstance:
     """Build one question instance: params drawn from `seed` (None: the paper's values)."""
-    params, sol = solve_instance(bq, seed)
+    solved = solve_instance(bq, seed)
+    params, sol = solved.params, solved.solution
     r = _Renderer(bq, params, sol)
     q = bq.question
     values = deep_freeze(sol.answers)
+    wrong = deep_freeze(solved.mistakes)
     opt_rng = rng_for(derive_seed(seed or 0, "options", bq.id)) if shuffle_options else None
     parts = tuple(
         PartInstance(
             label=PART_LABELS[i],
             marks=p.marks,
             prompt=r(("parts", i, "prompt"), key=False),
-            answers=_answers(r, p.answers, ("parts", i, "answers"), values, opt_rng),
+            answers=_answers(r, p.answers, ("parts", i, "answers"), values, opt_rng, wrong),
             rubric=tuple(
                 RubricLine(marks=item.marks, text=r(("parts", i, "rubric", j, "text")))
                 for j, item in enumerate(p.rubric)
@@ -207,7 +240,7 @@ def instantiate(
         data=sol.data,
         prompt=r(("prompt",), key=False),
         steps=tuple(NoEscape(step) for step in sol.steps),
-        own_answers=_answers(r, q.answers, ("answers",), values, opt_rng),
+        own_answers=_answers(r, q.answers, ("answers",), values, opt_rng, wrong),
         rubric=tuple(
             RubricLine(marks=item.marks, text=r(("rubric", j, "text"))) for j, item in enumerate(q.rubric)
         ),

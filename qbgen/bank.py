@@ -37,7 +37,7 @@ TEXT_FIELDS = {"prompt", "text", "label", "explanation", "caption"}
 
 @dataclass(frozen=True)
 class Generator:
-    """A question's generator module and its four names."""
+    """A question's generator module, its four names and the optional `mistakes`."""
 
     path: Path
     module: ModuleType
@@ -45,6 +45,7 @@ class Generator:
     sample: Callable[..., Any]
     solve: Callable[..., Any]
     check: Callable[..., Any]
+    mistakes: Callable[..., Any] | None = None  # optional: values known wrong methods give
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,10 @@ def load_generator(path: Path) -> Generator:
     for fn in ("sample", "solve", "check"):
         if not callable(getattr(module, fn)):
             raise InputError(f"{fn} is not a function", file=path)
-    return Generator(path, module, params, module.sample, module.solve, module.check)
+    mistakes = getattr(module, "mistakes", None)
+    if mistakes is not None and not callable(mistakes):
+        raise InputError("mistakes is not a function", file=path)
+    return Generator(path, module, params, module.sample, module.solve, module.check, mistakes)
 
 
 def load_question(path: Path) -> BankQuestion:

@@ -21,12 +21,12 @@ from .bank import Bank, load_bank
 from .build import build as build_paper
 from .build import preview as preview_question
 from .errors import InputError, QbgenError
-from .frozen import thaw
 from .kinds import KINDS
 from .models import json_schemas
 from .resources import bank_dir, default_bank
 from .roster import load_roster
 from .spec import load_spec
+from .writers import question_record
 
 app = typer.Typer(
     add_completion=False,
@@ -128,20 +128,16 @@ def show(
         return show_instance(b, question, None if (original or seed is None) else seed)
 
     inst = _run(debug, go)
-    data = {
-        "id": inst.id,
-        "seed": inst.seed,
-        "marks": inst.marks,
-        "params": thaw(inst.params),
-        "answers": thaw(inst.answers),
-    }
+    record = question_record(inst)
+    data = {k: record[k] for k in ("id", "seed", "marks", "params", "answers", "accept", "mistakes")}
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
     typer.echo(f"{inst.id}: {inst.title} [{inst.marks:g} marks]")
     typer.echo(f"seed: {'original values' if inst.seed is None else inst.seed}")
-    for name in ("params", "answers"):
-        typer.echo(f"{name}:")
+    for name in ("params", "answers", "accept", "mistakes"):
+        if data[name]:
+            typer.echo(f"{name}:")
         for k, v in data[name].items():
             typer.echo(f"  {k}: {json.dumps(v)}")
 

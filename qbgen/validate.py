@@ -2,7 +2,9 @@
 
 Room: running every generator for many seeds and reporting per question. Imports
 errors, models, kinds, authoring, bank, assemble. For each question: the pinned original
-values and N seeds each draw, solve, pass `check` and render; then, on one draw, each
+values and N seeds each draw, solve, pass `check` and render, and every numeric
+answer's accepted interval holds the value rounded honestly and none of the declared
+mistakes (the generator's `mistakes`); then, on one draw, each
 numeric answer is nudged in turn and `check` must notice (a check that cannot fail
 is reported). Draws that hardly vary and choice keys stuck in one place are warned of.
 With `compile_questions`, every question is typeset once, all in one document, and
@@ -119,6 +121,14 @@ def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
             report.failing_seed = seed
             break
         report.seeds += seed is not None and bq.generator is not None
+        # Every accepted interval holds honest rounding and excludes each declared mistake.
+        unfair = [p for a in inst.all_answers() for p in KINDS[a.kind].problems(a)]
+        if unfair:
+            drawn_from = "original values" if seed is None else f"seed {seed}"
+            report.failures.append(f"{bq.id} ({drawn_from}): {unfair[0]}")
+            report.failures.extend(unfair[1:4])
+            report.failing_seed = seed
+            break
         if seed is not None:
             distinct.add(json.dumps(thaw(inst.params), sort_keys=True))
         for a in inst.all_answers():

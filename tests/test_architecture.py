@@ -45,7 +45,7 @@ ALLOWED = {
     "plan": {"errors", "models", "bank", "spec", "roster", "assemble"},
     "publish": {"errors"},
     # writers see assembled papers (models) and the stages that typeset them, no bank
-    "writers": {"errors", "frozen", "models", "render", "typeset", "pdfjoin"},
+    "writers": {"errors", "frozen", "kinds", "models", "render", "typeset", "pdfjoin"},
     "build": {
         "errors",
         "models",
@@ -59,8 +59,8 @@ ALLOWED = {
     },
     "cli": {
         "errors",
-        "frozen",
         "kinds",
+        "writers",
         "models",
         "resources",
         "bank",

@@ -8,6 +8,13 @@ route: it pushes a zero image through the network, cutting it into windows with 
 ``sliding_window_view`` (every window the layer visits), builds every weight and bias
 array with ``np.zeros`` of the right shape, applies them to one window to make sure the
 shapes fit, and counts entries with ``.size``.
+
+mistakes declares the total parameter count that the usual slips give, each carried
+through the network as a student would: H - K for a convolution (the +1 forgotten),
+"same" padding (a convolution keeps the side), the pooling stride ignored (H - K + 1
+for a pooling layer; a side that does not divide rounds down), the input depth
+forgotten (K*K*N weights), the FC layer counted from the depth alone (C*N, no
+flattening), and the biases forgotten.
 """
 
 import re
@@ -152,6 +159,44 @@ def solve(p: Params) -> Solution:
         rf"${fmt(sum(weights))} + {fmt(sum(biases))} = {fmt(total)}$."
     )
     return Solution(answers={"table": rows, "total": total}, steps=steps)
+
+
+def _conv(h: int, k: int) -> int:
+    return h - k + 1
+
+
+def _pool(h: int, k: int) -> int:
+    return h // k
+
+
+def _total(p: Params, conv=_conv, pool=_pool, depth: bool = True, flatten: bool = True, biases: bool = True):
+    # The total parameter count with a wrong size rule or a wrong count carried through.
+    h, c, total = p.side, p.channels, 0
+    for layer in p.layers:
+        kind, *args = parse(layer)
+        if kind == "CONV":
+            k, n = args
+            total += k * k * (c if depth else 1) * n + (n if biases else 0)
+            h, c = conv(h, k), n
+        elif kind == "POOL":
+            h = pool(h, args[0])
+        else:
+            n = args[0]
+            total += (max(h, 0) ** 2 * c if flatten else c) * n + (n if biases else 0)
+    return total
+
+
+def mistakes(p: Params) -> dict[str, dict[str, float]]:
+    return {
+        "total": {
+            "H - K for a convolution (the +1 forgotten)": _total(p, conv=lambda h, k: h - k),
+            '"same" padding (a convolution keeps the side)': _total(p, conv=lambda h, k: h),
+            "pooling stride ignored (H - K + 1)": _total(p, pool=lambda h, k: h - k + 1),
+            "input depth forgotten (K*K*N weights)": _total(p, depth=False),
+            "FC from the depth alone (C*N, no flattening)": _total(p, flatten=False),
+            "biases forgotten": _total(p, biases=False),
+        }
+    }
 
 
 def check(p: Params, s: Solution) -> None:

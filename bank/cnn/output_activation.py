@@ -4,6 +4,11 @@ The parameter is the vector of three logits a (one decimal, as printed). solve a
 softmax with the shifted exponentials exp(a_i - max a); check uses another form,
 p_i = 1 / sum_j exp(a_j - a_i), summed with math.fsum, and also confirms the
 probabilities add to one and keep the order of the logits.
+
+mistakes declares, for each of p1, p2, p3, the value a wrong activation gives: sigmoid,
+tanh or ReLU of the entry, no activation (the logit itself), exp(a_i) not normalised,
+and exp(a_i - max a) not normalised (the shift done, the division forgotten). sample
+draws again until each lies outside the key's 2 % band (BAND, as in the question file).
 """
 
 import math
@@ -26,7 +31,11 @@ class Params(authoring.Params):
         return v
 
 
-def sample(rng: np.random.Generator) -> Params:
+# The key's relative band on p1..p3, as output-activation.yaml (and its rubric) sets it.
+BAND = 0.02
+
+
+def _draw(rng: np.random.Generator) -> Params:
     if rng.random() < 0.2:
         value = rounded(rng.uniform(-2.0, 3.0), 1)
         return Params(a=[value] * 3)
@@ -34,6 +43,24 @@ def sample(rng: np.random.Generator) -> Params:
         a = rounded(rng.uniform(-2.0, 3.0, size=3), 1)
         if len(set(a)) > 1:
             return Params(a=a)
+
+
+def _told_apart(p: Params) -> bool:
+    answers = solve(p).answers
+    return all(
+        abs(v - answers[key]) > BAND * answers[key] * (1 + 1e-9)
+        for key, wrong in mistakes(p).items()
+        for v in wrong.values()
+    )
+
+
+def sample(rng: np.random.Generator) -> Params:
+    # Draw again when a wrong activation gives (nearly) the softmax value: sigmoid(a_i)
+    # matches when the other exponentials add to 1, exp(a_i) when all of them do.
+    while True:
+        p = _draw(rng)
+        if _told_apart(p):
+            return p
 
 
 def solve(p: Params) -> Solution:
@@ -60,6 +87,20 @@ def solve(p: Params) -> Solution:
     ]
     answers = {n: float(v) for n, v in zip(names, probs, strict=True)}
     return Solution(answers=answers, steps=steps)
+
+
+def mistakes(p: Params) -> dict[str, dict[str, float]]:
+    # Each wrong activation applied to the logits as printed.
+    a = np.array(p.a)
+    wrong = {
+        "sigmoid applied to each entry": 1 / (1 + np.exp(-a)),
+        "tanh applied to each entry": np.tanh(a),
+        "ReLU applied to each entry": np.maximum(a, 0),
+        "no activation (the logit itself)": a,
+        "exp(a_i) not normalised": np.exp(a),
+        "exp(a_i - max a) not normalised": np.exp(a - a.max()),
+    }
+    return {f"p{i + 1}": {name: float(v[i]) for name, v in wrong.items()} for i in range(3)}
 
 
 def check(p: Params, s: Solution) -> None:

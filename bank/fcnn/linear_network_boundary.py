@@ -15,6 +15,10 @@ against a stand-in for torch.nn; (c) verifies that the composed network is affin
 that its decision boundary is a straight line; (d) checks from the drawn points that
 no line separates the classes (their convex hulls meet), and (e) that the options
 solve marks correct are exactly those whose boundary points are collinear.
+
+mistakes declares, for the three in_features blanks, each layer's own out_features
+(width1, width2, 2: the misreading the marking scheme names) and, for layer2,
+input_dimension (2) repeated; sample's widths (3 to 10, different) keep them all wrong.
 """
 
 import builtins
@@ -242,6 +246,14 @@ def solve(p: Params) -> Solution:
     straight = [i for i, name in enumerate(OPTIONS) if name.startswith("option_line")]
     answers = {"in1": 2, "in2": p.width1, "in3": p.width2, "filled": filled, "straight": straight}
     return Solution(answers=answers, steps=steps, givens=givens, data=data)
+
+
+def mistakes(p: Params) -> dict[str, dict[str, float]]:
+    return {
+        "in1": {"layer1's own out_features": p.width1},
+        "in2": {"layer2's own out_features": p.width2, "input_dimension (2) repeated": 2},
+        "in3": {"layer3's own out_features (output_dimension, 2)": 2},
+    }
 
 
 # --------------------------------------------------------------------------- check

@@ -6,6 +6,15 @@ rule for dE/dw5 and dE/dw6 and the momentum update of w5 and w6; it also draws t
 figure (lost from the paper) as TikZ. check redoes the forward pass in matrix form
 with sigmoid written through tanh, takes the gradients by central finite differences
 of E and applies the update rule stated in the question.
+
+mistakes declares, per answer, what known wrong methods give: a hidden unit (h1, h2)
+or the output (y) left linear, and y from linear hidden units; E as (t-y)^2 without
+the 1/2 or as t-y; for delta, the gradients, the changes and the new weights, the
+gradient of (t-y)^2 (doubled), h(1-h) in place of y(1-y) (not on the new weights: it
+moves them by less than their third figure), y(1-y) left out; for the changes and the
+new weights also eta*alpha*dw(n-1) or alpha*w for alpha*dw(n-1), +eta*dE/dw, momentum
+forgotten, and w - dw(n). sample draws again until every mistake lies outside the
+key's band (BANDS, as in the question file) and the new weights stay inside (-1, 1).
 """
 
 import numpy as np
@@ -41,6 +50,38 @@ def _sig(z: float) -> float:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+# The key's bands, as momentum-backprop.yaml sets them: (rel, abs, of). sample draws
+# again when a declared mistake would land inside one (validate proves the same).
+BANDS: dict[str, tuple[float, float, str | None]] = {
+    "h1": (0.005, 0.0, None),
+    "h2": (0.005, 0.0, None),
+    "y": (0.005, 0.0, None),
+    "error": (0.02, 0.0, None),
+    "delta": (0.01, 0.0, None),
+    "grad_w5": (0.01, 0.0, None),
+    "grad_w6": (0.01, 0.0, None),
+    "dw5": (0.0075, 0.0, None),
+    "dw6": (0.0075, 0.0, None),
+    "w5_new": (0.0075, 0.0006, "dw5"),
+    "w6_new": (0.0075, 0.0006, "dw6"),
+}
+
+
+def _told_apart(p: Params) -> bool:
+    # Every declared mistake falls outside its answer's band, and the new weights stay
+    # inside (-1, 1), where 3 figures are 3 decimals (0.0005 at most, inside abs 0.0006).
+    answers = solve(p).answers
+    if max(abs(answers["w5_new"]), abs(answers["w6_new"])) >= 1:
+        return False
+    for key, wrong in mistakes(p).items():
+        rel, absolute, of = BANDS[key]
+        value = answers[key]
+        half = max(rel * abs(answers[of or key]), absolute)
+        if any(abs(v - value) <= half * (1 + 1e-9) for v in wrong.values()):
+            return False
+    return True
+
+
 def sample(rng: np.random.Generator) -> Params:
     while True:
         x1, x2 = rounded(rng.uniform(0.05, 1.0, 2), 2)
@@ -60,13 +101,13 @@ def sample(rng: np.random.Generator) -> Params:
         if min(abs(g) for g in step) < 0.003:
             continue
         # The update must not nearly cancel (-eta*g against alpha*prev): a tiny dw would
-        # make a 2 % tolerance narrower than honest 4-figure rounding of delta and h.
+        # make its relative band narrower than honest 4-figure rounding of delta and h.
         if any(
             abs(-g + alpha * d) < max(0.005, 0.25 * max(abs(g), abs(alpha * d)))
             for g, d in zip(step, prev, strict=True)
         ):
             continue
-        return Params(
+        p = Params(
             x1=x1,
             x2=x2,
             w1=w[0],
@@ -81,6 +122,10 @@ def sample(rng: np.random.Generator) -> Params:
             eta=eta,
             target=target,
         )
+        # About half the draws so far have h(1-h) within a band of y(1-y) (sigmoid
+        # slopes alike near 0.5), so that slip would go unseen: draw again.
+        if _told_apart(p):
+            return p
 
 
 ALT = (
@@ -164,6 +209,59 @@ def solve(p: Params) -> Solution:
         "w6_new": w6n,
     }
     return Solution(answers=answers, steps=steps, givens={"figure": figure(_figure(p), ALT)})
+
+
+def mistakes(p: Params) -> dict[str, dict[str, float]]:
+    # Each wrong method redone from the params, not from solve's answers.
+    net1 = p.w1 * p.x1 + p.w2 * p.x2
+    net2 = p.w3 * p.x1 + p.w4 * p.x2
+    h1, h2 = _sig(net1), _sig(net2)
+    net_o = p.w5 * h1 + p.w6 * h2
+    y = _sig(net_o)
+    err = 0.5 * (p.target - y) ** 2
+    diff = p.target - y
+    delta = -diff * y * (1 - y)
+    out: dict[str, dict[str, float]] = {
+        "h1": {"hidden unit left linear (net input as h1)": net1},
+        "h2": {"hidden unit left linear (net input as h2)": net2},
+        "y": {
+            "output left linear (net_y as y)": net_o,
+            "hidden units left linear, carried to y": _sig(p.w5 * net1 + p.w6 * net2),
+        },
+        "error": {"(t-y)^2 without the 1/2": 2 * err, "signed difference t-y": diff},
+        "delta": {
+            "gradient of (t-y)^2 without the 1/2 (doubled)": 2 * delta,
+            "h1(1-h1) in place of y(1-y)": -diff * h1 * (1 - h1),
+            "h2(1-h2) in place of y(1-y)": -diff * h2 * (1 - h2),
+            "factor y(1-y) missing": -diff,
+        },
+    }
+    for n, h, w, prev in ((5, h1, p.w5, p.dw5_prev), (6, h2, p.w6, p.dw6_prev)):
+        g = delta * h
+        g_hidden = -diff * h * (1 - h) * h  # the sigmoid derivative taken at the hidden unit
+        g_bare = -diff * h  # y(1-y) left out
+        out[f"grad_w{n}"] = {
+            "gradient of (t-y)^2 without the 1/2 (doubled)": 2 * g,
+            f"h{n - 4}(1-h{n - 4}) in place of y(1-y)": g_hidden,
+            "factor y(1-y) missing": g_bare,
+        }
+        dw = {
+            "momentum term scaled by eta (eta*alpha*dw(n-1))": -p.eta * g + p.eta * p.alpha * prev,
+            "gradient of (t-y)^2 without the 1/2 (doubled)": -2 * p.eta * g + p.alpha * prev,
+            "alpha*w in place of alpha*dw(n-1)": -p.eta * g + p.alpha * w,
+            f"h{n - 4}(1-h{n - 4}) in place of y(1-y)": -p.eta * g_hidden + p.alpha * prev,
+            "factor y(1-y) missing": -p.eta * g_bare + p.alpha * prev,
+            "sign slip: +eta*dE/dw": p.eta * g + p.alpha * prev,
+            "momentum term forgotten": -p.eta * g,
+        }
+        out[f"dw{n}"] = dw
+        # The h(1-h) slip moves the new weight by less than its third figure can show
+        # (0.00019 on w5 in the paper's draw, where 3 figures round by 0.00019): it is
+        # told apart on delta, the gradients and the changes, not on the new weights.
+        new = {name: w + v for name, v in dw.items() if "(1-h" not in name}
+        new["change subtracted: w - dw(n)"] = w - (-p.eta * g + p.alpha * prev)
+        out[f"w{n}_new"] = new
+    return out
 
 
 def _forward(p: Params, w5: float, w6: float) -> tuple[np.ndarray, float, float]:

@@ -5,6 +5,13 @@ trend. solve computes the tempered softmax with NumPy's log-sum-exp form at a sm
 temperature, at 1 and at a large temperature; check recomputes every probability with
 Python's math.exp on the raw (unshifted) scores and math.fsum, finds the argmax by
 sorting, and checks the trend (the top probability falls as the temperature grows).
+
+mistakes declares, for the numbers in the key: at tau = 0.1 and 10, the scores
+multiplied by tau instead of divided, the temperature ignored (tau = 1) and exp(f/tau)
+not normalised; for the rest at tau = 0.1 also the largest probability given instead;
+at tau = 1, exp(f) not normalised and the sigmoid of the largest score; at tau = 10
+also the sigmoid of f_max/tau and the limit 1/K. sample draws again until each lies
+outside the key's band (BANDS, as in the question file).
 """
 
 import math
@@ -35,14 +42,32 @@ class Params(authoring.Params):
         return self
 
 
+# The key's relative bands, as softmax-temperature.yaml sets them. sample draws again
+# when a declared mistake would land inside one (validate proves the same).
+BANDS = {"rest_small": 0.01, "top_one": 0.01, "top_large": 0.01, "uniform": 0.005}
+
+
+def _told_apart(p: Params) -> bool:
+    answers = solve(p).answers
+    return all(
+        abs(v - answers[key]) > BANDS[key] * abs(answers[key]) * (1 + 1e-9)
+        for key, wrong in mistakes(p).items()
+        for v in wrong.values()
+    )
+
+
 def sample(rng: np.random.Generator) -> Params:
     while True:
         k = int(rng.integers(3, 6))
         logits = rounded(rng.uniform(-2.0, 3.0, size=k), 1)
         try:
-            return Params(logits=logits)
+            p = Params(logits=logits)
         except ValueError:
             continue
+        # A few draws have a slip give (almost) the right number: sum exp(f_j) = 1
+        # (sigmoid of the top score is then the softmax), or max f = 0 (exp unnormalised).
+        if _told_apart(p):
+            return p
 
 
 def _softmax(f: np.ndarray, tau: float) -> np.ndarray:
@@ -102,6 +127,40 @@ def solve(p: Params) -> Solution:
         steps=steps,
         givens={"logits": _vec(p.logits)},
     )
+
+
+def mistakes(p: Params) -> dict[str, dict[str, float]]:
+    # Each wrong method redone with plain exponentials (|f / tau| <= 50: no overflow).
+    f = np.array(p.logits)
+    top = int(np.argmax(f))
+    k = len(f)
+
+    def soft(s: np.ndarray) -> np.ndarray:
+        e = np.exp(s - s.max())
+        return e / e.sum()
+
+    def rest(pr: np.ndarray) -> float:
+        return float(np.delete(pr, top).sum())
+
+    return {
+        "rest_small": {
+            "scores multiplied by tau, not divided": rest(soft(f * TAU_SMALL)),
+            "temperature ignored (tau = 1)": rest(soft(f)),
+            "exp(f/tau) not normalised": float(np.delete(np.exp(f / TAU_SMALL), top).sum()),
+            "largest probability given instead": float(soft(f / TAU_SMALL)[top]),
+        },
+        "top_one": {
+            "exp(f) not normalised": float(np.exp(f[top])),
+            "sigmoid of the largest score": float(1 / (1 + np.exp(-f[top]))),
+        },
+        "top_large": {
+            "scores multiplied by tau, not divided": float(soft(f * TAU_LARGE)[top]),
+            "temperature ignored (tau = 1)": float(soft(f)[top]),
+            "exp(f/tau) not normalised": float(np.exp(f[top] / TAU_LARGE)),
+            "sigmoid of the largest score over tau": float(1 / (1 + np.exp(-f[top] / TAU_LARGE))),
+            "the limit 1/K given for tau = 10": 1 / k,
+        },
+    }
 
 
 def _direct(logits: list[float], tau: float) -> list[float]:

@@ -2,6 +2,13 @@
 
 solve counts with the closed forms; check builds every weight matrix and bias vector of
 each gate as an array and counts their entries.
+
+mistakes declares the counts of the usual wrong methods: for every count, the bias
+forgotten, the other bias convention (one vector where two are asked, or two for one),
+the recurrent weights h*h forgotten, and input_size*units alone; for the LSTM counts also
+three gates (the GRU count), no factor 4 (the simple RNN's count) and, with one bias, a
+single bias vector for the whole layer; for the ratio, 3 (GRU) and the mixed conventions
+(a two-bias count over a one-bias count), which the ratio's band (0.1 %) excludes.
 """
 
 import numpy as np
@@ -47,6 +54,48 @@ def solve(p: Params) -> Solution:
         "ratio": np.float64(lstm1) / rnn1,
     }
     return Solution(answers=answers, steps=steps)
+
+
+def mistakes(p: Params) -> dict[str, dict[str, float]]:
+    n, h = p.input_size, p.units
+    block = h * (n + h)
+    rnn1, rnn2 = block + h, block + 2 * h
+    return {
+        "rnn_one_bias": {
+            "bias forgotten": block,
+            "two bias vectors (PyTorch count)": rnn2,
+            "recurrent weights h*h forgotten": h * n + h,
+            "input_size * units only": h * n,
+        },
+        "rnn_two_bias": {
+            "biases forgotten": block,
+            "one bias vector (Keras count)": rnn1,
+            "recurrent weights h*h forgotten": h * n + 2 * h,
+            "input_size * units only": h * n,
+        },
+        "lstm_one_bias": {
+            "3 gates instead of 4 (GRU count)": 3 * rnn1,
+            "no factor 4 (the simple RNN's count)": rnn1,
+            "bias forgotten": 4 * block,
+            "two bias vectors per gate (PyTorch count)": 4 * rnn2,
+            "one bias vector for the layer, not per gate": 4 * block + h,
+            "recurrent weights h*h forgotten": 4 * (h * n + h),
+            "4 * input_size * units only": 4 * h * n,
+        },
+        "lstm_two_bias": {
+            "3 gates instead of 4 (GRU count)": 3 * rnn2,
+            "no factor 4 (the simple RNN's count)": rnn2,
+            "biases forgotten": 4 * block,
+            "one bias vector per gate (Keras count)": 4 * rnn1,
+            "recurrent weights h*h forgotten": 4 * (h * n + 2 * h),
+            "4 * input_size * units only": 4 * h * n,
+        },
+        "ratio": {
+            "3 gates instead of 4 (GRU count)": 3.0,
+            "two-bias LSTM over one-bias RNN": 4 * rnn2 / rnn1,
+            "one-bias LSTM over two-bias RNN": 4 * rnn1 / rnn2,
+        },
+    }
 
 
 def _count(gates: int, n: int, h: int, biases: int) -> int:

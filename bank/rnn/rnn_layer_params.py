@@ -3,6 +3,12 @@
 solve counts with the closed form h*n + h*h + h (one bias vector) and + h (two);
 check builds every weight matrix and bias vector of the layer as an array, as Keras
 SimpleRNN and PyTorch nn.RNN store them, and sums their sizes.
+
+mistakes declares what the marking scheme names: a bias folded into W_xh (h*n + h) or
+W_hh (h*h) given for W_xh; the input size used for W_hh (n*n or n*h); for the totals
+the bias forgotten, the other bias convention, the bias counted with the input size,
+W_hh taken as n*n or n*h, and W_hh forgotten. These coincide with the right count when
+input_size == hidden_size, so sample draws two different sizes.
 """
 
 import numpy as np
@@ -21,7 +27,10 @@ class Params(authoring.Params):
 
 
 def sample(rng: np.random.Generator) -> Params:
-    return Params(input_size=int(rng.choice(INPUT_SIZES)), hidden_size=int(rng.choice(HIDDEN_SIZES)))
+    while True:  # equal sizes would make the input-size mistakes give the right counts
+        n, h = int(rng.choice(INPUT_SIZES)), int(rng.choice(HIDDEN_SIZES))
+        if n != h:
+            return Params(input_size=n, hidden_size=h)
 
 
 def solve(p: Params) -> Solution:
@@ -41,6 +50,25 @@ def solve(p: Params) -> Solution:
     ]
     answers = {"input_hidden": w_ih, "hidden_hidden": w_hh, "one_bias": one, "two_bias": two}
     return Solution(answers=answers, steps=steps)
+
+
+def mistakes(p: Params) -> dict[str, dict[str, float]]:
+    n, h = p.input_size, p.hidden_size
+    weights = h * n + h * h
+    out = {}
+    for key, biases in (("one_bias", 1), ("two_bias", 2)):
+        out[key] = {
+            "bias forgotten": weights,
+            "bias counted with the input size": weights + biases * n,
+            "W_hh taken as input x input (n*n)": h * n + n * n + biases * h,
+            "W_hh taken as input x hidden (n*h)": 2 * h * n + biases * h,
+            "hidden-to-hidden weights forgotten": h * n + biases * h,
+        }
+    out["one_bias"]["two bias vectors (PyTorch count)"] = weights + 2 * h
+    out["two_bias"]["one bias vector (Keras count)"] = weights + h
+    out["input_hidden"] = {"bias folded into W_xh (h*n + h)": h * n + h, "W_hh (h*h) given instead": h * h}
+    out["hidden_hidden"] = {"input size used: n*n": n * n, "input size used: n*h": n * h}
+    return out
 
 
 def _layer_arrays(n: int, h: int, biases: int) -> dict[str, np.ndarray]:

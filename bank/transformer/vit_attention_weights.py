@@ -3,6 +3,13 @@
 solve uses the closed form images x heads x N^2; check cuts a dummy image into patches
 with reshape, runs one multi-head softmax attention on random tokens and counts the
 entries of the attention tensor it actually computes.
+
+mistakes declares the usual slips: patches counted per side (R/P) or as R^2/P (the patch
+area not squared); N tokens instead of N^2 query-key pairs (the same number as taking
+N = R/P per side, so one name covers both); the heads or the images forgotten; for the
+total without a class token, the class token counted ((N+1)^2, the other reading); for
+the total with one, the class token forgotten, N+1 instead of (N+1)^2 and N^2 + 1. The
+question is per layer and names no layer count, so no layer mistake is declared.
 """
 
 import numpy as np
@@ -67,6 +74,34 @@ def solve(p: Params) -> Solution:
         "total_cls": total_cls,
     }
     return Solution(answers=answers, steps=steps)
+
+
+def mistakes(p: Params) -> dict[str, dict[str, float]]:
+    side = p.resolution // p.patch
+    n, m, b, i = side * side, side * side + 1, p.heads, p.images
+    return {
+        "patches": {
+            "patches per side (R/P), not (R/P)^2": side,
+            "R^2/P (the patch area not squared)": p.resolution**2 // p.patch,
+        },
+        "weights_per_image": {
+            "N, not N^2 (tokens counted, or N = R/P per side)": b * n,
+            "heads forgotten": n * n,
+        },
+        "total": {
+            "N, not N^2 (tokens counted, or N = R/P per side)": i * b * n,
+            "heads forgotten": i * n * n,
+            "images forgotten (one image)": b * n * n,
+            "class token counted: (N+1)^2 (the other reading)": i * b * m * m,
+        },
+        "total_cls": {
+            "class token forgotten (N^2, not (N+1)^2)": i * b * n * n,
+            "N+1 tokens, not (N+1)^2 pairs": i * b * m,
+            "class token added once: N^2 + 1": i * b * (n * n + 1),
+            "heads forgotten": i * m * m,
+            "images forgotten (one image)": b * m * m,
+        },
+    }
 
 
 def _attention_entries(p: Params, cls_token: bool) -> tuple[int, int]:

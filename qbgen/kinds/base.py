@@ -60,6 +60,7 @@ class InstanceContext:
     render: Callable[[Loc, bool], Rendered]
     values: Any  # solve()'s answers: a read-only mapping of plain values
     rng: np.random.Generator | None
+    wrong: Any = None  # the generator's mistakes(): {answer key: {name: value}}
 
     def text(self, *loc: Any, key: bool = True) -> NoEscape:
         """Return a text field of this answer, rendered (empty if it is not there)."""
@@ -72,6 +73,10 @@ class InstanceContext:
     def value(self, key: str) -> Any:
         """Return what `solve` computed under `key`."""
         return self.values[key]
+
+    def mistakes(self, key: str) -> dict[str, Any]:
+        """Return the declared wrong methods' values for the answer `key` ({} if none)."""
+        return dict((self.wrong or {}).get(key, {}))
 
     def fail(self, message: str) -> QuestionFailure:
         """Build the failure of this question for an answer `solve` got wrong in kind."""
@@ -111,6 +116,18 @@ class KindHandler(ABC, Generic[S, I]):
     def key_positions(self, inst: I) -> tuple[int, ...]:
         """Where the printed key falls among printed options (validate warns of a fixed one)."""
         return ()
+
+    def intervals(self, inst: I) -> dict[str, tuple[int | float, int | float]]:
+        """The closed intervals a grader accepts, by answer key (none: not graded by value)."""
+        return {}
+
+    def declared_mistakes(self, inst: I) -> dict[str, dict[str, int | float]]:
+        """The values known wrong methods give, by answer key and mistake name."""
+        return {}
+
+    def problems(self, inst: I) -> list[str]:
+        """What validate must fail for this draw (an interval that is not fair)."""
+        return []
 
     # ------------------------------------------------------------------ the LaTeX writer
 

@@ -24,7 +24,7 @@ class Option(Frozen):
     correct: bool = False
 
 
-class Spec(AnswerSpec):
+class ChoiceAnswer(AnswerSpec):
     """Options printed in the exam; the key marks the correct ones and explains."""
 
     kind: Literal["choice"]
@@ -40,7 +40,7 @@ class Spec(AnswerSpec):
     explanation: str = ""
 
     @model_validator(mode="after")
-    def _one_correct(self) -> Spec:
+    def _one_correct(self) -> ChoiceAnswer:
         n = sum(o.correct for o in self.options)
         if self.key is not None:
             if n:
@@ -50,7 +50,7 @@ class Spec(AnswerSpec):
         return self
 
 
-class Instance(AnswerInstance):
+class ChoiceInstance(AnswerInstance):
     """The options of one paper in printed order, and which of them are correct."""
 
     kind: Literal["choice"] = "choice"
@@ -62,22 +62,22 @@ class Instance(AnswerInstance):
     explanation: Tex = NoEscape("")
 
 
-class Choice(KindHandler[Spec, Instance]):
+class Choice(KindHandler[ChoiceAnswer, ChoiceInstance]):
     """Choices: the options in the exam; the correct letters and the reason in the key."""
 
     name: ClassVar[str] = "choice"
-    spec_model = Spec
-    instance_model = Instance
+    spec_model = ChoiceAnswer
+    instance_model = ChoiceInstance
 
-    def keys(self, spec: Spec) -> tuple[str, ...]:
+    def keys(self, spec: ChoiceAnswer) -> tuple[str, ...]:
         """Computed correct options are read from `key`."""
         return (spec.key,) if spec.key is not None else ()
 
-    def drawn(self, spec: Spec) -> bool:
+    def drawn(self, spec: ChoiceAnswer) -> bool:
         """Options may shuffle per seed; if they do not, validate warns of the fixed key."""
         return True
 
-    def _correct(self, spec: Spec, ctx: InstanceContext) -> set[int]:
+    def _correct(self, spec: ChoiceAnswer, ctx: InstanceContext) -> set[int]:
         if spec.key is None:
             return {j for j, o in enumerate(spec.options) if o.correct}
         value: Any = ctx.value(spec.key)
@@ -97,14 +97,14 @@ class Choice(KindHandler[Spec, Instance]):
             )
         return set(value)
 
-    def instance(self, spec: Spec, ctx: InstanceContext) -> Instance:
+    def instance(self, spec: ChoiceAnswer, ctx: InstanceContext) -> ChoiceInstance:
         """Draw the printed order (if shuffled) and map the correct options to it."""
         correct = self._correct(spec, ctx)
         order = list(range(len(spec.options)))
         if spec.shuffle and ctx.rng is not None:
             ctx.rng.shuffle(order)
         shown = [ctx.rendered("options", j, "text", key=False) for j in order]
-        return Instance(
+        return ChoiceInstance(
             label=ctx.text("label"),
             options=tuple(r.tex for r in shown),
             pictures=tuple(r.has_figure for r in shown),
@@ -114,17 +114,17 @@ class Choice(KindHandler[Spec, Instance]):
             explanation=ctx.text("explanation"),
         )
 
-    def key_positions(self, inst: Instance) -> tuple[int, ...]:
+    def key_positions(self, inst: ChoiceInstance) -> tuple[int, ...]:
         """The printed positions of the correct options."""
         return inst.correct
 
-    def latex_exam(self, inst: Instance, *, key: bool) -> str:
+    def latex_exam(self, inst: ChoiceInstance, *, key: bool) -> str:
         """The options, inline or as a list, lettered (A), (B), ..."""
         env = "oneparchoices" if inst.layout == "inline" else "choices"
         items = "".join(f"\\choice {o}\n" for o in inst.options)
         return f"\\begin{{{env}}}\n{items}\\end{{{env}}}\n"
 
-    def latex_key(self, inst: Instance) -> str:
+    def latex_key(self, inst: ChoiceInstance) -> str:
         """The correct letters (a picture option is not drawn again), then the reason."""
 
         def name(i: int) -> str:

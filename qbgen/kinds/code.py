@@ -14,7 +14,7 @@ from ..latex import Tex, listing
 from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler
 
 
-class Spec(AnswerSpec):
+class CodeAnswer(AnswerSpec):
     """Program text: literal, or computed by the generator (`key`)."""
 
     kind: Literal["code"]
@@ -25,13 +25,13 @@ class Spec(AnswerSpec):
     explanation: str = ""
 
     @model_validator(mode="after")
-    def _one_source(self) -> Spec:
+    def _one_source(self) -> CodeAnswer:
         if (self.code is None) == (self.key is None):
             raise ValueError("code: give exactly one of code and key")
         return self
 
 
-class Instance(AnswerInstance):
+class CodeInstance(AnswerInstance):
     """Program text of one paper (printed verbatim), and what it fixes."""
 
     kind: Literal["code"] = "code"
@@ -40,34 +40,34 @@ class Instance(AnswerInstance):
     explanation: Tex = NoEscape("")
 
 
-class Code(KindHandler[Spec, Instance]):
+class Code(KindHandler[CodeAnswer, CodeInstance]):
     """Code: nothing shown in the exam; the listing and its explanation in the key."""
 
     name: ClassVar[str] = "code"
-    spec_model = Spec
-    instance_model = Instance
+    spec_model = CodeAnswer
+    instance_model = CodeInstance
 
-    def keys(self, spec: Spec) -> tuple[str, ...]:
+    def keys(self, spec: CodeAnswer) -> tuple[str, ...]:
         """Computed program text is read from `key`."""
         return (spec.key,) if spec.key is not None else ()
 
-    def instance(self, spec: Spec, ctx: InstanceContext) -> Instance:
+    def instance(self, spec: CodeAnswer, ctx: InstanceContext) -> CodeInstance:
         """Take the literal code or require program text from `solve`."""
         code = spec.code if spec.key is None else ctx.value(spec.key)
         if not isinstance(code, str):
             raise ctx.fail(f"code answer {spec.key!r} must be program text, solve gave {type(code).__name__}")
-        return Instance(
+        return CodeInstance(
             label=ctx.text("label"),
             code=code,
             language=spec.language,
             explanation=ctx.text("explanation"),
         )
 
-    def latex_exam(self, inst: Instance, *, key: bool) -> str:
+    def latex_exam(self, inst: CodeInstance, *, key: bool) -> str:
         """The paper shows nothing."""
         return ""
 
-    def latex_key(self, inst: Instance) -> str:
+    def latex_key(self, inst: CodeInstance) -> str:
         """The listing, after its label, then the explanation."""
         head = f"\\textbf{{{inst.label}:}}\\par\n" if inst.label else ""
         expl = f"{inst.explanation}\\par\n" if inst.explanation else ""

@@ -1,77 +1,190 @@
 """The numeric kind: a number computed by the question's generator.
 
-Room: everything about numeric answers. Imports the kinds base, latex.
+Room: everything about numeric answers: the tolerance a grader applies, turned into a
+closed accepted interval per paper; the declared mistakes (the values known wrong
+methods give); the proof that the interval holds honest rounding and none of the
+mistakes; and their printing. Imports the kinds base, frozen, latex.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import math
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, model_validator
 
+from ..frozen import Frozen
 from ..latex import escape, fmt
 from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, is_number, label_tex
 
+DEFAULT_SIGFIGS = 4  # what the key prints without `sigfigs` (latex.fmt's default)
+HONEST_SIGFIGS = 3  # a correct answer rounded to this many figures is always accepted
 
-class Spec(AnswerSpec):
+
+class Tolerance(Frozen):
+    """How far from the value a grader accepts: the larger of `rel` and `abs`.
+
+    `rel` is relative to the answer itself, or to another answer named by `of` (a new
+    weight's band set from its change, not from the weight).
+    """
+
+    rel: float = Field(default=0, ge=0, le=1, description="Relative half-width of the band.")
+    abs: float = Field(default=0, ge=0, description="Absolute half-width of the band.")
+    of: str | None = Field(default=None, description="`rel` is relative to this answer, not to the value.")
+
+    @model_validator(mode="after")
+    def _of_needs_rel(self) -> Tolerance:
+        if self.of is not None and not self.rel:
+            raise ValueError("of: a band relative to another answer needs `rel`")
+        return self
+
+
+def _number_is_relative(value: Any) -> Any:
+    # `tolerance: 0.005` is short for `tolerance: {rel: 0.005}`.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value <= 1:
+            raise ValueError("a relative tolerance is between 0 and 1 (0.005 is 0.5 %)")
+        return {"rel": value}
+    return value
+
+
+def _number_or_band(schema: dict[str, Any]) -> None:
+    # The file may give a number as well as a mapping; the schema says so.
+    band = dict(schema)
+    schema.clear()
+    schema.update({"anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, band]})
+
+
+class NumericAnswer(AnswerSpec):
     """A number computed by the question's generator."""
 
     kind: Literal["numeric"]
     key: str = Field(description="Name of the value in the generator's `solve` answers.")
     label: str = Field(default="", description="What the number is (LaTeX template).")
     unit: str = ""
-    tolerance: float = Field(default=0, ge=0, description="Relative tolerance a grader accepts.")
+    tolerance: Annotated[Tolerance, BeforeValidator(_number_is_relative)] = Field(
+        default=Tolerance(),
+        description="A grader's band: a number is relative (0.005 = 0.5 %); or {rel, abs, of}.",
+        json_schema_extra=_number_or_band,
+    )
     sigfigs: int | None = Field(default=None, ge=1, le=12)
 
+    def band(self) -> Tolerance:
+        """The tolerance (none: the exact value)."""
+        return self.tolerance
 
-class Instance(AnswerInstance):
-    """A numeric answer of one paper."""
+
+class NumericInstance(AnswerInstance):
+    """A numeric answer of one paper, its accepted interval and the mistakes it excludes."""
 
     kind: Literal["numeric"] = "numeric"
     key: str
     value: int | float
     unit: str = ""
-    tolerance: float = 0
     sigfigs: int | None = None
+    accept: tuple[int | float, int | float]  # closed: what a grader accepts
+    mistakes: tuple[tuple[str, int | float], ...] = ()  # (name, the value that wrong method gives)
 
 
-class Numeric(KindHandler[Spec, Instance]):
+def round_sig(value: float, figures: int) -> float:
+    """Round to `figures` significant figures."""
+    return float(f"{value:.{figures - 1}e}") if value else 0.0
+
+
+def _inward(value: float, figures: int, up: bool) -> float:
+    # Round a bound to `figures` significant figures towards the inside of the interval.
+    if value == 0:
+        return 0.0
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - figures + 1)
+    return (math.ceil if up else math.floor)(round(value / step, 9)) * step
+
+
+class Numeric(KindHandler[NumericAnswer, NumericInstance]):
     """Numbers: nothing shown in the exam; the value, unit and tolerance in the key."""
 
     name: ClassVar[str] = "numeric"
-    spec_model = Spec
-    instance_model = Instance
+    spec_model = NumericAnswer
+    instance_model = NumericInstance
 
-    def keys(self, spec: Spec) -> tuple[str, ...]:
-        """A numeric answer reads its `key`."""
-        return (spec.key,)
+    def keys(self, spec: NumericAnswer) -> tuple[str, ...]:
+        """A numeric answer reads its `key` (and the answer its band is relative to)."""
+        of = spec.band().of
+        return (spec.key,) if of is None or of == spec.key else (spec.key, of)
 
-    def instance(self, spec: Spec, ctx: InstanceContext) -> Instance:
-        """Require a number from `solve`."""
+    def instance(self, spec: NumericAnswer, ctx: InstanceContext) -> NumericInstance:
+        """Require a number from `solve`; set its accepted interval and its mistakes."""
         value = ctx.value(spec.key)
         if not is_number(value):
             raise ctx.fail(
                 f"answer {spec.key!r} is numeric in the question file, solve gave {type(value).__name__}"
             )
-        return Instance(
+        band = spec.band()
+        ref = value if band.of is None else ctx.value(band.of)
+        if not is_number(ref):
+            raise ctx.fail(f"tolerance of {spec.key!r}: answer {band.of!r} is not a number")
+        half = max(band.rel * abs(ref), band.abs)
+        mistakes = []
+        for name, wrong in ctx.mistakes(spec.key).items():
+            if not (is_number(wrong) and math.isfinite(wrong)):
+                raise ctx.fail(f"mistakes: {spec.key}: {name!r} must be a finite number, got {wrong!r}")
+            mistakes.append((name, wrong))
+        return NumericInstance(
             label=ctx.text("label"),
             key=spec.key,
             value=value,
             unit=spec.unit,
-            tolerance=spec.tolerance,
             sigfigs=spec.sigfigs,
+            accept=(value - half, value + half) if half else (value, value),
+            mistakes=tuple(mistakes),
         )
 
-    def latex_exam(self, inst: Instance, *, key: bool) -> str:
+    def intervals(self, inst: NumericInstance) -> dict[str, tuple[int | float, int | float]]:
+        """The answer's accepted interval, by its key."""
+        return {inst.key: inst.accept}
+
+    def declared_mistakes(self, inst: NumericInstance) -> dict[str, dict[str, int | float]]:
+        """The values the declared wrong methods give, by the answer's key."""
+        return {inst.key: dict(inst.mistakes)} if inst.mistakes else {}
+
+    def problems(self, inst: NumericInstance) -> list[str]:
+        """Where the interval fails: honest rounding outside it, or a mistake inside."""
+        low, high = inst.accept
+        out = []
+        printed = inst.sigfigs or DEFAULT_SIGFIGS
+        exact = isinstance(inst.value, int) and not isinstance(inst.value, bool)
+        figures = [] if exact else sorted({HONEST_SIGFIGS, printed})
+        for n in figures:
+            r = round_sig(float(inst.value), n)
+            if not low <= r <= high:
+                out.append(
+                    f"{inst.key}: {inst.value!r} rounded to {n} figures ({r!r}) is outside "
+                    f"the accepted [{low!r}, {high!r}]"
+                )
+        for name, wrong in inst.mistakes:
+            if low <= wrong <= high:
+                out.append(
+                    f"{inst.key}: the mistake {name!r} gives {wrong!r}, "
+                    f"inside the accepted [{low!r}, {high!r}]"
+                )
+        return out
+
+    def latex_exam(self, inst: NumericInstance, *, key: bool) -> str:
         """The paper shows nothing: the student computes it."""
         return ""
 
-    def latex_key(self, inst: Instance) -> str:
-        """The value to its figures, its unit, and the tolerance a grader accepts."""
+    def latex_key(self, inst: NumericInstance) -> str:
+        """The value to its figures, its unit, and the interval a grader accepts.
+
+        The bounds print with one figure more than the value, rounded inwards: what a
+        grader reads off the key is never wider than the interval validate proved.
+        """
         unit = "\\," + escape(inst.unit) if inst.unit else ""
         tol = ""
-        if inst.tolerance:
-            tol = f" \\quad(accept within {fmt(inst.tolerance * 100, 2)}\\,\\%)"
+        low, high = inst.accept
+        if high > low:
+            n = (inst.sigfigs or DEFAULT_SIGFIGS) + 1
+            lo, hi = _inward(low, n, up=True), _inward(high, n, up=False)
+            tol = f" \\quad\\mbox{{(accept {fmt(lo, n, zeros=True)} to {fmt(hi, n, zeros=True)})}}"
         value = fmt(inst.value, inst.sigfigs, zeros=inst.sigfigs is not None)
         return f"{label_tex(inst.label, 'Answer')}{value}{unit}{tol}\\par\n"
 

@@ -18,7 +18,7 @@ from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, is_n
 Cell = int | float | Tex  # a number, or a generator's trusted LaTeX ($128\times128$)
 
 
-class Spec(AnswerSpec):
+class TableAnswer(AnswerSpec):
     """A table printed blank in the exam (but its given columns) and filled in the key."""
 
     kind: Literal["table"]
@@ -32,7 +32,7 @@ class Spec(AnswerSpec):
     )
 
 
-class Instance(AnswerInstance):
+class TableInstance(AnswerInstance):
     """The filled table of one paper."""
 
     kind: Literal["table"] = "table"
@@ -51,7 +51,7 @@ def _cell(value: Cell, sigfigs: int | None) -> str:
     return fmt(value, sigfigs, zeros=sigfigs is not None)
 
 
-def _table(inst: Instance, filled: bool) -> str:
+def _table(inst: TableInstance, filled: bool) -> str:
     # A minipage keeps the table and its caption on one page.
     n = len(inst.columns)
     spec = "|" + "|".join(["l"] + ["c"] * (n - 1)) + "|"
@@ -78,18 +78,18 @@ def _table(inst: Instance, filled: bool) -> str:
     )
 
 
-class Table(KindHandler[Spec, Instance]):
+class Table(KindHandler[TableAnswer, TableInstance]):
     """Tables: blank but the given cells in the exam; shown once, filled, in the key."""
 
     name: ClassVar[str] = "table"
-    spec_model = Spec
-    instance_model = Instance
+    spec_model = TableAnswer
+    instance_model = TableInstance
 
-    def keys(self, spec: Spec) -> tuple[str, ...]:
+    def keys(self, spec: TableAnswer) -> tuple[str, ...]:
         """A table reads its rows from `key`."""
         return (spec.key,)
 
-    def instance(self, spec: Spec, ctx: InstanceContext) -> Instance:
+    def instance(self, spec: TableAnswer, ctx: InstanceContext) -> TableInstance:
         """Require rows of as many cells as columns, each a number or LaTeX."""
         rows: Any = ctx.value(spec.key)
         if not (isinstance(rows, list | tuple) and all(isinstance(x, list | tuple) for x in rows)):
@@ -103,7 +103,7 @@ class Table(KindHandler[Spec, Instance]):
         odd = [v for v in cells if not (is_number(v) or isinstance(v, str))]
         if odd:
             raise ctx.fail(f"table {spec.key!r} has a cell that is neither a number nor text: {odd[0]!r}")
-        return Instance(
+        return TableInstance(
             label=ctx.text("label"),
             key=spec.key,
             columns=tuple(NoEscape(c) for c in spec.columns),
@@ -114,11 +114,11 @@ class Table(KindHandler[Spec, Instance]):
             sigfigs=spec.sigfigs,
         )
 
-    def latex_exam(self, inst: Instance, *, key: bool) -> str:
+    def latex_exam(self, inst: TableInstance, *, key: bool) -> str:
         """The blank table; in the key it is shown once, filled, with the answers instead."""
         return "" if key else _table(inst, filled=False)
 
-    def latex_key(self, inst: Instance) -> str:
+    def latex_key(self, inst: TableInstance) -> str:
         """The filled table, after its label."""
         head = f"\\textbf{{{inst.label}:}}\\par\n" if inst.label else ""
         return head + _table(inst, filled=True)

@@ -13,7 +13,7 @@ from ..latex import Tex
 from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler
 
 
-class Spec(AnswerSpec):
+class TextAnswer(AnswerSpec):
     """A model answer in words (and formulas)."""
 
     kind: Literal["text"]
@@ -21,33 +21,33 @@ class Spec(AnswerSpec):
     text: str = Field(min_length=1, description="The model answer (LaTeX template).")
 
 
-class Instance(AnswerInstance):
+class TextInstance(AnswerInstance):
     """A model answer of one paper."""
 
     kind: Literal["text"] = "text"
     text: Tex
 
 
-class Text(KindHandler[Spec, Instance]):
+class Text(KindHandler[TextAnswer, TextInstance]):
     """Words: nothing shown in the exam; the model answer in the key."""
 
     name: ClassVar[str] = "text"
-    spec_model = Spec
-    instance_model = Instance
+    spec_model = TextAnswer
+    instance_model = TextInstance
 
-    def keys(self, spec: Spec) -> tuple[str, ...]:
+    def keys(self, spec: TextAnswer) -> tuple[str, ...]:
         """A model answer is written, not computed."""
         return ()
 
-    def instance(self, spec: Spec, ctx: InstanceContext) -> Instance:
+    def instance(self, spec: TextAnswer, ctx: InstanceContext) -> TextInstance:
         """Render the model answer."""
-        return Instance(label=ctx.text("label"), text=ctx.text("text"))
+        return TextInstance(label=ctx.text("label"), text=ctx.text("text"))
 
-    def latex_exam(self, inst: Instance, *, key: bool) -> str:
+    def latex_exam(self, inst: TextInstance, *, key: bool) -> str:
         """The paper shows nothing."""
         return ""
 
-    def latex_key(self, inst: Instance) -> str:
+    def latex_key(self, inst: TextInstance) -> str:
         """The model answer, after its label if it has one."""
         head = f"\\textbf{{{inst.label}:}}\\enspace " if inst.label else ""
         return f"{head}{inst.text}\\par\n"

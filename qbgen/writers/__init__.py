@@ -15,7 +15,7 @@ from typing import Protocol
 
 from ..models import Paper
 from .latex import LatexWriter
-from .manifest import ManifestWriter, manifest_of
+from .manifest import ManifestWriter, manifest_of, question_record
 
 
 class Writer(Protocol):
@@ -28,4 +28,4 @@ class Writer(Protocol):
         ...
 
 
-__all__ = ["LatexWriter", "ManifestWriter", "Writer", "manifest_of"]
+__all__ = ["LatexWriter", "ManifestWriter", "Writer", "manifest_of", "question_record"]

@@ -2,7 +2,7 @@
 
 Room: `manifest.json` of each paper (its questions' numbers, ids, marks, seeds, params
 and answers) and, for a build of many papers, the top `manifest.json` listing them.
-Imports frozen and models. The format is documented in `docs/MANIFEST.md`.
+Imports frozen, kinds and models. The format is documented in `docs/MANIFEST.md`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,32 @@ from pathlib import Path
 from typing import Any
 
 from ..frozen import thaw
-from ..models import Exam, Paper
+from ..kinds import handler
+from ..models import Exam, Paper, QuestionInstance
+
+
+def question_record(q: QuestionInstance) -> dict[str, Any]:
+    """Return one question as manifests and `qbgen show --json` give it.
+
+    `accept`: for each answer graded by value, the closed interval a grader accepts;
+    `mistakes`: the values declared wrong methods give, by answer and name.
+    """
+    accept: dict[str, list[int | float]] = {}
+    mistakes: dict[str, dict[str, int | float]] = {}
+    for a in q.all_answers():
+        h = handler(a)
+        accept.update({k: [lo, hi] for k, (lo, hi) in h.intervals(a).items()})
+        mistakes.update(h.declared_mistakes(a))
+    return {
+        "number": q.number,
+        "id": q.id,
+        "marks": q.marks,
+        "seed": q.seed,
+        "params": thaw(q.params),
+        "answers": thaw(q.answers),
+        "accept": accept,
+        "mistakes": mistakes,
+    }
 
 
 def manifest_of(exam: Exam) -> dict[str, Any]:
@@ -25,17 +50,7 @@ def manifest_of(exam: Exam) -> dict[str, Any]:
         "candidate": exam.candidate.model_dump() if exam.candidate else None,
         "original": exam.original,
         "max_marks": exam.max_marks,
-        "questions": [
-            {
-                "number": q.number,
-                "id": q.id,
-                "marks": q.marks,
-                "seed": q.seed,
-                "params": thaw(q.params),
-                "answers": thaw(q.answers),
-            }
-            for q in exam.questions()
-        ],
+        "questions": [question_record(q) for q in exam.questions()],
     }
 
 
