@@ -162,12 +162,17 @@ def _figure(p: Params) -> str:
     )
 
 
-def solve(p: Params) -> Solution:
+def _forward_pass(p: Params) -> tuple[float, float, float, float, float, float]:
+    # net1, net2, h1, h2, net_y, y: the pass solve shows and the mistakes start from.
     net1 = p.w1 * p.x1 + p.w2 * p.x2
     net2 = p.w3 * p.x1 + p.w4 * p.x2
     h1, h2 = _sig(net1), _sig(net2)
     net_o = p.w5 * h1 + p.w6 * h2
-    y = _sig(net_o)
+    return net1, net2, h1, h2, net_o, _sig(net_o)
+
+
+def solve(p: Params) -> Solution:
+    net1, net2, h1, h2, net_o, y = _forward_pass(p)
     err = 0.5 * (p.target - y) ** 2
     delta = -(p.target - y) * y * (1.0 - y)  # dE/dnet_o
     g5, g6 = delta * h1, delta * h2
@@ -212,12 +217,8 @@ def solve(p: Params) -> Solution:
 
 
 def mistakes(p: Params) -> dict[str, dict[str, float]]:
-    # Each wrong method redone from the params, not from solve's answers.
-    net1 = p.w1 * p.x1 + p.w2 * p.x2
-    net2 = p.w3 * p.x1 + p.w4 * p.x2
-    h1, h2 = _sig(net1), _sig(net2)
-    net_o = p.w5 * h1 + p.w6 * h2
-    y = _sig(net_o)
+    # Each wrong method redone from the params and the forward pass, not from solve's answers.
+    net1, net2, h1, h2, net_o, y = _forward_pass(p)
     err = 0.5 * (p.target - y) ** 2
     diff = p.target - y
     delta = -diff * y * (1 - y)
