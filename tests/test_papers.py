@@ -142,3 +142,21 @@ def test_marks_never_open_a_page_apart_from_their_question(papers, spec, how, na
         body = [line for line in body if line not in ("Deep Learning", "Answer Key")]
         if body:
             assert not MARKS_ALONE.fullmatch(body[0]), (spec, how, name, n, body[0])
+
+
+SECTION_TOTAL = re.compile(r"(?:^\d+\. .*)?\[Total Marks = \d+(?:\.5)?\]$")
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("how", ["original", "seeded"])
+@pytest.mark.parametrize("name", ["exam", "key"])
+def test_no_section_heading_ends_a_page_and_a_stem_keeps_its_figure(papers, spec, how, name):
+    pages = pdf_text(papers[spec, how] / f"{name}.pdf").split("\f")
+    for n, page in enumerate(pages, 1):
+        body = [line.strip() for line in page.splitlines() if line.strip()]
+        body = [line for line in body if not re.fullmatch(r"Page \d+", line)]
+        if body:
+            assert not SECTION_TOTAL.search(body[-1]), (spec, how, name, n, body[-1])
+        # paper A 3d: the stem's last sentence and the figure it introduces share a page.
+        if any("3 or 4 significant figures" in line for line in body):
+            assert any("SoftMax" in line for line in body), (spec, how, name, n)
