@@ -239,6 +239,7 @@ def instantiate(
         answers=values,
         data=sol.data,
         prompt=r(("prompt",), key=False),
+        key_note=r(("key_note",)),
         steps=tuple(NoEscape(step) for step in sol.steps),
         own_answers=_answers(r, q.answers, ("answers",), values, opt_rng, wrong),
         rubric=tuple(

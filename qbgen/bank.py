@@ -32,7 +32,7 @@ from .settings import settings
 from .yamlfile import YamlDoc, pydantic_error, read_yaml, validate_model
 
 Loc = tuple[Any, ...]
-TEXT_FIELDS = {"prompt", "text", "label", "explanation", "caption"}
+TEXT_FIELDS = {"prompt", "text", "label", "explanation", "caption", "key_note"}
 
 
 @dataclass(frozen=True)

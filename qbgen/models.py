@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .frozen import Frozen, FrozenMap
 from .kinds import KINDS, AnswerInstance, AnswerSpec
-from .latex import Tex
+from .latex import NoEscape, Tex
 
 Marks = Annotated[float, Field(gt=0, multiple_of=0.5, description="Marks, in steps of 0.5.")]
 QuestionId = Annotated[
@@ -91,6 +91,11 @@ class Question(Frozen):
     marks: Marks
     sources: list[SourceRef] = []
     notes: str = Field(default="", description="For authors: provenance, reconstruction notes.")
+    key_note: str = Field(
+        default="",
+        description="Printed in the key under the question (LaTeX template): what an examiner must "
+        "know, e.g. that a figure is a reconstruction.",
+    )
     generator: str | None = Field(
         default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.py$", description="Module beside this file."
     )
@@ -258,6 +263,7 @@ class QuestionInstance(Frozen):
     answers: FrozenMap  # solve()'s answers, plain values
     data: FrozenMap = Field(default_factory=dict)  # what the generator drew that the paper shows
     prompt: Tex
+    key_note: Tex = NoEscape("")  # for the examiner, in the key only
     steps: tuple[Tex, ...] = ()
     own_answers: tuple[AnswerInstance, ...] = ()
     rubric: tuple[RubricLine, ...] = ()

@@ -160,3 +160,13 @@ def test_no_section_heading_ends_a_page_and_a_stem_keeps_its_figure(papers, spec
         # paper A 3d: the stem's last sentence and the figure it introduces share a page.
         if any("3 or 4 significant figures" in line for line in body):
             assert any("SoftMax" in line for line in body), (spec, how, name, n)
+
+
+@pytest.mark.parametrize("how", ["original", "seeded"])
+def test_the_key_says_which_figures_are_reconstructions(papers, how):
+    for spec, count in (("paper-a", 1), ("paper-b", 2)):
+        key = " ".join(pdf_text(papers[spec, how] / "key.pdf").split())
+        exam = pdf_text(papers[spec, how] / "exam.pdf")
+        assert key.count("Note for the examiner: The paper") == count, (spec, how)
+        assert key.count("are a reconstruction") == count, key.count("reconstruction")
+        assert "reconstruction" not in exam and "Note for the examiner" not in exam
