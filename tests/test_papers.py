@@ -118,13 +118,24 @@ def test_lost_figures_are_drawn_with_the_drawn_values(papers, how):
     assert r"\begin{tikzpicture}" in (papers["paper-a", how] / "exam.tex").read_text()  # 3d
 
 
+def page_bodies(pdf):
+    """Each page's text lines, 1-based, without the running header and the page footer."""
+    for n, page in enumerate(pdf_text(pdf).split("\f"), 1):
+        lines = [line.strip() for line in page.splitlines() if line.strip()]
+        yield (
+            n,
+            [
+                line
+                for line in lines
+                if not re.fullmatch(r"Page \d+", line) and line not in ("Deep Learning", "Answer Key")
+            ],
+        )
+
+
 @pytest.mark.parametrize("spec", SPECS)
 @pytest.mark.parametrize("how", ["original", "seeded"])
 def test_no_key_heading_is_stranded_at_the_foot_of_a_page(papers, spec, how):
-    pages = pdf_text(papers[spec, how] / "key.pdf").split("\f")
-    for n, page in enumerate(pages, 1):
-        lines = [line.strip() for line in page.splitlines() if line.strip()]
-        body = [line for line in lines if not re.fullmatch(r"Page \d+", line)]
+    for n, body in page_bodies(papers[spec, how] / "key.pdf"):
         if body:
             assert body[-1] not in ("Marking scheme", "Worked steps"), (spec, how, n)
 
@@ -136,11 +147,8 @@ MARKS_ALONE = re.compile(r"\[(?:Total )?Marks? = \d+(?:\.5)?\]|\[\d+(?:\.5)? [Mm
 @pytest.mark.parametrize("how", ["original", "seeded"])
 @pytest.mark.parametrize("name", ["exam", "key"])
 def test_marks_never_open_a_page_apart_from_their_question(papers, spec, how, name):
-    pages = pdf_text(papers[spec, how] / f"{name}.pdf").split("\f")
-    for n, page in enumerate(pages[1:], 2):
-        body = [line.strip() for line in page.splitlines() if line.strip()]
-        body = [line for line in body if line not in ("Deep Learning", "Answer Key")]
-        if body:
+    for n, body in page_bodies(papers[spec, how] / f"{name}.pdf"):
+        if n > 1 and body:
             assert not MARKS_ALONE.fullmatch(body[0]), (spec, how, name, n, body[0])
 
 
@@ -151,10 +159,7 @@ SECTION_TOTAL = re.compile(r"(?:^\d+\. .*)?\[Total Marks = \d+(?:\.5)?\]$")
 @pytest.mark.parametrize("how", ["original", "seeded"])
 @pytest.mark.parametrize("name", ["exam", "key"])
 def test_no_section_heading_ends_a_page_and_a_stem_keeps_its_figure(papers, spec, how, name):
-    pages = pdf_text(papers[spec, how] / f"{name}.pdf").split("\f")
-    for n, page in enumerate(pages, 1):
-        body = [line.strip() for line in page.splitlines() if line.strip()]
-        body = [line for line in body if not re.fullmatch(r"Page \d+", line)]
+    for n, body in page_bodies(papers[spec, how] / f"{name}.pdf"):
         if body:
             assert not SECTION_TOTAL.search(body[-1]), (spec, how, name, n, body[-1])
         # paper A 3d: the stem's last sentence and the figure it introduces share a page.
