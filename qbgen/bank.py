@@ -26,12 +26,12 @@ from pydantic import BaseModel, ValidationError
 from . import authoring
 from .errors import InputError
 from .kinds import KINDS
+from .kinds.base import Loc
 from .latex import make_env, text_template
 from .models import Question
 from .settings import settings
 from .yamlfile import YamlDoc, pydantic_error, read_yaml, validate_model
 
-Loc = tuple[Any, ...]
 TEXT_FIELDS = {"prompt", "text", "label", "explanation", "caption", "key_note"}
 
 
