@@ -30,6 +30,7 @@ from .models import (
     QuestionInstance,
     RubricLine,
     SectionInstance,
+    in_view,
 )
 from .seeds import derive_seed, rng_for
 from .spec import LoadedSpec
@@ -155,10 +156,12 @@ def solve_instance(bq: BankQuestion, seed: int | None) -> Solved:
 class _Renderer:
     """Renders one question's text templates with its params, givens and answers."""
 
-    def __init__(self, bq: BankQuestion, params: dict[str, Any], sol: authoring.Solution):
+    def __init__(self, bq: BankQuestion, params: dict[str, Any], sol: authoring.Solution, original: bool):
         self.bq = bq
-        self.exam_ctx = {"p": params, "g": sol.givens}
+        # `original`: the paper as set (--original), so a text can leave out what a new paper adds.
+        self.exam_ctx = {"p": params, "g": sol.givens, "original": original}
         self.key_ctx = {**self.exam_ctx, "a": sol.answers}
+        self.original = original
 
     def rendered(self, loc: Loc, key: bool = True) -> Rendered:
         """Render the text field at `loc`: trusted LaTeX, and whether it drew a figure."""
@@ -186,7 +189,7 @@ def _answers(
 ) -> tuple[AnswerInstance, ...]:
     # Each answer's kind checks what solve returned for it and builds its instance.
     out = []
-    for i, ans in enumerate(answers):
+    for i, ans in in_view(answers, r.original):
         here = loc + (i,)
 
         def render(sub: Loc, key: bool, here: Loc = here) -> Rendered:
@@ -209,7 +212,9 @@ def instantiate(
     """Build one question instance: params drawn from `seed` (None: the paper's values)."""
     solved = solve_instance(bq, seed)
     params, sol = solved.params, solved.solution
-    r = _Renderer(bq, params, sol)
+    original = seed is None
+    view = "original" if original else "new"
+    r = _Renderer(bq, params, sol, original)
     q = bq.question
     values = deep_freeze(sol.answers)
     wrong = deep_freeze(solved.mistakes)
@@ -222,7 +227,7 @@ def instantiate(
             answers=_answers(r, p.answers, ("parts", i, "answers"), values, opt_rng, wrong),
             rubric=tuple(
                 RubricLine(marks=item.marks, text=r(("parts", i, "rubric", j, "text")))
-                for j, item in enumerate(p.rubric)
+                for j, item in in_view(p.rubric, original)
             ),
         )
         for i, p in enumerate(q.parts)
@@ -240,10 +245,11 @@ def instantiate(
         data=sol.data,
         prompt=r(("prompt",), key=False),
         key_note=r(("key_note",)),
-        steps=tuple(NoEscape(step) for step in sol.steps),
+        steps=tuple(NoEscape(step) for step in sol.steps) if q.steps_only in (None, view) else (),
         own_answers=_answers(r, q.answers, ("answers",), values, opt_rng, wrong),
         rubric=tuple(
-            RubricLine(marks=item.marks, text=r(("rubric", j, "text"))) for j, item in enumerate(q.rubric)
+            RubricLine(marks=item.marks, text=r(("rubric", j, "text")))
+            for j, item in in_view(q.rubric, original)
         ),
         parts=parts,
         marks_on_parts=bool(parts) and q.marks_shown == "parts",

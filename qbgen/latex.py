@@ -149,12 +149,24 @@ def fmt(value: Any, sig: int | None = None, *, decimals: int | None = None, zero
     return NoEscape(r"\ensuremath{" + body + "}")
 
 
-def listing(code: str, language: str = "Python") -> NoEscape:
-    """Typeset program text verbatim (listings), as trusted LaTeX."""
+LISTING_SIZES = ("small", "footnotesize", "scriptsize")
+
+
+def listing(code: str, language: str = "Python", size: str = "") -> NoEscape:
+    """Typeset program text verbatim (listings), as trusted LaTeX.
+
+    `size` (small, footnotesize, scriptsize) sets a smaller type for long lines that a
+    source paper prints as they are.
+    """
     code = code.strip("\n")
     if r"\end{lstlisting}" in code:
         raise ValueError("program text may not contain \\end{lstlisting}")
-    lang = f"[language={language}]" if language else ""
+    if size and size not in LISTING_SIZES:
+        raise ValueError(f"listing size must be one of {', '.join(LISTING_SIZES)}, not {size!r}")
+    opts = [f"language={language}"] if language else []
+    if size:
+        opts.append(f"basicstyle=\\ttfamily\\{size}")
+    lang = f"[{','.join(opts)}]" if opts else ""
     return NoEscape(f"\\begin{{lstlisting}}{lang}\n{code}\n\\end{{lstlisting}}\n")
 
 

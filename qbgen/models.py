@@ -10,13 +10,17 @@ render stage and the writers ever see.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .frozen import Frozen, FrozenMap
 from .kinds import KINDS, AnswerInstance, AnswerSpec
+from .kinds.base import View
 from .latex import NoEscape, Tex
+
+T = TypeVar("T")
 
 Marks = Annotated[float, Field(gt=0, multiple_of=0.5, description="Marks, in steps of 0.5.")]
 QuestionId = Annotated[
@@ -40,6 +44,27 @@ def _sum_marks(items: list[Any]) -> float:
     return math.fsum(i.marks for i in items)
 
 
+def in_view(items: Sequence[T], original: bool) -> list[tuple[int, T]]:
+    """Return the items (answers, rubric lines) the paper as set or a new paper prints, by index."""
+    view = "original" if original else "new"
+    return [(i, x) for i, x in enumerate(items) if getattr(x, "only", None) in (None, view)]
+
+
+def _scheme_problem(rubric: list[Any], answers: list[Any], marks: float, what: str) -> str | None:
+    # Both views (the paper as set, a new paper) must mark out of the same total.
+    for original in (False, True):
+        lines = [x for _, x in in_view(rubric, original)]
+        total = _sum_marks(lines)
+        name = "the paper as set" if original else "a new paper"
+        if not math.isclose(total, marks):
+            if any(x.only for x in rubric):
+                return f"rubric: {name}'s marking scheme adds up to {total:g}, the {what} is worth {marks:g}"
+            return f"rubric: marking scheme adds up to {total:g}, the {what} is worth {marks:g}"
+        if not in_view(answers, original):
+            return f"answers: {name} prints none of this {what}'s answers"
+    return None
+
+
 # --------------------------------------------------------------------------- answers
 
 
@@ -48,6 +73,9 @@ class RubricItem(Frozen):
 
     marks: Marks
     text: str = Field(min_length=1, description="What earns the marks (LaTeX template).")
+    only: View | None = Field(
+        default=None, description="This line only in the paper as set (`original`) or in new papers (`new`)."
+    )
 
 
 # An answer of a question file: the union of the kinds' YAML models, told apart by
@@ -74,9 +102,9 @@ class Part(Frozen):
 
     @model_validator(mode="after")
     def _rubric_adds_up(self) -> Part:
-        total = _sum_marks(self.rubric)
-        if not math.isclose(total, self.marks):
-            raise ValueError(f"rubric: marking scheme adds up to {total:g}, the part is worth {self.marks:g}")
+        problem = _scheme_problem(self.rubric, self.answers, self.marks, "part")
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -103,6 +131,11 @@ class Question(Frozen):
         default=None, description="The source paper's parameter values, pinned for --original."
     )
     prompt: str = Field(min_length=1, description="Question text (LaTeX template).")
+    steps_only: View | None = Field(
+        default=None,
+        description="Print the generator's worked steps only in the paper as set (`original`) or "
+        "only in new papers (`new`), as with an answer's `only`.",
+    )
     answers: list[Answer] = []
     rubric: list[RubricItem] = []
     parts: list[Part] = []
@@ -126,11 +159,9 @@ class Question(Frozen):
                 raise ValueError("answers: a question without parts needs at least one answer")
             if not self.rubric:
                 raise ValueError("rubric: a question without parts needs a marking scheme")
-            total = _sum_marks(self.rubric)
-            if not math.isclose(total, self.marks):
-                raise ValueError(
-                    f"rubric: marking scheme adds up to {total:g}, the question is worth {self.marks:g}"
-                )
+            problem = _scheme_problem(self.rubric, self.answers, self.marks, "question")
+            if problem:
+                raise ValueError(problem)
         if self.original is not None and self.generator is None:
             raise ValueError("original: pinned values need a generator")
         return self

@@ -1,6 +1,7 @@
 """Bad input: every case exits 2 (bad input) or 1 (a failing question) with one line
 naming the file, the line and the field or question, and never a traceback."""
 
+import json
 import os
 import shutil
 import signal
@@ -11,6 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from qbgen.assemble import instantiate
+from qbgen.bank import load_bank
 
 from .conftest import ROOT, needs_tex, pdf_text, run_cli, write_tree
 
@@ -108,6 +112,65 @@ def test_bad_question_file(tmp_path, old, new, expect):
     line = one_line_error(run_cli("list", "--bank", bank), 2)
     for part in expect:
         assert part in line, line
+
+
+VIEWS_Q = """
+    id: views
+    title: V
+    topic: q
+    kind: numeric
+    marks: 2
+    generator: good_gen.py
+    original: {x: 3}
+    key_note: '\\BLOCK{if not original}This paper adds the value.\\BLOCK{endif}'
+    prompt: |
+      Define a square.\\BLOCK{if not original} What is \\VAR{p.x} squared?\\BLOCK{endif}
+    answers:
+      - {kind: text, text: A number times itself.}
+      - {kind: numeric, key: sq, label: Square, only: new}
+    rubric:
+      - {marks: 2, text: The definition., only: original}
+      - {marks: 1, text: The definition., only: new}
+      - {marks: 1, text: The value., only: new}
+"""
+
+
+def test_the_paper_as_set_and_a_new_paper_print_their_own_lines(tmp_path):
+    bq = load_bank(make(tmp_path, q__views_yaml=VIEWS_Q)).get("views")
+    as_set, new = instantiate(bq, "1", None), instantiate(bq, "1", 5)
+    assert "squared" not in as_set.prompt and "squared" in new.prompt
+    assert [r.marks for r in as_set.rubric] == [2] and [r.marks for r in new.rubric] == [1, 1]
+    assert [a.kind for a in as_set.own_answers] == ["text"]
+    assert [a.kind for a in new.own_answers] == ["text", "numeric"]
+    assert as_set.key_note == "" and "adds" in new.key_note
+    # The interval a grader accepts is data for the answers the paper prints, and only those.
+    r = run_cli("show", "views", "--original", "--json", "--bank", tmp_path / "bank")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["accept"] == {}
+
+
+@pytest.mark.parametrize(
+    "old, new, expect",
+    [
+        (
+            "- {marks: 2, text: The definition., only: original}",
+            "- {marks: 1, text: The definition., only: original}",
+            "rubric: the paper as set's marking scheme adds up to 1, the question is worth 2",
+        ),
+        (
+            "- {marks: 1, text: The value., only: new}",
+            "- {marks: 0.5, text: The value., only: new}",
+            "rubric: a new paper's marking scheme adds up to 1.5, the question is worth 2",
+        ),
+        ("- {kind: text, text: A number times itself.}", "", "answers: the paper as set prints none"),
+        ("label: Square, only: new}", "label: Square, only: old}", "answers[1].only: Input should be"),
+    ],
+)
+def test_a_view_that_does_not_add_up_is_one_line(tmp_path, old, new, expect):
+    bank = make(tmp_path, q__views_yaml=VIEWS_Q)
+    edit(bank / "q" / "views.yaml", old, new)
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    assert "views.yaml:" in line and expect in line, line
 
 
 def test_parts_not_adding_up(tmp_path):

@@ -2,8 +2,10 @@
 each reseeds into a paper of the same shape, figures are drawn, and every source question
 of the bank lands in its paper under its own number. pdftotext reads the real PDFs."""
 
+import difflib
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -140,6 +142,16 @@ def test_no_key_heading_is_stranded_at_the_foot_of_a_page(papers, spec, how):
             assert body[-1] not in ("Marking scheme", "Worked steps"), (spec, how, n)
 
 
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("how", ["original", "seeded"])
+@pytest.mark.parametrize("name", ["exam", "key"])
+def test_nothing_runs_into_a_page_footer(papers, spec, how, name):
+    # Text that overflows a page overprints its footer: pdftotext reads both on one line.
+    for n, page in enumerate(pdf_text(papers[spec, how] / f"{name}.pdf").split("\f")[:-1], 1):
+        footer = [line.strip() for line in page.splitlines() if f"Page {n}" in line]
+        assert footer == [f"Page {n}"], (spec, how, name, n, footer)
+
+
 MARKS_ALONE = re.compile(r"\[(?:Total )?Marks? = \d+(?:\.5)?\]|\[\d+(?:\.5)? [Mm]arks?\]")
 
 
@@ -175,3 +187,102 @@ def test_the_key_says_which_figures_are_reconstructions(papers, how):
         assert key.count("Note for the examiner: The paper") == count, (spec, how)
         assert key.count("are a reconstruction") == count, key.count("reconstruction")
         assert "reconstruction" not in exam and "Note for the examiner" not in exam
+
+
+# --------------------------------------------------------------------------- as set
+
+PAPERS = Path(__file__).resolve().parents[1].parent / "shared" / "papers"
+SOURCE = {"paper-a": "000_46c70223c0dc6adc.txt", "paper-b": "001_8cd499b1f8b543da.txt"}
+# What the paper as set may differ by: word runs (lower case, two letters or more) that
+# the comparison finds inserted, deleted or moved, as patterns, each with its reason.
+# Anything else it finds fails the test.
+ALLOWED = {
+    "paper-a": [
+        (r"indian institute of technology jammu( deep learning)?", "the house header"),
+        (r"marks total|total marks", "the conversion puts [Total Marks] before the title"),
+        (r"aligned aligned", "the paper's aligned environment"),
+        (
+            r"layer activation map dimensions number of weights number of biases input conv pool conv "
+            r"pool conv pool fc table cnn architecture overview|layer input activation map number of "
+            r"number of dimensions weights biases conv pool conv pool conv pool fc( table cnn "
+            r"architecture overview)?",
+            "paper-a:2c's table, whose header pdftotext reads across its two-line cells",
+        ),
+        (
+            r"the figure shows one scaled dot product attention step .* result of the attention step"
+            r"( deep learning| column| row)*",
+            "paper-a:3d: the figure is lost, and the part is a reconstruction (said in the key)",
+        ),
+    ],
+    "paper-b": [
+        (r"no biases", "paper-b:1: the legend of the reconstructed figure"),
+        (
+            r"import numpy as np def forward prop prev prev np exp sigmoid return",
+            "paper-b:4's listing: the conversion puts it after question 3",
+        ),
+        (r"class class", "paper-b:8: the legend of the reconstructed data figure"),
+        (
+            r"(self layer ?|layer self ?|return ?)+",
+            "paper-b:8: pdftotext reads the listing's aligned comments apart from their code",
+        ),
+    ],
+}
+# In both papers the marks stand after the part's text, where the conversion has them
+# before its last sentence; and paper B's pages have a running header.
+MOVED = r"explain your choice|deep learning"
+
+
+def _allowed(spec, op, was, now):
+    patterns = [p for p, _ in ALLOWED[spec]] + [MOVED]
+    return all(not side or any(re.fullmatch(p, side) for p in patterns) for side in (was, now))
+
+
+def _paper_words(text):
+    text = re.sub(r"\\(begin|end)\{[a-z*]+\}", " ", text)
+    text = re.sub(r"\\(log|exp)\b", r" \1 ", text)
+    text = re.sub(r"\\[A-Za-z]+", " ", text)  # other LaTeX command names
+    text = re.sub(r"\[(Total )?Marks? = [\d.]+\]|\*\*\[\d+ marks\]\*\*|\[\d+ Marks\]", " ", text)
+    return re.findall(r"[a-z]{2,}", text.lower())
+
+
+def _exam_words(pdf, vocabulary):
+    lines = [ln for ln in pdf_text(pdf).splitlines() if not re.fullmatch(r"Page \d+", ln.strip())]
+    text = "\n".join(lines)
+    text = re.sub(r"\[(Total )?Marks? = [\d.]+\]|\[\d+ marks\]", " ", text, flags=re.I)
+    # A word hyphenated at a line end is one word when the paper has it whole.
+    text = re.sub(
+        r"([A-Za-z]+)-\n([a-z]+)",
+        lambda m: m[1] + m[2] if (m[1] + m[2]).lower() in vocabulary else f"{m[1]}-{m[2]}",
+        text,
+    )
+    return [w for word in re.findall(r"[a-z]{2,}", text.lower()) for w in _split(word, vocabulary)]
+
+
+def _split(word, vocabulary):
+    # pdftotext joins a word broken at a line end: "input-" + "to-hidden" reads "inputto-hidden".
+    if word not in vocabulary:
+        for i in range(2, len(word) - 1):
+            if word[:i] in vocabulary and word[i:] in vocabulary:
+                return [word[:i], word[i:]]
+    return [word]
+
+
+def _differences(paper, exam):
+    sm = difflib.SequenceMatcher(None, paper, exam, autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op != "equal":
+            yield op, " ".join(paper[i1:i2]), " ".join(exam[j1:j2])
+
+
+@pytest.mark.parametrize("spec", ["paper-a", "paper-b"])
+def test_the_original_exam_prints_the_paper_as_set(papers, spec):
+    paper = _paper_words((PAPERS / SOURCE[spec]).read_text())
+    exam = _exam_words(papers[spec, "original"] / "exam.pdf", set(paper))
+    unexplained = []
+    for op, was, now in _differences(paper, exam):
+        if max(len(was.split()), len(now.split())) < 2:
+            continue  # a lone word: a math glyph read as letters (R^{n x m} as "rn")
+        if _allowed(spec, op, was, now):
+            continue
+        unexplained.append(f"{op}: paper {was!r} / exam {now!r}")
+    assert not unexplained, "\n".join(unexplained)

@@ -36,9 +36,10 @@ from qbgen.authoring import CheckFailed, Solution, agree, figure, require
 OPTIONS = ("option_line_a", "option_fit", "option_line_b", "option_other")
 ALT_DATA = "Two classes of points in the unit square, dots and crosses, that no straight line separates."
 
-# The paper's listing never imports torch itself (it uses torch.nn.Module): mended.
-CODE = """import torch
-import torch.nn.functional as F
+# The paper's listing never imports torch itself (it uses torch.nn.Module): a new paper
+# adds the line; the paper as set (`as_set`) prints the listing as it was.
+IMPORT = "import torch\n"
+CODE = """{import_torch}import torch.nn.functional as F
 import torch.nn as nn
 
 class My_Neural_Network(torch.nn.Module):
@@ -63,6 +64,17 @@ INIT = """        # Input Linear layer with {c1} inputs and {h1} outputs
         self.layer2 = torch.nn.Linear( {b2}, {h2})
         # Output Linear layer with {c3} inputs and 2 outputs
         self.layer3 = torch.nn.Linear( {b3}, output_dimension)"""
+# The paper as set: each comment at the end of its line, as printed (in smaller type).
+INIT_AS_SET = "\n".join(
+    [
+        "        self.layer1 = torch.nn.Linear( {b1}, {h1})           "
+        "# Input Linear layer with {c1} inputs and {h1} outputs",
+        "        self.layer2 = torch.nn.Linear( {b2}, {h2})           "
+        "# Hidden Linear layer with {c2} inputs and {h2} outputs",
+        "        self.layer3 = torch.nn.Linear( {b3}, output_dimension) "
+        "# Output Linear layer with {c3} inputs and 2 outputs",
+    ]
+)
 BLANK = "____"
 
 
@@ -71,6 +83,9 @@ class Params(authoring.Params):
     width2: int = Field(ge=2, le=64, description="outputs of layer2 (the paper: 3)")
     layout: Literal["disc", "moons"] = Field(description="shape of the drawn point set")
     data_seed: int = Field(ge=0, le=10**6, description="seed of the drawn points and boundaries")
+    as_set: bool = Field(
+        default=False, description="the paper's own listing: no `import torch`, comments at line ends"
+    )
 
 
 def _separable_somewhere(a: np.ndarray, b: np.ndarray) -> bool:
@@ -212,10 +227,14 @@ def solve(p: Params) -> Solution:
     rng = np.random.default_rng(p.data_seed)
     a, b = _points(p, rng)
     curves = _boundaries(p, rng, a, b)
+    init = INIT_AS_SET if p.as_set else INIT
     shown = CODE.format(
-        init=INIT.format(b1=BLANK, b2=BLANK, b3=BLANK, c1=BLANK, c2=BLANK, c3=BLANK, h1=p.width1, h2=p.width2)
+        import_torch="" if p.as_set else IMPORT,
+        init=init.format(
+            b1=BLANK, b2=BLANK, b3=BLANK, c1=BLANK, c2=BLANK, c3=BLANK, h1=p.width1, h2=p.width2
+        ),
     )
-    filled = INIT.format(
+    filled = init.format(
         b1="input_dimension",
         b2=p.width1,
         b3=p.width2,
@@ -225,7 +244,11 @@ def solve(p: Params) -> Solution:
         h1=p.width1,
         h2=p.width2,
     )
-    givens: dict[str, object] = {"code": shown, "data": figure(_data_figure(a, b), ALT_DATA)}
+    givens: dict[str, object] = {
+        "code": shown,
+        "code_size": "footnotesize" if p.as_set else "",
+        "data": figure(_data_figure(a, b), ALT_DATA),
+    }
     for name in OPTIONS:
         straight_line = name.startswith("option_line")
         alt = "The data with a straight boundary." if straight_line else "The data with a curved boundary."

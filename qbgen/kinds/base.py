@@ -12,9 +12,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import numpy as np
+from pydantic import Field
 from pylatex.utils import NoEscape
 
 from ..errors import QuestionFailure
@@ -22,6 +23,8 @@ from ..frozen import Frozen
 from ..latex import Tex
 
 Loc = tuple[Any, ...]
+# Which paper a line belongs to: the paper as set (--original) or a new one.
+View = Literal["original", "new"]
 
 
 class AnswerSpec(Frozen):
@@ -29,6 +32,11 @@ class AnswerSpec(Frozen):
 
     kind: str
     label: str = ""
+    only: View | None = Field(
+        default=None,
+        description="Print this answer only in the paper as set (`original`, --original) or only "
+        "in new papers (`new`): what a new paper adds to the source question.",
+    )
 
 
 class AnswerInstance(Frozen):
