@@ -88,6 +88,7 @@ class Solved:
     params: dict[str, Any]
     solution: authoring.Solution
     mistakes: dict[str, dict[str, Any]]
+    derived: dict[str, Any]  # what check re-derived on its own route, beyond the answers
 
 
 def _mistakes(bq: BankQuestion, seed: int | None, params: Any) -> dict[str, dict[str, Any]]:
@@ -113,7 +114,7 @@ def solve_instance(bq: BankQuestion, seed: int | None) -> Solved:
     """Draw (or pin) a question's params, solve and check them, and take its mistakes."""
     gen = bq.generator
     if gen is None:
-        return Solved({}, authoring.Solution(answers={}), {})
+        return Solved({}, authoring.Solution(answers={}), {}, {})
     if seed is None:
         params = bq.original_params()
         if params is None:
@@ -149,8 +150,19 @@ def solve_instance(bq: BankQuestion, seed: int | None) -> Solved:
                     f"{bq.id}: the question file names answer {key!r}, which solve does not return",
                     file=gen.path,
                 )
-    _call(bq, "check", seed, gen.check, params, solution)
-    return Solved(params.model_dump(mode="json"), solution, _mistakes(bq, seed, params))
+    derived = _call(bq, "check", seed, gen.check, params, solution)
+    if derived is not None and not isinstance(derived, dict):
+        raise QuestionFailure(
+            f"{bq.id}: check must return None or {{name: value}} (what it re-derived), "
+            f"not {type(derived).__name__}",
+            file=gen.path,
+        )
+    return Solved(
+        params.model_dump(mode="json"),
+        solution,
+        _mistakes(bq, seed, params),
+        {str(k): authoring.plain(v) for k, v in (derived or {}).items()},
+    )
 
 
 class _Renderer:
@@ -243,6 +255,7 @@ def instantiate(
         params=params,
         answers=values,
         data=sol.data,
+        derived=deep_freeze(solved.derived),
         prompt=r(("prompt",), key=False),
         key_note=r(("key_note",)),
         steps=tuple(NoEscape(step) for step in sol.steps) if q.steps_only in (None, view) else (),

@@ -8,10 +8,13 @@ A generator module beside its question file defines::
     class Params(authoring.Params): ...          # what is drawn, with its valid ranges
     def sample(rng) -> Params: ...               # draw from a numpy Generator
     def solve(params) -> authoring.Solution: ... # every answer, with NumPy, plus worked steps
-    def check(params, solution) -> None: ...     # re-derive independently; raise on disagreement
+    def check(params, solution) -> dict | None: # re-derive independently; raise on disagreement
 
 `solve` and `check` must not share the computation they verify: `check` takes another
 route (another formula, brute force, finite differences, running the code shown).
+`check` returns the intermediate values it re-derived (`{name: number or list}`):
+`validate` requires every number the worked steps print to be a parameter, an answer
+or one of these.
 """
 
 from __future__ import annotations
@@ -138,11 +141,8 @@ def rounded(value: float | Sequence[float] | np.ndarray, decimals: int) -> Any:
     return plain(arr) if arr.ndim else float(arr)
 
 
-def matrix(values: Any, sig: int = 4, *, zeros: bool = False) -> str:
-    """Typeset a vector or matrix as a LaTeX `bmatrix` (numbers through `fmt`).
-
-    `zeros` keeps a float's trailing zeros: 0.1400 to 4 figures.
-    """
+def matrix(values: Any, sig: int = 4, *, zeros: bool | None = None) -> str:
+    """Typeset a vector or matrix as a LaTeX `bmatrix` (numbers through `fmt`, its rule)."""
     arr = np.atleast_2d(np.asarray(plain(values)))
     rows = [
         " & ".join(fmt(v if isinstance(v, int) else float(v), sig, zeros=zeros) for v in row)

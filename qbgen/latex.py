@@ -110,12 +110,17 @@ def _group(n: int) -> str:
     return ("-" if n < 0 else "") + s
 
 
-def fmt(value: Any, sig: int | None = None, *, decimals: int | None = None, zeros: bool = False) -> NoEscape:
+def fmt(
+    value: Any, sig: int | None = None, *, decimals: int | None = None, zeros: bool | None = None
+) -> NoEscape:
     r"""Format a number as LaTeX (math-safe in text and math mode).
 
     Integers print exactly with grouped thousands (`1{,}024{,}000`). Floats print with
-    `sig` significant figures (default 4, trailing zeros dropped) or a fixed number of
-    `decimals`; `zeros` keeps trailing zeros; magnitudes below 1e-3 or from 1e6 use `a \\times 10^{k}`.
+    `sig` significant figures (default 4) or a fixed number of `decimals`. One rule for
+    every number a key prints: a value that `sig` figures hold exactly prints exactly
+    (0.35, 0.5), a rounded one keeps its trailing zeros (0.5250, so the figures say it
+    was rounded). `zeros=True` always keeps them, `zeros=False` always drops them.
+    Magnitudes below 1e-3 or from 1e6 use `a \\times 10^{k}`.
     """
     if isinstance(value, bool) or value is None:
         raise TypeError(f"not a number: {value!r}")
@@ -132,11 +137,12 @@ def fmt(value: Any, sig: int | None = None, *, decimals: int | None = None, zero
         if body.startswith("-") and float(body) == 0:
             body = body[1:]
         return NoEscape(r"\ensuremath{" + body + "}")
-    # Trailing zeros are dropped unless asked for (`zeros=True`: 0.1400 to 4 figures).
-    alt = "#" if zeros else ""
     sig = sig or 4
     if value == 0:
         return NoEscape(r"\ensuremath{0}")
+    if zeros is None:  # keep the zeros of a rounded value, not of an exact one
+        zeros = not math.isclose(float(f"{value:.{sig}g}"), value, rel_tol=1e-12)
+    alt = "#" if zeros else ""
     mag = abs(value)
     if 1e-3 <= mag < 1e6:
         body = f"{value:{alt}.{sig}g}".rstrip(".")

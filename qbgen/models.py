@@ -293,6 +293,7 @@ class QuestionInstance(Frozen):
     params: FrozenMap
     answers: FrozenMap  # solve()'s answers, plain values
     data: FrozenMap = Field(default_factory=dict)  # what the generator drew that the paper shows
+    derived: FrozenMap = Field(default_factory=dict)  # what check re-derived (validate reads the steps)
     prompt: Tex
     key_note: Tex = NoEscape("")  # for the examiner, in the key only
     steps: tuple[Tex, ...] = ()

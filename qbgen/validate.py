@@ -1,10 +1,12 @@
 """Stage 6b: validate a bank: every question instantiates, every answer is checked.
 
 Room: running every generator for many seeds and reporting per question. Imports
-errors, models, kinds, authoring, bank, assemble. For each question: the pinned original
+errors, models, kinds, authoring, bank, assemble, numbers. For each question: the pinned original
 values and N seeds each draw, solve, pass `check` and render, and every numeric
 answer's accepted interval holds the value rounded honestly and none of the declared
-mistakes (the generator's `mistakes`); then, on one draw, each
+mistakes (the generator's `mistakes`), and every number the worked steps print is a
+parameter, an answer or a value `check` re-derived, an answer printed as its answer
+line prints it (`numbers`); then, on one draw, each
 numeric answer is nudged in turn and `check` must notice (a check that cannot fail
 is reported). Draws that hardly vary and choice keys stuck in one place are warned of.
 With `compile_questions`, every question is typeset once, all in one document, and
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 import tempfile
 from collections import Counter
@@ -30,9 +33,12 @@ from .errors import QbgenError, TypesetError
 from .frozen import thaw
 from .kinds import KINDS
 from .models import Exam, QuestionInstance, SectionInstance
+from .numbers import numbers_of, printed_numbers, unaccounted
 from .render import preamble, render
 from .seeds import rng_for
 from .typeset import ensure_format, question_at, typeset
+
+DEFAULT_FIGURES = 4  # what fmt prints without a count: the key's rule for worked steps
 
 
 @dataclass
@@ -105,6 +111,46 @@ def check_bites(bq: BankQuestion, seed: int) -> list[str]:
     return missed
 
 
+def step_problems(inst: QuestionInstance) -> list[str]:
+    """What the worked steps print that nothing accounts for, or print two ways.
+
+    Every number a step prints is a parameter, an answer, or a value `check`
+    re-derived (to the figures printed), and a step that prints a numeric answer
+    prints it as the answer line does.
+    """
+    given = list(numbers_of(thaw(inst.params))) + list(numbers_of(thaw(inst.derived)))
+    answers = list(numbers_of(thaw(inst.answers)))
+    out = [
+        f"worked step {i} prints {text}, which is no parameter, answer or value check re-derived"
+        for i, text in unaccounted(list(inst.steps), given + answers)
+    ]
+    # One rule for the figures: a rounded number prints as many as the answers do.
+    rule = {DEFAULT_FIGURES}.union(*(KINDS[a.kind].figures(a) for a in inst.all_answers()))
+    vouched = given + answers
+    for i, step in enumerate(inst.steps, 1):
+        for num in printed_numbers(step):
+            exact = num.integer or any(math.isclose(num.value, v, rel_tol=1e-12) for v in vouched)
+            if num.from_fmt and not exact and num.figures not in rule:
+                figures = " or ".join(str(n) for n in sorted(rule))
+                out.append(
+                    f"worked step {i} prints {num.text} to {num.figures} significant figures, "
+                    f"where the key's rule is {figures}"
+                )
+    lines = {k: v for a in inst.all_answers() for k, v in KINDS[a.kind].printed(a).items()}
+    for key, line in lines.items():
+        value = inst.answers[key]
+        answer = next(printed_numbers(line))
+        for i, step in enumerate(inst.steps, 1):
+            for num in printed_numbers(step):
+                if num.from_fmt and num.shows(value) and num.text != answer.text:
+                    if not any(num.shows(v) for v in given):
+                        out.append(
+                            f"worked step {i} prints answer {key} as {num.text}, "
+                            f"its answer line as {answer.text}"
+                        )
+    return out
+
+
 def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
     """Validate one question over `seeds` draws (and its original values)."""
     report = QuestionReport(bq.id, str(bq.path))
@@ -127,6 +173,13 @@ def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
             drawn_from = "original values" if seed is None else f"seed {seed}"
             report.failures.append(f"{bq.id} ({drawn_from}): {unfair[0]}")
             report.failures.extend(unfair[1:4])
+            report.failing_seed = seed
+            break
+        loose = step_problems(inst)
+        if loose:
+            drawn_from = "original values" if seed is None else f"seed {seed}"
+            report.failures.append(f"{bq.id} ({drawn_from}): {loose[0]}")
+            report.failures.extend(loose[1:4])
             report.failing_seed = seed
             break
         if seed is not None:

@@ -1,9 +1,11 @@
 """validate: the shipped bank passes; a wrong solve or a toothless check fails it."""
 
 import json
+import re
 
 import pytest
 
+from qbgen.assemble import solve_instance
 from qbgen.bank import load_bank
 
 from .conftest import BANK, copy_bank, run_cli, write_tree
@@ -49,6 +51,43 @@ def test_wrong_solve_is_caught(tmp_path, qid):
     assert f"FAIL {qid}" in r.stdout
     assert "check failed" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
+
+
+# Appended to a copy of a generator: the answers stay right, but the last number fmt
+# printed in each worked step is off (a step whose arithmetic is wrong).
+BREAK_STEPS = r"""
+
+import re as _re
+
+_true_solve_ = solve
+
+
+def _off(m):
+    value = float(m[1].replace("{,}", ""))
+    return "\\ensuremath{" + repr(round(value * 1.37 + 3.11, 3)) + "}"
+
+
+def solve(p):
+    s = _true_solve_(p)
+    steps = [_re.sub(r"\\ensuremath\{(-?[\d{},]+(?:\.\d+)?)\}(?!.*\\ensuremath)", _off, st) for st in s.steps]
+    return s.model_copy(update={"steps": steps})
+"""
+
+
+@pytest.mark.parametrize("qid", GENERATED)
+def test_a_wrong_worked_step_is_caught(tmp_path, qid):
+    if not _prints_numbers(qid):
+        pytest.skip(f"{qid}'s steps print no number through fmt")
+    bank = copy_bank(tmp_path / "bank", [qid])
+    gen = next(bank.rglob(load_bank(BANK).get(qid).generator.path.name))
+    gen.write_text(gen.read_text() + BREAK_STEPS)
+    r = run_cli("validate", "--bank", bank, "--seeds", "3")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"FAIL {qid}" in r.stdout and re.search(r"worked step|check failed: the steps", r.stdout), r.stdout
+
+
+def _prints_numbers(qid):
+    return any("ensuremath" in st for st in solve_instance(load_bank(BANK).get(qid), None).solution.steps)
 
 
 TOOTHLESS = {

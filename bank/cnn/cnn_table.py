@@ -7,7 +7,10 @@ layer) and counts K*K*C*N weights and N biases per convolution. check takes anot
 route: it pushes a zero image through the network, cutting it into windows with NumPy's
 ``sliding_window_view`` (every window the layer visits), builds every weight and bias
 array with ``np.zeros`` of the right shape, applies them to one window to make sure the
-shapes fit, and counts entries with ``.size``.
+shapes fit, and counts entries with ``.size``. It returns what the steps print, read off
+those arrays: every map's side and depth (``x.shape``), the kernel and pooling-window
+sides (the weight and window shapes), the flattened FC inputs and FC outputs
+(``.size``), and the weight and bias totals (summed ``.size``).
 
 mistakes declares the total parameter count that the usual slips give, each carried
 through the network as a student would: H - K for a convolution (the +1 forgotten),
@@ -113,7 +116,7 @@ def solve(p: Params) -> Solution:
     h, c = p.side, p.channels
     rows = [["INPUT", _dims((h, h, c)), 0, 0]]
     steps = [
-        rf"Input: ${h} \times {h} \times {c}$. Output side of a convolution "
+        rf"Input: ${fmt(h)} \times {fmt(h)} \times {fmt(c)}$. Output side of a convolution "
         r"(stride 1, padding 0): $H - K + 1$; of a pooling layer (stride $K$): $H / K$."
     ]
     weights, biases = [], []
@@ -124,8 +127,10 @@ def solve(p: Params) -> Solution:
             out = h - k + 1
             w, b = k * k * c * n, n
             steps.append(
-                rf"{layer}: ${h} - {k} + 1 = {out}$, map ${out} \times {out} \times {n}$; "
-                rf"weights ${k} \times {k} \times {c} \times {n} = {fmt(w)}$; biases ${n}$."
+                rf"{layer}: ${fmt(h)} - {fmt(k)} + 1 = {fmt(out)}$, "
+                rf"map ${fmt(out)} \times {fmt(out)} \times {fmt(n)}$; "
+                rf"weights ${fmt(k)} \times {fmt(k)} \times {fmt(c)} \times {fmt(n)} = {fmt(w)}$; "
+                rf"biases ${fmt(n)}$."
             )
             h, c = out, n
             rows.append([layer, _dims((h, h, c)), w, b])
@@ -134,7 +139,8 @@ def solve(p: Params) -> Solution:
             out = h // k
             w, b = 0, 0
             steps.append(
-                rf"{layer}: ${h} / {k} = {out}$, map ${out} \times {out} \times {c}$ "
+                rf"{layer}: ${fmt(h)} / {fmt(k)} = {fmt(out)}$, "
+                rf"map ${fmt(out)} \times {fmt(out)} \times {fmt(c)}$ "
                 r"(depth unchanged); no parameters."
             )
             h = out
@@ -143,11 +149,11 @@ def solve(p: Params) -> Solution:
             n = args[0]
             flat = h * h * c if h else c
             w, b = flat * n, n
-            src = rf"flatten ${h} \times {h} \times {c} = {fmt(flat)}$" if h else f"${c}$"
+            src = rf"flatten ${fmt(h)} \times {fmt(h)} \times {fmt(c)} = {fmt(flat)}$" if h else f"${fmt(c)}$"
             steps.append(
                 rf"{layer}: {src} inputs; "
-                rf"weights ${fmt(flat)} \times {n} = {fmt(w)}$; biases ${n}$; output ${n}$ "
-                r"(a vector, also written $1 \times 1 \times " + str(n) + "$)."
+                rf"weights ${fmt(flat)} \times {fmt(n)} = {fmt(w)}$; biases ${fmt(n)}$; output ${fmt(n)}$ "
+                r"(a vector, also written $1 \times 1 \times " + fmt(n) + "$)."
             )
             h, c = 0, n
             rows.append([layer, _dims((n,)), w, b])
@@ -199,10 +205,12 @@ def mistakes(p: Params) -> dict[str, dict[str, float]]:
     }
 
 
-def check(p: Params, s: Solution) -> None:
+def check(p: Params, s: Solution) -> dict:
     x = np.zeros((p.side, p.side, p.channels), dtype=np.uint8)
     rows = [["INPUT", _dims(x.shape), 0, 0]]
     arrays = []
+    # What the steps print, read off the arrays this route builds.
+    sides, depths, kernels, pools, flats, outputs = [x.shape[0]], [x.shape[2]], [], [], [], []
     for layer in p.layers:
         kind, *args = parse(layer)
         if kind == "CONV":
@@ -213,18 +221,25 @@ def check(p: Params, s: Solution) -> None:
             require(one.shape == (n,), f"{layer}: a window does not fit the filters")
             x = np.zeros(windows.shape[:2] + (n,), dtype=np.uint8)
             arrays.append((weight, bias))
+            kernels.append(weight.shape[0])
         elif kind == "POOL":
             k = args[0]
             windows = sliding_window_view(x, (k, k), axis=(0, 1))[::k, ::k]
             require(windows.shape[0] * k == x.shape[0], f"{layer}: windows do not tile the map")
             x = windows.max(axis=(-2, -1))
             arrays.append((np.zeros(0), np.zeros(0)))
+            pools.append(windows.shape[-1])
         else:
             n = args[0]
             flat = x.reshape(-1).astype(float)
             weight, bias = np.zeros((flat.size, n)), np.zeros(n)
             x = flat @ weight + bias
             arrays.append((weight, bias))
+            flats.append(flat.size)
+            outputs.append(x.size)
+        if x.ndim == 3:  # a feature map, not the FC layer's vector
+            sides.append(x.shape[0])
+            depths.append(x.shape[2])
         rows.append([layer, _dims(x.shape), arrays[-1][0].size, arrays[-1][1].size])
     table = s.answers["table"]
     require(len(table) == len(rows), f"table has {len(table)} rows, want {len(rows)}")
@@ -233,4 +248,16 @@ def check(p: Params, s: Solution) -> None:
         agree(f"table[{i}][1]", want[1], got[1])
         agree(f"table[{i}][2]", want[2], got[2])
         agree(f"table[{i}][3]", want[3], got[3])
-    agree("total", sum(w.size + b.size for w, b in arrays), s.answers["total"])
+    n_weights = sum(w.size for w, _ in arrays)
+    n_biases = sum(b.size for _, b in arrays)
+    agree("total", n_weights + n_biases, s.answers["total"])
+    return {
+        "map_sides": sides,
+        "map_depths": depths,
+        "kernel_sides": kernels,
+        "pool_sides": pools,
+        "flattened_inputs": flats,
+        "fc_outputs": outputs,
+        "weights": n_weights,
+        "biases": n_biases,
+    }

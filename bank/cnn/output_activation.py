@@ -3,7 +3,10 @@
 The parameter is the vector of three logits a (one decimal, as printed). solve applies
 softmax with the shifted exponentials exp(a_i - max a); check uses another form,
 p_i = 1 / sum_j exp(a_j - a_i), summed with math.fsum, and also confirms the
-probabilities add to one and keep the order of the logits.
+probabilities add to one and keep the order of the logits; it returns what the steps
+print beyond the answers: the unshifted exponentials exp(a_i) (math.exp, one at a
+time) and their math.fsum, each over the sum agreeing with that other form, and the
+number of classes len(a) (the 3 of 1/3).
 
 mistakes declares, for each of p1, p2, p3, the value a wrong activation gives: sigmoid,
 tanh or ReLU of the entry, no activation (the logit itself), exp(a_i) not normalised,
@@ -103,14 +106,21 @@ def mistakes(p: Params) -> dict[str, dict[str, float]]:
     return {f"p{i + 1}": {name: float(v[i]) for name, v in wrong.items()} for i in range(3)}
 
 
-def check(p: Params, s: Solution) -> None:
+def check(p: Params, s: Solution) -> dict[str, object]:
     a = p.a
     got = [s.answers["p1"], s.answers["p2"], s.answers["p3"]]
-    for i, name in enumerate(["p1", "p2", "p3"]):
-        expected = 1.0 / math.fsum(math.exp(aj - a[i]) for aj in a)
-        agree(name, expected, got[i], rel=1e-9)
+    expected = [1.0 / math.fsum(math.exp(aj - ai) for aj in a) for ai in a]
+    for name, want, have in zip(["p1", "p2", "p3"], expected, got, strict=True):
+        agree(name, want, have, rel=1e-9)
     require(abs(math.fsum(got) - 1.0) < 1e-9, "the probabilities do not add to one")
     for i in range(3):
         for j in range(3):
             if a[i] > a[j]:
                 require(got[i] > got[j], "softmax must keep the order of the logits")
+    # The unshifted exponentials and their sum, one at a time; each over the sum must
+    # give the probability found above by the other form.
+    exps = [math.exp(ai) for ai in a]
+    total = math.fsum(exps)
+    for want, e in zip(expected, exps, strict=True):
+        agree("e^a_i / sum_j e^a_j", want, e / total, rel=1e-9)
+    return {"classes": len(a), "exp_a": exps, "sum_exp": total, "probs": expected}

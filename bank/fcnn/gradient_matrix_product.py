@@ -3,10 +3,14 @@
 The paper asks only for the expression dJ/dW = (yhat - y) X^T; the numeric instance is
 an addition. Params are a small X (n x m), W (1 x n), b and labels y in {0, 1}. solve
 uses the closed form with NumPy; check computes yhat with scalar loops and math.exp and
-the gradient by central finite differences on the cost J itself.
+the gradient by central finite differences on the cost J itself. It returns the
+pre-activations z (scalar loops) and the sizes m and n (from the lengths of y and X),
+the numbers the steps print beyond the answers, and checks in place the shapes and the
+X^T the steps print, which validate's reading of numbers cannot tell apart.
 """
 
 import math
+import re
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -66,12 +70,12 @@ def solve(p: Params) -> Solution:
     grad = err @ X.T
     n, m = X.shape
     steps = [
-        rf"$z^{{[1]}} = W^{{[1]}}X + b^{{[1]}} = {matrix(z, 4)}$ \quad ($1\times {m}$).",
+        rf"$z^{{[1]}} = W^{{[1]}}X + b^{{[1]}} = {matrix(z, 4)}$ \quad ($1\times {fmt(m)}$).",
         rf"$\hat y = \sigma(z^{{[1]}}) = {matrix(yhat, 4)}$.",
         rf"$\hat y - y = {matrix(err, 4)}$.",
         # The product on its own display lines: the factors, then the result.
-        rf"$\dfrac{{\partial J}}{{\partial W^{{[1]}}}} = (\hat y - y)\,X^\top$ ($1\times{m}$ times "
-        rf"${m}\times{n}$ gives $1\times{n}$, the shape of $W^{{[1]}}$):"
+        rf"$\dfrac{{\partial J}}{{\partial W^{{[1]}}}} = (\hat y - y)\,X^\top$ ($1\times{fmt(m)}$ times "
+        rf"${fmt(m)}\times{fmt(n)}$ gives $1\times{fmt(n)}$, the shape of $W^{{[1]}}$):"
         rf"\[\begin{{aligned}}\frac{{\partial J}}{{\partial W^{{[1]}}}}"
         rf" &= {matrix(err, 4)}\,{matrix(X.T, 4)} \\ &= {matrix(grad, 4)}.\end{{aligned}}\]",
     ]
@@ -103,12 +107,12 @@ def _cost(X: list[list[int]], W: list[float], b: float, y: list[int]) -> float:
     return total
 
 
-def check(p: Params, s: Solution) -> None:
-    n, m = len(p.X), len(p.y)
-    yhat = []
+def check(p: Params, s: Solution) -> dict:
+    n, m = len(p.X), len(p.y)  # features (rows of X), examples (labels)
+    z, yhat = [], []
     for i in range(m):
-        z = math.fsum(p.W[j] * p.X[j][i] for j in range(n)) + p.b
-        yhat.append(1.0 / (1.0 + math.exp(-z)))
+        z.append(math.fsum(p.W[j] * p.X[j][i] for j in range(n)) + p.b)
+        yhat.append(1.0 / (1.0 + math.exp(-z[i])))
     agree("yhat", yhat, s.answers["yhat"], rel=1e-9)
     agree("err", [yhat[i] - p.y[i] for i in range(m)], s.answers["err"], rel=1e-9, abs=1e-12)
     h = 1e-5
@@ -122,3 +126,15 @@ def check(p: Params, s: Solution) -> None:
     # The typeset answers must show the numbers just verified.
     require(s.answers["grad_tex"] == matrix([s.answers["grad"]], 4), "grad_tex does not show grad")
     require(s.answers["yhat_tex"] == matrix([s.answers["yhat"]], 4), "yhat_tex does not show yhat")
+    # The shapes the steps print are small integers that validate's reading finds vouched
+    # anyway (m and n both lie in 2..4, X holds 2s), so check them in place, in order:
+    # z is 1 x m, and (1 x m)(m x n) gives 1 x n.
+    dim = r"\{?(1|\\ensuremath\{\d+\})\}?"
+    pairs = re.findall(rf"\${dim}\s*\\times\s*{dim}\$", "\n".join(s.steps))
+    shapes = [tuple(int(re.sub(r"\D", "", x)) for x in pair) for pair in pairs]
+    want = [(1, m), (1, m), (m, n), (1, n)]
+    require(shapes == want, f"the steps give the shapes {shapes}, not {want}")
+    # X^T printed in the product: its entries are parameters, so only its layout is news.
+    x_t = [[p.X[j][i] for j in range(n)] for i in range(m)]
+    require(matrix(x_t) in "\n".join(s.steps), "the product does not show X^T")
+    return {"z": z, "examples": m, "features": n}

@@ -5,7 +5,8 @@ h1, w6 from h2). solve does the forward pass, the error E = (t - y)^2 / 2, the c
 rule for dE/dw5 and dE/dw6 and the momentum update of w5 and w6; it also draws the
 figure (lost from the paper) as TikZ. check redoes the forward pass in matrix form
 with sigmoid written through tanh, takes the gradients by central finite differences
-of E and applies the update rule stated in the question.
+of E and applies the update rule stated in the question; it returns the net inputs,
+t - y and 1 - y of its own pass, which the worked steps print too.
 
 mistakes declares, per answer, what known wrong methods give: a hidden unit (h1, h2)
 or the output (y) left linear, and y from linear hidden units; E as (t-y)^2 without
@@ -265,16 +266,24 @@ def mistakes(p: Params) -> dict[str, dict[str, float]]:
     return out
 
 
-def _forward(p: Params, w5: float, w6: float) -> tuple[np.ndarray, float, float]:
-    # Matrix form: rows of W_hidden are the hidden units, sigmoid through tanh.
+def _nets(p: Params, w5: float, w6: float) -> tuple[np.ndarray, float]:
+    # Matrix form: rows of W_hidden are the hidden units; the net inputs of h and of y.
     x = np.array([p.x1, p.x2])
     w_hidden = np.array([[p.w1, p.w2], [p.w3, p.w4]])
-    hidden = 0.5 * (1.0 + np.tanh(0.5 * (w_hidden @ x)))
-    out = 0.5 * (1.0 + np.tanh(0.5 * float(np.array([w5, w6]) @ hidden)))
+    net_hidden = w_hidden @ x
+    hidden = 0.5 * (1.0 + np.tanh(0.5 * net_hidden))
+    return net_hidden, float(np.array([w5, w6]) @ hidden)
+
+
+def _forward(p: Params, w5: float, w6: float) -> tuple[np.ndarray, float, float]:
+    # Sigmoid through tanh.
+    net_hidden, net_out = _nets(p, w5, w6)
+    hidden = 0.5 * (1.0 + np.tanh(0.5 * net_hidden))
+    out = 0.5 * (1.0 + np.tanh(0.5 * net_out))
     return hidden, out, 0.5 * (out - p.target) ** 2
 
 
-def check(p: Params, s: Solution) -> None:
+def check(p: Params, s: Solution) -> dict[str, object]:
     a = s.answers
     hidden, out, err = _forward(p, p.w5, p.w6)
     agree("h1", hidden[0], a["h1"])
@@ -297,3 +306,6 @@ def check(p: Params, s: Solution) -> None:
     # The step taken must lower E when momentum is switched off (a sanity check on sign).
     lower = _forward(p, p.w5 - 1e-3 * g5, p.w6 - 1e-3 * g6)[2]
     require(lower < err, "a small step against the gradient does not lower the error")
+    # What the worked steps print beyond the answers: the net inputs, t - y and 1 - y.
+    net_hidden, net_out = _nets(p, p.w5, p.w6)
+    return {"net_hidden": net_hidden, "net_y": net_out, "t_minus_y": p.target - out, "one_minus_y": 1 - out}

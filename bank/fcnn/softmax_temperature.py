@@ -4,7 +4,9 @@ The paper's question has no numbers; the logits are the bank's illustration of t
 trend. solve computes the tempered softmax with NumPy's log-sum-exp form at a small
 temperature, at 1 and at a large temperature; check recomputes every probability with
 Python's math.exp on the raw (unshifted) scores and math.fsum, finds the argmax by
-sorting, and checks the trend (the top probability falls as the temperature grows).
+sorting, and checks the trend (the top probability falls as the temperature grows); it
+returns what the steps print: the three probability vectors, the rest at tau = 0.1,
+the number of classes K = len(logits), 1/K, the argmax entry and the temperatures.
 
 mistakes declares, for the numbers in the key: at tau = 0.1 and 10, the scores
 multiplied by tau instead of divided, the temperature ignored (tau = 1) and exp(f/tau)
@@ -80,8 +82,8 @@ def _cell(pr: np.ndarray, i: int) -> str:
     # A probability close to 1 prints as 1 minus the (exactly summed) rest.
     if pr[i] > 0.995:
         rest = float(np.delete(pr, i).sum())
-        return rf"$1 - {fmt(rest, 3)}$"
-    return rf"${fmt(float(pr[i]), 3)}$"
+        return rf"$1 - {fmt(rest)}$"
+    return rf"${fmt(float(pr[i]))}$"
 
 
 def _vec(v) -> str:
@@ -99,18 +101,18 @@ def solve(p: Params) -> Solution:
     for tau, pr in probs.items():
         rows.append(rf"$\tau = {fmt(tau)}$ & " + " & ".join(_cell(pr, i) for i in range(k)))
     table = (
-        r"{\centering\renewcommand{\arraystretch}{1.25}"
+        r"{\centering\setlength{\extrarowheight}{3pt}"
         rf"\begin{{tabular}}{{|l|{cols}|}}\hline & {head} \\ \hline "
         + r" \\ ".join(rows)
         + r" \\ \hline\end{tabular}\par}"
     )
     steps = [
-        rf"With $f_\theta(X) = {_vec(p.logits)}$ ({k} classes; the largest score is "
-        rf"entry {top + 1}), $S_\tau(f_\theta(X))$ at three temperatures:",
+        rf"With $f_\theta(X) = {_vec(p.logits)}$ ({fmt(k)} classes; the largest score is "
+        rf"entry {fmt(top + 1)}), $S_\tau(f_\theta(X))$ at three temperatures:",
         table,
         rf"As $\tau$ falls to ${fmt(TAU_SMALL)}$ the largest probability rises to "
-        rf"{_cell(probs[TAU_SMALL], top)} (almost one-hot at entry {top + 1}); as "
-        rf"$\tau$ grows to ${fmt(TAU_LARGE)}$ every entry moves toward $1/{k} = {fmt(1 / k, 3)}$.",
+        rf"{_cell(probs[TAU_SMALL], top)} (almost one-hot at entry {fmt(top + 1)}); as "
+        rf"$\tau$ grows to ${fmt(TAU_LARGE)}$ every entry moves toward $1/{fmt(k)} = {fmt(1 / k)}$.",
     ]
     return Solution(
         answers={
@@ -169,21 +171,33 @@ def _direct(logits: list[float], tau: float) -> list[float]:
     return [v / total for v in e]
 
 
-def check(p: Params, s: Solution) -> None:
+def check(p: Params, s: Solution) -> dict[str, object]:
     k = len(p.logits)
     order = sorted(range(k), key=lambda i: p.logits[i], reverse=True)
     best = order[0]
     agree("argmax", best + 1, s.answers["argmax"])
     agree("uniform", 1 / k, s.answers["uniform"])
+    taus = {"small": TAU_SMALL, "one": TAU_ONE, "large": TAU_LARGE}
+    probs = {}
     tops = []
-    for name, tau in (("small", TAU_SMALL), ("one", TAU_ONE), ("large", TAU_LARGE)):
+    for name, tau in taus.items():
         pr = _direct(p.logits, tau)
         agree(f"p_{name}", pr, s.answers[f"p_{name}"], rel=1e-9, abs=1e-15)
         agree(f"top_{name}", pr[best], s.answers[f"top_{name}"], rel=1e-9)
+        probs[name] = pr
         tops.append(pr[best])
         # The ranking of the probabilities is the ranking of the logits.
         require(sorted(range(k), key=lambda i: pr[i], reverse=True)[0] == best, "argmax moved")
-    others = [x for i, x in enumerate(_direct(p.logits, TAU_SMALL)) if i != best]
-    agree("rest_small", math.fsum(others), s.answers["rest_small"], rel=1e-9)
+    others = [x for i, x in enumerate(probs["small"]) if i != best]
+    rest_small = math.fsum(others)
+    agree("rest_small", rest_small, s.answers["rest_small"], rel=1e-9)
     require(tops[0] > tops[1] > tops[2] > 1 / k, "the top probability must fall toward 1/K as tau grows")
     require(tops[0] > 0.95, "the small temperature should give an almost one-hot vector")
+    return {
+        "classes": k,
+        "entry": best + 1,
+        "taus": list(taus.values()),
+        **{f"p_{name}": pr for name, pr in probs.items()},
+        "rest_small": rest_small,
+        "uniform": 1 / k,
+    }

@@ -3,10 +3,16 @@
 One scaled dot-product attention step on three tokens with d_k = 2: Q, K, V are small
 integer matrices (one row per token). solve uses NumPy matrix products; check redoes
 every blank with explicit Python loops, math.exp and math.sqrt, and also checks that
-the attention rows sum to 1 and each output row lies between the value rows.
+the attention rows sum to 1 and each output row lies between the value rows. It returns
+what the steps print beyond the answers: the row labels and shapes (from the lengths of
+Q, K, V), d_k and 1/sqrt(d_k), the blank labels (1) to (4), and the unshifted
+exponentials and their row sums (math.exp entry by entry, tied to its shifted softmax);
+and it checks the row labels, shapes and d_k in place, since validate's reading cannot
+tell 3 from 4 when both are vouched.
 """
 
 import math
+import re
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -88,9 +94,9 @@ def _figure() -> str:
 \end{tikzpicture}"""
 
 
-def _vec(values, zeros: bool = False) -> str:
-    # `zeros`: 4 significant figures with trailing zeros (0.1400), as the key's tables.
-    return "(" + ",\\ ".join(str(fmt(x, 4, zeros=zeros)) for x in values) + ")"
+def _vec(values) -> str:
+    # 4 significant figures by fmt's rule, as the key's tables print them.
+    return "(" + ",\\ ".join(str(fmt(x, 4)) for x in values) + ")"
 
 
 def solve(p: Params) -> Solution:
@@ -105,8 +111,8 @@ def solve(p: Params) -> Solution:
 
     steps = [
         r"\textbf{(1)} The first MatMul takes the dot product of every query with every "
-        r"key: $S = QK^\top$ ($3\times 3$), $S_{ij} = q_i\cdot k_j$ (row $i$ of $Q$ with "
-        r"row $j$ of $K$)."
+        rf"key: $S = QK^\top$ (${fmt(s.shape[0])}\times {fmt(s.shape[1])}$), $S_{{ij}} = q_i\cdot k_j$ "
+        r"(row $i$ of $Q$ with row $j$ of $K$)."
     ]
     for i in range(TOKENS):
         terms = ",\\ ".join(
@@ -114,11 +120,11 @@ def solve(p: Params) -> Solution:
             f"({fmt(p.q[i][1])})({fmt(p.k[j][1])}) = {fmt(int(s[i, j]))}"
             for j in range(TOKENS)
         )
-        steps.append(f"Row {i + 1}: ${terms}$.")
+        steps.append(f"Row {fmt(i + 1)}: ${terms}$.")
     steps += [
         rf"So $S = {matrix(s)}$.",
-        rf"\textbf{{(2)}} Scale by $1/\sqrt{{d_k}} = 1/\sqrt{{{D}}} = {fmt(1 / root)}$: "
-        rf"$S/\sqrt{{{D}}} = {matrix(scaled, zeros=True)}$.",
+        rf"\textbf{{(2)}} Scale by $1/\sqrt{{d_k}} = 1/\sqrt{{{fmt(D)}}} = {fmt(1 / root)}$: "
+        rf"$S/\sqrt{{{fmt(D)}}} = {matrix(scaled)}$.",
         r"\textbf{(3)} Softmax along each row (over the keys, for each query): "
         r"$A_{ij} = e^{S_{ij}/\sqrt{d_k}} / \sum_{l} e^{S_{il}/\sqrt{d_k}}$.",
     ]
@@ -126,20 +132,18 @@ def solve(p: Params) -> Solution:
         # Ragged right, with a hanging indent: where the line is too long for the
         # page, it wraps between the phrases instead of running into the margin.
         steps.append(
-            rf"{{\raggedright\hangindent=1.5em Row {i + 1}: exponentials~${_vec(e[i])}$, "
-            rf"sum~${fmt(z[i])}$, weights~${_vec(a[i], zeros=True)}$.\par}}"
+            rf"{{\raggedright\hangindent=1.5em Row {fmt(i + 1)}: exponentials~${_vec(e[i])}$, "
+            rf"sum~${fmt(z[i])}$, weights~${_vec(a[i])}$.\par}}"
         )
     steps += [
-        rf"So $A = {matrix(a, zeros=True)}$; each row sums to 1.",
-        r"\textbf{(4)} The second MatMul weights the value rows: $O = AV$ ($3\times 2$), "
-        r"$o_i = A_{i1}v_1 + A_{i2}v_2 + A_{i3}v_3$.",
+        rf"So $A = {matrix(a)}$; each row sums to 1.",
+        rf"\textbf{{(4)}} The second MatMul weights the value rows: $O = AV$ "
+        rf"(${fmt(o.shape[0])}\times {fmt(o.shape[1])}$), $o_i = A_{{i1}}v_1 + A_{{i2}}v_2 + A_{{i3}}v_3$.",
     ]
     for i in range(TOKENS):
-        terms = " + ".join(f"{fmt(a[i, j], 4, zeros=True)}\\,{_vec(p.v[j])}" for j in range(TOKENS))
-        steps.append(f"Row {i + 1}: ${terms} = {_vec(o[i], zeros=True)}$.")
-    steps.append(
-        rf"So $O = {matrix(o, zeros=True)}$: each output row is a convex combination of the rows of $V$."
-    )
+        terms = " + ".join(f"{fmt(a[i, j], 4)}\\,{_vec(p.v[j])}" for j in range(TOKENS))
+        steps.append(f"Row {fmt(i + 1)}: ${terms} = {_vec(o[i])}$.")
+    steps.append(rf"So $O = {matrix(o)}$: each output row is a convex combination of the rows of $V$.")
 
     answers = {
         "scores": _table(s),
@@ -151,33 +155,70 @@ def solve(p: Params) -> Solution:
     return Solution(answers=answers, steps=steps, givens=givens)
 
 
-def check(p: Params, s: Solution) -> None:
+def check(p: Params, s: Solution) -> dict:
+    # Sizes from the params themselves: tokens (rows of Q), d_k (columns of Q and K).
+    tokens, d_k, d_v = len(p.q), len(p.q[0]), len(p.v[0])
+    require(all(len(row) == d_k for row in p.k) and len(p.k) == len(p.v) == tokens, "Q, K, V do not fit")
     # (1) scores by explicit loops over query i, key j and feature d.
-    scores = [[sum(p.q[i][d] * p.k[j][d] for d in range(D)) for j in range(TOKENS)] for i in range(TOKENS)]
+    scores = [[sum(p.q[i][d] * p.k[j][d] for d in range(d_k)) for j in range(tokens)] for i in range(tokens)]
     # (2) scaled
-    scale = math.sqrt(D)
-    scaled = [[scores[i][j] / scale for j in range(TOKENS)] for i in range(TOKENS)]
+    scale = math.sqrt(d_k)
+    scaled = [[scores[i][j] / scale for j in range(tokens)] for i in range(tokens)]
     # (3) softmax over each row, with the row maximum subtracted (a different route)
     weights = []
-    for i in range(TOKENS):
+    for i in range(tokens):
         top = max(scaled[i])
         ex = [math.exp(x - top) for x in scaled[i]]
         total = math.fsum(ex)
         weights.append([x / total for x in ex])
         require(abs(math.fsum(weights[i]) - 1) < 1e-12, f"attention row {i + 1} does not sum to 1")
+    # The unshifted exponentials and their row sums the steps print, by math.exp one
+    # entry at a time; normalised, they must give the shifted route's weights.
+    exps = [[math.exp(x) for x in row] for row in scaled]
+    sums = [math.fsum(row) for row in exps]
+    for i in range(tokens):
+        agree(f"weights row {i + 1} (unshifted)", [x / sums[i] for x in exps[i]], weights[i])
     # (4) output rows as weighted sums of value rows
     output = [
-        [math.fsum(weights[i][j] * p.v[j][d] for j in range(TOKENS)) for d in range(D)] for i in range(TOKENS)
+        [math.fsum(weights[i][j] * p.v[j][d] for j in range(tokens)) for d in range(d_v)]
+        for i in range(tokens)
     ]
-    for i in range(TOKENS):
-        for d in range(D):
-            col = [p.v[j][d] for j in range(TOKENS)]
+    for i in range(tokens):
+        for d in range(d_v):
+            col = [p.v[j][d] for j in range(tokens)]
             require(min(col) - 1e-12 <= output[i][d] <= max(col) + 1e-12, "output outside the value range")
 
     def table(rows):
-        return [[f"row {i + 1}"] + list(rows[i]) for i in range(TOKENS)]
+        return [[f"row {i + 1}"] + list(rows[i]) for i in range(tokens)]
 
-    agree("scores", table(scores), s.answers["scores"])
-    agree("scaled", table(scaled), s.answers["scaled"])
-    agree("weights", table(weights), s.answers["weights"])
-    agree("output", table(output), s.answers["output"])
+    blanks = [("scores", scores), ("scaled", scaled), ("weights", weights), ("output", output)]
+    for key, values in blanks:
+        agree(key, table(values), s.answers[key])
+
+    # The small integers the steps print (row labels, shapes, d_k) are all vouched
+    # somewhere (3 tokens, d_k = 2, the blank labels up to 4), so validate's reading cannot
+    # tell one from another: check them in place. Each per-row pass counts the queries
+    # 1..tokens, the shapes are those of S and O, and every root is of d_k.
+    rows = list(range(1, tokens + 1))
+    text = "\n".join(s.steps)
+    num = r"(?:\\ensuremath\{)?(-?\d+)\}?"
+    labels = [int(x) for x in re.findall(rf"Row\s*{num}", text)]
+    require(
+        bool(labels) and labels == rows * (len(labels) // tokens),
+        f"the steps label their rows {labels}, not 1..{tokens} in each pass",
+    )
+    shapes = [(int(a), int(b)) for a, b in re.findall(rf"\(\${num}\s*\\times\s*{num}\$\)", text)]
+    want = [(tokens, len(p.k)), (tokens, d_v)]
+    require(shapes == want, f"the steps give the shapes {shapes}, not {want} (S, then O)")
+    roots = [int(x) for x in re.findall(rf"\\sqrt\s*\{{{num}", text)]
+    require(bool(roots) and all(r == d_k for r in roots), f"the steps take roots of {roots}, not of {d_k}")
+    return {
+        "rows": rows,  # the row labels, one per query
+        "blanks": list(range(1, len(blanks) + 1)),  # the figure's arrows (1) to (4), one per blank
+        "shape_S": [tokens, len(p.k)],  # QK^T: queries by keys
+        "shape_O": [tokens, d_v],  # AV: queries by value features
+        "d_k": d_k,
+        "inv_sqrt_dk": 1 / scale,
+        "exponentials": exps,
+        "sums": sums,
+    }

@@ -2,7 +2,10 @@
 
 solve uses the closed form images x heads x N^2; check cuts a dummy image into patches
 with reshape, runs one multi-head softmax attention on random tokens and counts the
-entries of the attention tensor it actually computes.
+entries of the attention tensor it actually computes. It returns what the steps print
+beyond the answers, read off those arrays: the patches per side (the patch rows the
+image holds), one head's attention-matrix entries, and the token count with the class
+token prepended.
 
 mistakes declares the usual slips: patches counted per side (R/P) or as R^2/P (the patch
 area not squared); N tokens instead of N^2 query-key pairs (the same number as taking
@@ -59,13 +62,13 @@ def solve(p: Params) -> Solution:
     per_image_cls = p.heads * (n + 1) ** 2
     total, total_cls = p.images * per_image, p.images * per_image_cls
     steps = [
-        rf"Patches per image: $N = ({p.resolution}/{p.patch})^2 = {side}^2 = {fmt(n)}$ tokens.",
+        rf"Patches per image: $N = ({p.resolution}/{p.patch})^2 = {fmt(side)}^2 = {fmt(n)}$ tokens.",
         rf"One head's attention matrix $\mathrm{{softmax}}(QK^\top/\sqrt{{d_k}})$ is $N\times N$: "
         rf"${fmt(n)}^2 = {fmt(n * n)}$ weights.",
         rf"Per image, {p.heads} heads: ${p.heads} \times {fmt(n * n)} = {fmt(per_image)}$.",
         rf"Dataset: ${fmt(p.images)} \times {fmt(per_image)} = {fmt(total)}$ (per encoder layer).",
-        rf"With a class token, $N+1 = {n + 1}$ tokens: ${fmt(p.images)} \times {p.heads} \times "
-        rf"{n + 1}^2 = {fmt(total_cls)}$.",
+        rf"With a class token, $N+1 = {fmt(n + 1)}$ tokens: ${fmt(p.images)} \times {p.heads} \times "
+        rf"{fmt(n + 1)}^2 = {fmt(total_cls)}$.",
     ]
     answers = {
         "patches": n,
@@ -104,10 +107,11 @@ def mistakes(p: Params) -> dict[str, dict[str, float]]:
     }
 
 
-def _attention_entries(p: Params, cls_token: bool) -> tuple[int, int]:
+def _attention_entries(p: Params, cls_token: bool) -> dict[str, int]:
     rng = np.random.default_rng(0)
     image = rng.random((p.resolution, p.resolution, 3))
-    side = p.resolution // p.patch
+    side = len(image[:: p.patch])  # one row of patches starts every P pixel rows
+    # The reshape fails unless side patches of P pixels tile the image exactly.
     patches = image.reshape(side, p.patch, side, p.patch, 3).swapaxes(1, 2).reshape(side * side, -1)
     d_head = 4
     tokens = rng.standard_normal((patches.shape[0], p.heads * d_head))
@@ -118,13 +122,24 @@ def _attention_entries(p: Params, cls_token: bool) -> tuple[int, int]:
     weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
     weights /= weights.sum(axis=-1, keepdims=True)
     assert np.allclose(weights.sum(axis=-1), 1.0)
-    return patches.shape[0], weights.size
+    return {
+        "side": side,
+        "patches": patches.shape[0],
+        "tokens": len(tokens),
+        "per_head": weights[0].size,
+        "per_image": weights.size,
+    }
 
 
-def check(p: Params, s: Solution) -> None:
-    n_patches, per_image = _attention_entries(p, cls_token=False)
-    _, per_image_cls = _attention_entries(p, cls_token=True)
-    agree("patches", n_patches, s.answers["patches"])
-    agree("weights_per_image", per_image, s.answers["weights_per_image"])
-    agree("total", p.images * per_image, s.answers["total"])
-    agree("total_cls", p.images * per_image_cls, s.answers["total_cls"])
+def check(p: Params, s: Solution) -> dict:
+    plain_run = _attention_entries(p, cls_token=False)
+    cls_run = _attention_entries(p, cls_token=True)
+    agree("patches", plain_run["patches"], s.answers["patches"])
+    agree("weights_per_image", plain_run["per_image"], s.answers["weights_per_image"])
+    agree("total", p.images * plain_run["per_image"], s.answers["total"])
+    agree("total_cls", p.images * cls_run["per_image"], s.answers["total_cls"])
+    return {
+        "patches_per_side": plain_run["side"],
+        "weights_per_head": plain_run["per_head"],
+        "tokens_cls": cls_run["tokens"],
+    }

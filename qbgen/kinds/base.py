@@ -137,6 +137,17 @@ class KindHandler(ABC, Generic[S, I]):
         """What validate must fail for this draw (an interval that is not fair)."""
         return []
 
+    def figures(self, inst: I) -> set[int]:
+        """The significant figures this answer prints its rounded numbers with (none: no rule)."""
+        return set()
+
+    def printed(self, inst: I) -> dict[str, str]:
+        """The number the key prints for each answer key, as LaTeX.
+
+        A worked step that shows the answer must show it the same way (validate checks).
+        """
+        return {}
+
     # ------------------------------------------------------------------ the LaTeX writer
 
     @abstractmethod

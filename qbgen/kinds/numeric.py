@@ -168,6 +168,14 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
                 )
         return out
 
+    def figures(self, inst: NumericInstance) -> set[int]:
+        """The figures of the answer line."""
+        return {inst.sigfigs or DEFAULT_SIGFIGS}
+
+    def printed(self, inst: NumericInstance) -> dict[str, str]:
+        """The value to its figures, as the answer line prints it."""
+        return {inst.key: fmt(inst.value, inst.sigfigs)}
+
     def latex_exam(self, inst: NumericInstance, *, key: bool) -> str:
         """The paper shows nothing: the student computes it."""
         return ""
@@ -185,7 +193,7 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
             n = (inst.sigfigs or DEFAULT_SIGFIGS) + 1
             lo, hi = _inward(low, n, up=True), _inward(high, n, up=False)
             tol = f" \\quad\\mbox{{(accept {fmt(lo, n, zeros=True)} to {fmt(hi, n, zeros=True)})}}"
-        value = fmt(inst.value, inst.sigfigs, zeros=inst.sigfigs is not None)
+        value = self.printed(inst)[inst.key]
         return f"{label_tex(inst.label, 'Answer')}{value}{unit}{tol}\\par\n"
 
     skeleton: ClassVar[str] = """\

@@ -48,7 +48,7 @@ class TableInstance(AnswerInstance):
 def _cell(value: Cell, sigfigs: int | None) -> str:
     if isinstance(value, str):
         return value
-    return fmt(value, sigfigs, zeros=sigfigs is not None)
+    return fmt(value, sigfigs)
 
 
 def _table(inst: TableInstance, filled: bool) -> str:
@@ -113,6 +113,10 @@ class Table(KindHandler[TableAnswer, TableInstance]):
             caption=ctx.text("caption", key=False),
             sigfigs=spec.sigfigs,
         )
+
+    def figures(self, inst: TableInstance) -> set[int]:
+        """The figures of the table's cells that are not integers."""
+        return {inst.sigfigs or 4}
 
     def latex_exam(self, inst: TableInstance, *, key: bool) -> str:
         """The blank table; in the key it is shown once, filled, with the answers instead."""
