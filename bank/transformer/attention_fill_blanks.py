@@ -212,6 +212,18 @@ def check(p: Params, s: Solution) -> dict:
     require(shapes == want, f"the steps give the shapes {shapes}, not {want} (S, then O)")
     roots = [int(x) for x in re.findall(rf"\\sqrt\s*\{{{num}", text)]
     require(bool(roots) and all(r == d_k for r in roots), f"the steps take roots of {roots}, not of {d_k}")
+    # Blank (1)'s dot products as the steps write them, (a)(b) + (c)(d) = e: each product
+    # is of a query entry and a key entry, in order, and its arithmetic holds.
+    products = re.findall(rf"\({num}\)\({num}\) \+ \({num}\)\({num}\) = {num}", text)
+    want_terms = [
+        (p.q[i][0], p.k[j][0], p.q[i][1], p.k[j][1], scores[i][j])
+        for i in range(tokens)
+        for j in range(tokens)
+    ]
+    require(
+        [tuple(int(x) for x in t) for t in products] == want_terms,
+        "the steps' dot products for blank (1) are not q_i . k_j, row by row",
+    )
     return {
         "rows": rows,  # the row labels, one per query
         "blanks": list(range(1, len(blanks) + 1)),  # the figure's arrows (1) to (4), one per blank
