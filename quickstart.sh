@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing on a Debian machine, then build the default exam and key.
-#   - TeX Live from Debian's packages (only when pdflatex is absent) and poppler-utils
+#   - TeX Live from Debian's packages (only when pdflatex is absent), poppler-utils and
+#     pandoc (LaTeX to HTML for the LMS exports)
 #   - a virtualenv in .venv with qbgen (editable) and its test tools
 #   - `qbgen build`: output/paper-b/exam.pdf and key.pdf
 set -euo pipefail
@@ -14,6 +15,7 @@ texlive-fonts-recommended texlive-pictures lmodern"
 need=""
 command -v pdflatex >/dev/null 2>&1 || need="$need $TEX_PACKAGES"
 command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
+command -v pandoc >/dev/null 2>&1 || need="$need pandoc"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need="$need python3-venv python3-pip"
 if [ -n "$need" ]; then
   echo "installing:$need"

@@ -210,7 +210,8 @@ def _answers(
         ctx = InstanceContext(
             question_id=r.bq.id, file=str(r.bq.path), render=render, values=values, rng=rng, wrong=wrong
         )
-        out.append(KINDS[ans.kind].instance(ans, ctx))
+        inst = KINDS[ans.kind].instance(ans, ctx)
+        out.append(inst if ans.asked else inst.model_copy(update={"asked": False}))
     return tuple(out)
 
 

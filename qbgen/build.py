@@ -28,7 +28,7 @@ from .publish import keep_failed, publish, staging
 from .render import preamble, render
 from .spec import LoadedSpec
 from .typeset import ensure_format, typeset
-from .writers import LatexWriter, ManifestWriter
+from .writers import LatexWriter, ManifestWriter, MoodleWriter
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,41 @@ def build(
         loaded, bank, seed=seed, original=original, variants=variants, roster=roster, progress=progress
     )
     return build_papers(planned.papers, out, jobs=jobs, progress=progress, head=planned.head)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where an export wrote its files, and what it could not carry."""
+
+    out: Path
+    files: list[Path]
+    papers: int
+    report: list[str]
+    seconds: float
+
+
+def export(
+    loaded: LoadedSpec,
+    bank: Bank,
+    out: Path,
+    *,
+    to: str = "moodle",
+    seed: int | None = None,
+    original: bool = False,
+    variants: int | None = None,
+    roster: list[Candidate] | None = None,
+    feedback: bool = False,
+) -> ExportResult:
+    """Export the same draws as `build` for an LMS into `out`, with the same manifests."""
+    started = time.monotonic()
+    planned = plan(loaded, bank, seed=seed, original=original, variants=variants, roster=roster)
+    writer = MoodleWriter(feedback=feedback)
+    manifests = ManifestWriter(planned.head)
+    with staging(out) as tmp:
+        names = manifests.write(planned.papers, tmp)
+        names += writer.write(planned.papers, tmp)
+        files = publish(tmp, out, names)
+    return ExportResult(out, files, len(planned.papers), writer.report, time.monotonic() - started)
 
 
 def preview(bank: Bank, ref: str, out: Path, *, seed: int | None = None) -> Path:

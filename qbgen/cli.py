@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,6 +20,7 @@ import typer
 from .assemble import show_instance
 from .bank import Bank, load_bank
 from .build import build as build_paper
+from .build import export as export_quiz
 from .build import preview as preview_question
 from .errors import InputError, QbgenError
 from .kinds import KINDS
@@ -163,6 +165,17 @@ class _Progress:
             sys.stderr.write("\r" + " " * 60 + "\r")
 
 
+def _draws(
+    bank: Path | None, spec: Path | None, seed: int | None, original: bool, roster: Path | None
+) -> tuple[Bank, Any, list[Any] | None]:
+    # What build and export both read: the bank, the spec, and the roster if any.
+    b = _bank(bank)
+    loaded = load_spec(_spec_path(b, spec), b)
+    if seed is not None and original:
+        raise InputError("give --seed or --original, not both")
+    return b, loaded, load_roster(roster) if roster is not None else None
+
+
 @app.command()
 def build(
     spec: Annotated[
@@ -192,12 +205,7 @@ def build(
     progress = _Progress()
 
     def go() -> Any:
-        b = _bank(bank)
-        path = _spec_path(b, spec)
-        loaded = load_spec(path, b)
-        if seed is not None and original:
-            raise InputError("give --seed or --original, not both")
-        students = load_roster(roster) if roster is not None else None
+        b, loaded, students = _draws(bank, spec, seed, original, roster)
         return build_paper(
             loaded,
             b,
@@ -223,6 +231,70 @@ def build(
     typer.echo(
         f"{result.papers} paper{'s' if result.papers != 1 else ''} with keys, "
         f"{result.pages} pages, {result.seconds:.1f} s -> {result.out}",
+        err=True,
+    )
+
+
+class Target(StrEnum):
+    """An LMS export target."""
+
+    moodle = "moodle"
+
+
+@app.command()
+def export(
+    spec: Annotated[
+        Path | None, typer.Argument(help="Exam spec (default: the bank's exams/paper-b.yaml).")
+    ] = None,
+    to: Annotated[Target, typer.Option(help="The LMS format.")] = Target.moodle,
+    seed: Annotated[int | None, typer.Option(help="Exam seed (default: the spec's).")] = None,
+    original: Annotated[bool, typer.Option("--original", help="The papers' own values.")] = False,
+    variants: Annotated[int | None, typer.Option(min=1, max=702, help="K sets, A, B, C, ...")] = None,
+    roster: Annotated[
+        Path | None, typer.Option(help="CSV with id and name columns: one set per student.")
+    ] = None,
+    feedback: Annotated[
+        bool, typer.Option("--feedback", help="Show students the worked steps after the attempt.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: output/<spec>-<to>/).")] = None,
+    bank: BankOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Export the same draws as `build` to an LMS: quiz.xml, manifest.json, export-report.txt.
+
+    The manifests are those `qbgen build` writes for the same spec, seed and sets, so the
+    paper, its key and the LMS quiz match. What the target cannot carry is listed in the
+    report and on stderr.
+
+    Example: qbgen export bank/exams/paper-b.yaml --to moodle --variants 3
+    """
+
+    def go() -> Any:
+        b, loaded, students = _draws(bank, spec, seed, original, roster)
+        return export_quiz(
+            loaded,
+            b,
+            out or Path("output") / f"{loaded.name}-{to.value}",
+            to=to.value,
+            seed=seed,
+            original=original,
+            variants=variants,
+            roster=students,
+            feedback=feedback,
+        )
+
+    result = _run(debug, go)
+    for line in result.report:
+        typer.echo(f"note: {line}", err=True)
+    if as_json:
+        typer.echo(json.dumps({"out": str(result.out), "files": [str(f) for f in result.files]}))
+        return
+    for f in result.files:
+        typer.echo(str(f))
+    typer.echo(
+        f"{result.papers} set{'s' if result.papers != 1 else ''} for {to.value}, "
+        f"{result.seconds:.1f} s -> {result.out}",
         err=True,
     )
 

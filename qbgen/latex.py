@@ -12,7 +12,7 @@ text and document templates. Imports only `errors`.
 - `Tex` is the model field type of trusted LaTeX: it takes only `NoEscape` (set once,
   when the bank's text is rendered), never a plain `str`, so header strings, names and
   ids cannot become markup by accident.
-- A `Figure` (a TikZ picture a generator draws) prints as `\\qbfigure{KEY}{...}`: the
+- A `Figure` (a TikZ picture a generator draws) prints as `\\qbfigure[ALT]{KEY}{...}`: the
   preamble's macro typesets each distinct picture once per document and reuses its box
   (a paper and its key show the same figures). Rendering records the figures it printed
   (`collect_figures`), so nothing has to look for them in the text afterwards.
@@ -70,7 +70,7 @@ class Figure:
 
     def latex(self) -> NoEscape:
         """Return the LaTeX that typesets (or reuses) this picture."""
-        return NoEscape(rf"\qbfigure{{{self.key}}}{{{self.tikz}}}")
+        return NoEscape(rf"\qbfigure[{{{escape(self.alt)}}}]{{{self.key}}}{{{self.tikz}}}")
 
 
 _FIGURES: ContextVar[list[Figure] | None] = ContextVar("qbgen_figures", default=None)

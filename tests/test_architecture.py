@@ -24,6 +24,7 @@ ALLOWED = {
     "models": {"frozen", "kinds", "latex"},
     "pdfjoin": set(),
     "numbers": set(),  # numbers read back out of LaTeX, for validate
+    "html": {"errors", "typeset"},  # LaTeX to HTML (pandoc), figures to PNG
     "authoring": {"errors", "latex"},
     "bank": {"errors", "settings", "models", "kinds", "latex", "yamlfile", "authoring"},
     "spec": {"errors", "models", "resources", "yamlfile", "bank"},
@@ -47,7 +48,7 @@ ALLOWED = {
     "plan": {"errors", "models", "bank", "spec", "roster", "assemble"},
     "publish": {"errors"},
     # writers see assembled papers (models) and the stages that typeset them, no bank
-    "writers": {"errors", "frozen", "kinds", "models", "render", "typeset", "pdfjoin"},
+    "writers": {"errors", "frozen", "kinds", "models", "render", "typeset", "pdfjoin", "html"},
     "build": {
         "errors",
         "models",

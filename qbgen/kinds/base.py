@@ -37,6 +37,11 @@ class AnswerSpec(Frozen):
         description="Print this answer only in the paper as set (`original`, --original) or only "
         "in new papers (`new`): what a new paper adds to the source question.",
     )
+    asked: bool = Field(
+        default=True,
+        description="false: the key shows it for the grader (a remark, a cross-check), but the "
+        "student is not asked for it; LMS exports give it to graders only.",
+    )
 
 
 class AnswerInstance(Frozen):
@@ -44,6 +49,46 @@ class AnswerInstance(Frozen):
 
     kind: str
     label: Tex = NoEscape("")
+    asked: bool = True  # false: for the grader only (a remark, a cross-check)
+
+
+# ---------------------------------------------------------------- what an LMS carries
+# A kind hands every LMS writer (Moodle, QTI) its answers in these three forms; the
+# writers map forms to their formats and never look at a kind.
+
+
+@dataclass(frozen=True)
+class LmsNumber:
+    """A value graded by the closed interval a grader accepts, and its known mistakes."""
+
+    key: str
+    label: Tex
+    value: float
+    low: float
+    high: float
+    unit: str = ""
+    mistakes: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class LmsChoice:
+    """Options in the paper's order, which of them are correct, one or any."""
+
+    label: Tex
+    options: tuple[Tex, ...]
+    correct: tuple[int, ...]
+    multiple: bool
+
+
+@dataclass(frozen=True)
+class LmsWritten:
+    """An answer a person grades: what it asks for and the model answer (the key's LaTeX)."""
+
+    label: Tex
+    model: Tex
+
+
+LmsForm = LmsNumber | LmsChoice | LmsWritten
 
 
 @dataclass(frozen=True)
@@ -140,6 +185,10 @@ class KindHandler(ABC, Generic[S, I]):
     def figures(self, inst: I) -> set[int]:
         """The significant figures this answer prints its rounded numbers with (none: no rule)."""
         return set()
+
+    def lms(self, inst: I) -> tuple[LmsForm, ...]:
+        """The answer as an LMS carries it (default: one answer a person grades, the key's text)."""
+        return (LmsWritten(inst.label, NoEscape(self.latex_key(inst))),)
 
     def printed(self, inst: I) -> dict[str, str]:
         """The number the key prints for each answer key, as LaTeX.

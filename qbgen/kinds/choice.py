@@ -14,7 +14,7 @@ from pylatex.utils import NoEscape
 
 from ..frozen import Frozen
 from ..latex import Tex
-from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler
+from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, LmsChoice, LmsForm
 
 
 class Option(Frozen):
@@ -134,6 +134,10 @@ class Choice(KindHandler[ChoiceAnswer, ChoiceInstance]):
         expl = f"\\par {inst.explanation}" if inst.explanation else ""
         word = "Correct" if len(inst.correct) == 1 else "Correct options"
         return f"\\textbf{{{word}:}}\\enspace {letters}{expl}\\par\n"
+
+    def lms(self, inst: ChoiceInstance) -> tuple[LmsForm, ...]:
+        """The options in this paper's order and the correct ones."""
+        return (LmsChoice(inst.label, inst.options, inst.correct, inst.select == "any"),)
 
     skeleton: ClassVar[str] = """\
 prompt: |

@@ -15,7 +15,16 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ..frozen import Frozen
 from ..latex import escape, fmt
-from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, is_number, label_tex
+from .base import (
+    AnswerInstance,
+    AnswerSpec,
+    InstanceContext,
+    KindHandler,
+    LmsForm,
+    LmsNumber,
+    is_number,
+    label_tex,
+)
 
 DEFAULT_SIGFIGS = 4  # what the key prints without `sigfigs` (latex.fmt's default)
 HONEST_SIGFIGS = 3  # a correct answer rounded to this many figures is always accepted
@@ -171,6 +180,21 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
     def figures(self, inst: NumericInstance) -> set[int]:
         """The figures of the answer line."""
         return {inst.sigfigs or DEFAULT_SIGFIGS}
+
+    def lms(self, inst: NumericInstance) -> tuple[LmsForm, ...]:
+        """The value with its accepted interval and declared mistakes."""
+        low, high = inst.accept
+        return (
+            LmsNumber(
+                inst.key,
+                inst.label,
+                float(inst.value),
+                float(low),
+                float(high),
+                inst.unit,
+                tuple((name, float(v)) for name, v in inst.mistakes),
+            ),
+        )
 
     def printed(self, inst: NumericInstance) -> dict[str, str]:
         """The value to its figures, as the answer line prints it."""

@@ -6,6 +6,7 @@ Room: everything about table answers. Imports the kinds base, latex (and pylatex
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -13,7 +14,16 @@ from pylatex import Tabular
 from pylatex.utils import NoEscape
 
 from ..latex import Tex, fmt
-from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, is_number
+from .base import (
+    AnswerInstance,
+    AnswerSpec,
+    InstanceContext,
+    KindHandler,
+    LmsForm,
+    LmsNumber,
+    LmsWritten,
+    is_number,
+)
 
 Cell = int | float | Tex  # a number, or a generator's trusted LaTeX ($128\times128$)
 
@@ -43,6 +53,11 @@ class TableInstance(AnswerInstance):
     given_rows: int = 0
     caption: Tex = NoEscape("")
     sigfigs: int | None = None
+
+
+def _third_figure(value: float) -> float:
+    # Half a unit of the third significant figure: honest 3-figure rounding is inside.
+    return 0.5 * 10.0 ** (math.floor(math.log10(abs(value))) - 2)
 
 
 def _cell(value: Cell, sigfigs: int | None) -> str:
@@ -117,6 +132,29 @@ class Table(KindHandler[TableAnswer, TableInstance]):
     def figures(self, inst: TableInstance) -> set[int]:
         """The figures of the table's cells that are not integers."""
         return {inst.sigfigs or 4}
+
+    def lms(self, inst: TableInstance) -> tuple[LmsForm, ...]:
+        """Each cell the student fills: a number (exact if an integer, else to 3 figures).
+
+        A cell of text (dimensions, a label) is a written entry, graded by a person.
+        """
+        out: list[LmsForm] = []
+        heads = [str(c) for c in inst.columns]
+        for r, row in enumerate(inst.rows):
+            if r < inst.given_rows:
+                continue
+            name = str(row[0]) if inst.given_columns else f"row {r + 1}"
+            for c, cell in enumerate(row):
+                if c < inst.given_columns:
+                    continue
+                label = NoEscape(f"{name}, {heads[c]}")
+                if isinstance(cell, str):
+                    out.append(LmsWritten(label, NoEscape(cell)))
+                    continue
+                value = float(cell)
+                half = 0.0 if isinstance(cell, int) or value == 0 else _third_figure(value)
+                out.append(LmsNumber(f"{inst.key}[{r}][{c}]", label, value, value - half, value + half))
+        return tuple(out)
 
     def latex_exam(self, inst: TableInstance, *, key: bool) -> str:
         """The blank table; in the key it is shown once, filled, with the answers instead."""

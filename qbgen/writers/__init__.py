@@ -16,6 +16,7 @@ from typing import Protocol
 from ..models import Paper
 from .latex import LatexWriter
 from .manifest import ManifestWriter, manifest_of, question_record
+from .moodle import MoodleWriter
 
 
 class Writer(Protocol):
@@ -28,4 +29,4 @@ class Writer(Protocol):
         ...
 
 
-__all__ = ["LatexWriter", "ManifestWriter", "Writer", "manifest_of", "question_record"]
+__all__ = ["LatexWriter", "ManifestWriter", "MoodleWriter", "Writer", "manifest_of", "question_record"]

@@ -1,0 +1,383 @@
+r"""The Moodle XML writer: the same draws as the paper, as a Moodle question bank.
+
+Room: Moodle's question XML, written with lxml. Imports errors, kinds, models, html.
+One category per bank question (`qbgen/<spec>/<id>`), one Moodle question per set in
+it, named and `idnumber`ed with the set's code, which the question text shows too, so a
+response maps back to its draw. A question (or a part) becomes:
+
+- `numerical`: one value, its answer and tolerance giving exactly qbgen's accepted
+  interval, each declared mistake an extra 0% answer whose feedback names it;
+- `multichoice`: one choice, options in the paper's order (no shuffling), fractions
+  from Moodle's grade list (a rule it cannot write is an error, never rounded);
+- `multianswer` (cloze): several values or choices, `{1:NUMERICAL:=v:tol#...~%0%w:tol#mistake}`;
+- `essay`: written answers, the marking scheme and model answer in `graderinfo` for
+  graders only (and in the general feedback only with `feedback=True`).
+
+A part that mixes written answers with graded ones becomes a cloze and an essay; the
+marks are split by the number of answers in each, and the report says so. Text is the
+bank's LaTeX converted by pandoc, math as `\(...\)`; figures are PNGs embedded in the
+question with their alt text.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from lxml import etree
+
+from ..errors import QbgenError
+from ..html import Picture, extract_figures, figures_to_png, to_html
+from ..kinds import KINDS
+from ..kinds.base import LmsChoice, LmsForm, LmsNumber, LmsWritten
+from ..models import Paper, QuestionInstance
+
+# Moodle's grade list: a fraction of an answer must be one of these (or its negative).
+GRADES = (
+    100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20, 16.66667, 14.28571,
+    12.5, 11.11111, 10, 5, 0,
+)  # fmt: skip
+FILE = "quiz.xml"
+REPORT = "export-report.txt"
+
+
+def fraction(value: float, where: str) -> str:
+    """Moodle's spelling of a fraction of the grade, or an error naming `where`."""
+    for g in GRADES:
+        if math.isclose(abs(value), g, abs_tol=5e-5):
+            return ("-" if value < 0 else "") + str(g) if g else "0"  # as the list spells it
+    raise QbgenError(f"{where}: Moodle cannot give {value:g}% (its grade list has no such fraction)")
+
+
+def number(value: float) -> str:
+    """A float at full precision without an exponent (Moodle reads 0.0000001, not 1e-07)."""
+    return np.format_float_positional(value, unique=True, trim="-")
+
+
+def cloze_escape(text: str) -> str:
+    """Escape what a cloze subquestion treats as syntax."""
+    for ch in '\\}#~/"':
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+@dataclass
+class _Texts:
+    """LaTeX fragments gathered for one pandoc run, then read back as HTML."""
+
+    tex: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    pictures: dict[str, Picture] = field(default_factory=dict)
+
+    def add(self, tex: str) -> int:
+        self.tex.append(str(tex))
+        self.pictures.update((p.key, p) for p in extract_figures(str(tex))[1])
+        return len(self.tex) - 1
+
+    def convert(self) -> None:
+        def image(p: Picture) -> str:
+            alt = p.alt.replace('"', "&quot;")
+            return f'<img src="@@PLUGINFILE@@/figure-{p.key}.png" alt="{alt}">'
+
+        self.html = to_html(self.tex, image)
+
+    def __getitem__(self, i: int) -> str:
+        return self.html[i]
+
+
+@dataclass
+class _Group:
+    """One Moodle question to be: a question or a part, with its answers as LMS forms."""
+
+    name: str
+    idnumber: str
+    where: str  # the bank question (and part) for the report: the same for every set
+    marks: float
+    text: list[int]  # fragments of the question text, in order
+    forms: list[tuple[LmsForm, dict[str, int]]]  # each form, its fragments by role
+    rubric: list[tuple[float, int]]
+    steps: list[int]
+    remarks: list[int]  # answers for the grader only (not asked)
+
+
+def _set_code(paper: Paper) -> str:
+    exam = paper.exam
+    if exam.candidate is not None:
+        return exam.candidate.id
+    return exam.variant or ("original" if exam.original else f"seed {exam.seed}")
+
+
+class MoodleWriter:
+    """Writes one Moodle XML file holding every set's questions, and its report."""
+
+    name = "moodle"
+
+    def __init__(self, *, feedback: bool = False) -> None:
+        self.feedback = feedback
+        self._said: dict[str, None] = {}  # what the target cannot carry, said once per question
+
+    @property
+    def report(self) -> list[str]:
+        """What Moodle cannot carry faithfully, one line per question (or part)."""
+        return list(self._said)
+
+    def _say(self, g: _Group, text: str) -> None:
+        self._said[f"{g.where}: {text}"] = None
+
+    # ---------------------------------------------------------------- gathering
+    def _groups(self, paper: Paper, q: QuestionInstance, texts: _Texts) -> list[_Group]:
+        code = _set_code(paper)
+        base = f"{paper.exam.spec_name}:{code}:{q.number}"
+        head = f"<p><small>Set {code}, question {q.number}</small></p>"
+        units = [(q.prompt, q.own_answers, q.rubric, q.marks, "")]
+        if q.parts:
+            units = [(p.prompt, p.answers, p.rubric, p.marks, p.label) for p in q.parts]
+        groups = []
+        for prompt, answers, rubric, marks, label in units:
+            text = [texts.add(q.prompt)] if label else []
+            text.append(texts.add(prompt))
+            forms = []
+            remarks = [a for a in answers if not a.asked]
+            for a in answers:
+                if not a.asked:
+                    continue
+                for form in KINDS[a.kind].lms(a):
+                    roles = {"label": texts.add(form.label)}
+                    if isinstance(form, LmsChoice):
+                        roles.update({f"option{i}": texts.add(o) for i, o in enumerate(form.options)})
+                    if isinstance(form, LmsWritten):
+                        roles["model"] = texts.add(form.model)
+                    forms.append((form, roles))
+            groups.append(
+                _Group(
+                    name=f"{code} {q.number}{f'({label})' if label else ''} {q.id}",
+                    idnumber=f"{base}{label}",
+                    where=f"{q.id}{f' ({label})' if label else ''}",
+                    marks=marks,
+                    text=text,
+                    forms=forms,
+                    rubric=[(line.marks, texts.add(line.text)) for line in rubric],
+                    steps=[texts.add(s) for s in q.steps] if not label or label == q.parts[-1].label else [],
+                    remarks=[texts.add(KINDS[a.kind].latex_key(a)) for a in remarks],
+                )
+            )
+        self._head = head
+        return groups
+
+    # ---------------------------------------------------------------- writing
+    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
+        """Write quiz.xml (and the report) into `folder`; return their names."""
+        texts = _Texts()
+        by_id: dict[str, list[tuple[str, list[_Group]]]] = {}
+        heads: dict[int, str] = {}
+        for paper in papers:
+            for q in paper.exam.questions():
+                groups = self._groups(paper, q, texts)
+                heads.update({id(g): self._head for g in groups})
+                by_id.setdefault(q.id, []).append((paper.exam.spec_name, groups))
+        texts.convert()
+        pngs = figures_to_png(list(texts.pictures.values()), folder / ".work") if texts.pictures else {}
+        quiz = etree.Element("quiz")
+        for qid, sets in by_id.items():
+            category = etree.SubElement(quiz, "question", type="category")
+            _text(etree.SubElement(category, "category"), f"$course$/top/qbgen/{sets[0][0]}/{qid}")
+            for _, groups in sets:
+                for g in groups:
+                    self._question(quiz, g, texts, heads[id(g)], pngs)
+        tree = etree.ElementTree(quiz)
+        tree.write(str(folder / FILE), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        shutil.rmtree(folder / ".work", ignore_errors=True)
+        (folder / REPORT).write_text("".join(f"{line}\n" for line in self.report), "utf-8")
+        return [FILE, REPORT]
+
+    def _question(self, quiz: etree._Element, g: _Group, t: _Texts, head: str, pngs: dict[str, Path]) -> None:
+        graded = [(f, r) for f, r in g.forms if not isinstance(f, LmsWritten)]
+        written = [(f, r) for f, r in g.forms if isinstance(f, LmsWritten)]
+        stem = head + "".join(t[i] for i in g.text)
+        if graded and written:
+            share = min(max(round(2 * g.marks * len(graded) / len(g.forms)) / 2, 0.5), g.marks - 0.5)
+            self._say(
+                g,
+                f"its written answers go to an essay of their own; the {g.marks:g} marks are split by "
+                f"answers, {share:g} to the values and choices, {g.marks - share:g} to the essay",
+            )
+            self._graded(quiz, g, graded, stem, share, t, pngs)
+            self._essay(quiz, g, written, stem, g.marks - share, t, pngs, suffix=" (written)")
+        elif graded:
+            self._graded(quiz, g, graded, stem, g.marks, t, pngs)
+        else:
+            self._essay(quiz, g, written, stem, g.marks, t, pngs)
+
+    def _common(
+        self,
+        quiz: etree._Element,
+        kind: str,
+        g: _Group,
+        text: str,
+        marks: float,
+        t: _Texts,
+        pngs: dict,
+        suffix: str = "",
+    ) -> etree._Element:
+        q = etree.SubElement(quiz, "question", type=kind)
+        _text(etree.SubElement(q, "name"), g.name + suffix)
+        _html(etree.SubElement(q, "questiontext", format="html"), text, pngs)
+        feedback = ""
+        if self.feedback:
+            feedback = "".join(t[i] for i in g.steps)
+        _html(etree.SubElement(q, "generalfeedback", format="html"), feedback, pngs)
+        etree.SubElement(q, "defaultgrade").text = f"{marks:g}"
+        etree.SubElement(q, "penalty").text = "0"
+        etree.SubElement(q, "hidden").text = "0"
+        etree.SubElement(q, "idnumber").text = g.idnumber + suffix.strip().strip("()")
+        return q
+
+    def _graded(self, quiz, g: _Group, forms, stem: str, marks: float, t: _Texts, pngs: dict) -> None:
+        if len(g.rubric) > len(forms):
+            self._say(
+                g,
+                "Moodle grades the answers only: the marking scheme's lines for the reasoning "
+                "are not carried",
+            )
+        if g.remarks:
+            self._say(
+                g,
+                "the key's remarks for the grader are not carried (Moodle's cloze and "
+                "multichoice have no grader-only text)",
+            )
+        if len(forms) == 1 and isinstance(forms[0][0], LmsNumber):
+            form, roles = forms[0]
+            q = self._common(quiz, "numerical", g, stem + _para(t[roles["label"]]), marks, t, pngs)
+            self._numerical(q, form)
+            return
+        if len(forms) == 1 and isinstance(forms[0][0], LmsChoice):
+            form, roles = forms[0]
+            q = self._common(quiz, "multichoice", g, stem + _para(t[roles["label"]]), marks, t, pngs)
+            self._multichoice(q, form, roles, t, g.idnumber, pngs)
+            return
+        lines = [stem]
+        for n, (form, roles) in enumerate(forms, 1):
+            lines.append(
+                f"<p>{t[roles['label']]} {self._cloze(form, roles, t, f'{g.idnumber} answer {n}')}</p>"
+            )
+        self._common(quiz, "cloze", g, "".join(lines), marks, t, pngs)
+        if len(forms) > 1:
+            self._say(
+                g,
+                f"the marking scheme's weights are not carried: its {len(forms)} answers weigh "
+                "the same in the cloze",
+            )
+
+    def _numerical(self, q: etree._Element, form: LmsNumber) -> None:
+        centre, half = (form.low + form.high) / 2, (form.high - form.low) / 2
+        right = etree.SubElement(q, "answer", fraction="100", format="moodle_auto_format")
+        _text(right, number(centre))
+        etree.SubElement(right, "tolerance").text = number(half)
+        _html(etree.SubElement(right, "feedback", format="html"), "", {})
+        for name, value in form.mistakes:
+            wrong = etree.SubElement(q, "answer", fraction="0", format="moodle_auto_format")
+            _text(wrong, number(value))
+            etree.SubElement(wrong, "tolerance").text = number(half)
+            _html(
+                etree.SubElement(wrong, "feedback", format="html"),
+                f"<p>A known mistake: {_esc(name)}.</p>",
+                {},
+            )
+        etree.SubElement(q, "unitgradingtype").text = "0"
+        etree.SubElement(q, "unitpenalty").text = "0"
+        etree.SubElement(q, "showunits").text = "3"
+        etree.SubElement(q, "unitsleft").text = "0"
+
+    def _multichoice(self, q, form: LmsChoice, roles: dict, t: _Texts, where: str, pngs: dict) -> None:
+        etree.SubElement(q, "single").text = "false" if form.multiple else "true"
+        etree.SubElement(q, "shuffleanswers").text = "0"
+        etree.SubElement(q, "answernumbering").text = "ABCD"
+        for i, _right, share in _shares(form, where):
+            a = etree.SubElement(q, "answer", fraction=share, format="html")
+            _html_text(a, t[roles[f"option{i}"]], pngs)
+            _html(etree.SubElement(a, "feedback", format="html"), "", {})
+
+    def _cloze(self, form: LmsForm, roles: dict, t: _Texts, where: str) -> str:
+        if isinstance(form, LmsNumber):
+            half = (form.high - form.low) / 2
+            parts = [f"={number((form.low + form.high) / 2)}:{number(half)}"]
+            parts += [
+                f"%0%{number(v)}:{number(half)}#{cloze_escape('A known mistake: ' + name)}"
+                for name, v in form.mistakes
+            ]
+            return "{1:NUMERICAL:" + "~".join(parts) + "}"
+        assert isinstance(form, LmsChoice)
+        kind = "MULTIRESPONSE" if form.multiple else "MULTICHOICE_V"
+        options = [
+            f"%{share}%{cloze_escape(_strip_p(t[roles[f'option{i}']]))}"
+            for i, _, share in _shares(form, where)
+        ]
+        return "{1:" + kind + ":" + "~".join(options) + "}"
+
+    def _essay(
+        self, quiz, g: _Group, forms, stem: str, marks: float, t: _Texts, pngs: dict, suffix: str = ""
+    ) -> None:
+        asked = "".join(_para(t[r["label"]]) for _f, r in forms)
+        q = self._common(quiz, "essay", g, stem + asked, marks, t, pngs, suffix)
+        etree.SubElement(q, "responseformat").text = "editor"
+        etree.SubElement(q, "responserequired").text = "1"
+        etree.SubElement(q, "responsefieldlines").text = "15"
+        etree.SubElement(q, "attachments").text = "0"
+        etree.SubElement(q, "attachmentsrequired").text = "0"
+        info = ["<p><strong>Marking scheme</strong></p><ul>"]
+        info += [f"<li>[{m:g}] {t[i]}</li>" for m, i in g.rubric]
+        info.append("</ul><p><strong>Model answer</strong></p>")
+        info += [f"<div>{_strip_p(t[r['label']])} {t[r['model']]}</div>" for _f, r in forms]
+        info += [f"<div>{t[i]}</div>" for i in g.remarks]
+        _html(etree.SubElement(q, "graderinfo", format="html"), "".join(info), pngs)
+        _html(etree.SubElement(q, "responsetemplate", format="html"), "", {})
+
+
+def _shares(form: LmsChoice, where: str) -> list[tuple[int, bool, str]]:
+    n, k = len(form.options), len(form.correct)
+    if not form.multiple:
+        return [(i, i in form.correct, "100" if i in form.correct else "0") for i in range(n)]
+    right = fraction(100 / k, where)
+    wrong = fraction(-100 / (n - k), where) if n > k else "0"
+    return [(i, i in form.correct, right if i in form.correct else wrong) for i in range(n)]
+
+
+def _para(html: str) -> str:
+    inner = _strip_p(html)
+    return f"<p>{inner}</p>" if inner else ""
+
+
+def _strip_p(html: str) -> str:
+    html = html.strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        return html[3:-4]
+    return html
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _text(parent: etree._Element, value: str) -> None:
+    etree.SubElement(parent, "text").text = value
+
+
+def _html_text(parent: etree._Element, html: str, pngs: dict[str, Path]) -> None:
+    el = etree.SubElement(parent, "text")
+    el.text = etree.CDATA(html) if html else ""
+    for key, png in pngs.items():
+        if f"@@PLUGINFILE@@/figure-{key}.png" in html:
+            f = etree.SubElement(parent, "file", name=png.name, path="/", encoding="base64")
+            f.text = base64.b64encode(png.read_bytes()).decode()
+
+
+def _html(parent: etree._Element, html: str, pngs: dict[str, Path]) -> None:
+    _html_text(parent, html, pngs)
+
+
+__all__ = ["GRADES", "MoodleWriter", "cloze_escape", "fraction", "number"]
