@@ -25,17 +25,16 @@ import base64
 import math
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from lxml import etree
 
 from ..errors import QbgenError
-from ..html import Picture, extract_figures, figures_to_png, to_html
-from ..kinds import KINDS
+from ..html import figures_to_png
 from ..kinds.base import LmsChoice, LmsForm, LmsNumber, LmsWritten
-from ..models import Paper, QuestionInstance
+from ..models import Paper
+from .lms import Group, LmsWriter, Texts, gather
 
 # Moodle's grade list: a fraction of an answer must be one of these (or its negative).
 GRADES = (
@@ -66,136 +65,37 @@ def cloze_escape(text: str) -> str:
     return text
 
 
-@dataclass
-class _Texts:
-    """LaTeX fragments gathered for one pandoc run, then read back as HTML."""
-
-    tex: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
-    pictures: dict[str, Picture] = field(default_factory=dict)
-
-    def add(self, tex: str) -> int:
-        self.tex.append(str(tex))
-        self.pictures.update((p.key, p) for p in extract_figures(str(tex))[1])
-        return len(self.tex) - 1
-
-    def convert(self) -> None:
-        def image(p: Picture) -> str:
-            alt = p.alt.replace('"', "&quot;")
-            return f'<img src="@@PLUGINFILE@@/figure-{p.key}.png" alt="{alt}">'
-
-        self.html = to_html(self.tex, image)
-
-    def __getitem__(self, i: int) -> str:
-        return self.html[i]
-
-
-@dataclass
-class _Group:
-    """One Moodle question to be: a question or a part, with its answers as LMS forms."""
-
-    name: str
-    idnumber: str
-    where: str  # the bank question (and part) for the report: the same for every set
-    marks: float
-    text: list[int]  # fragments of the question text, in order
-    forms: list[tuple[LmsForm, dict[str, int]]]  # each form, its fragments by role
-    rubric: list[tuple[float, int]]
-    steps: list[int]
-    remarks: list[int]  # answers for the grader only (not asked)
-
-
-def _set_code(paper: Paper) -> str:
-    exam = paper.exam
-    if exam.candidate is not None:
-        return exam.candidate.id
-    return exam.variant or ("original" if exam.original else f"seed {exam.seed}")
-
-
-class MoodleWriter:
+class MoodleWriter(LmsWriter):
     """Writes one Moodle XML file holding every set's questions, and its report."""
 
     name = "moodle"
+    image_src = "@@PLUGINFILE@@/figure-{key}.png"
 
     def __init__(self, *, feedback: bool = False) -> None:
+        super().__init__()
         self.feedback = feedback
-        self._said: dict[str, None] = {}  # what the target cannot carry, said once per question
-
-    @property
-    def report(self) -> list[str]:
-        """What Moodle cannot carry faithfully, one line per question (or part)."""
-        return list(self._said)
-
-    def _say(self, g: _Group, text: str) -> None:
-        self._said[f"{g.where}: {text}"] = None
-
-    # ---------------------------------------------------------------- gathering
-    def _groups(self, paper: Paper, q: QuestionInstance, texts: _Texts) -> list[_Group]:
-        code = _set_code(paper)
-        base = f"{paper.exam.spec_name}:{code}:{q.number}"
-        head = f"<p><small>Set {code}, question {q.number}</small></p>"
-        units = [(q.prompt, q.own_answers, q.rubric, q.marks, "")]
-        if q.parts:
-            units = [(p.prompt, p.answers, p.rubric, p.marks, p.label) for p in q.parts]
-        groups = []
-        for prompt, answers, rubric, marks, label in units:
-            text = [texts.add(q.prompt)] if label else []
-            text.append(texts.add(prompt))
-            forms = []
-            remarks = [a for a in answers if not a.asked]
-            for a in answers:
-                if not a.asked:
-                    continue
-                for form in KINDS[a.kind].lms(a):
-                    roles = {"label": texts.add(form.label)}
-                    if isinstance(form, LmsChoice):
-                        roles.update({f"option{i}": texts.add(o) for i, o in enumerate(form.options)})
-                    if isinstance(form, LmsWritten):
-                        roles["model"] = texts.add(form.model)
-                    forms.append((form, roles))
-            groups.append(
-                _Group(
-                    name=f"{code} {q.number}{f'({label})' if label else ''} {q.id}",
-                    idnumber=f"{base}{label}",
-                    where=f"{q.id}{f' ({label})' if label else ''}",
-                    marks=marks,
-                    text=text,
-                    forms=forms,
-                    rubric=[(line.marks, texts.add(line.text)) for line in rubric],
-                    steps=[texts.add(s) for s in q.steps] if not label or label == q.parts[-1].label else [],
-                    remarks=[texts.add(KINDS[a.kind].latex_key(a)) for a in remarks],
-                )
-            )
-        self._head = head
-        return groups
 
     # ---------------------------------------------------------------- writing
     def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
         """Write quiz.xml (and the report) into `folder`; return their names."""
-        texts = _Texts()
-        by_id: dict[str, list[tuple[str, list[_Group]]]] = {}
-        heads: dict[int, str] = {}
-        for paper in papers:
-            for q in paper.exam.questions():
-                groups = self._groups(paper, q, texts)
-                heads.update({id(g): self._head for g in groups})
-                by_id.setdefault(q.id, []).append((paper.exam.spec_name, groups))
+        texts = Texts(self.image_src)
+        by_id = gather(papers, texts)
         texts.convert()
         pngs = figures_to_png(list(texts.pictures.values()), folder / ".work") if texts.pictures else {}
         quiz = etree.Element("quiz")
         for qid, sets in by_id.items():
             category = etree.SubElement(quiz, "question", type="category")
-            _text(etree.SubElement(category, "category"), f"$course$/top/qbgen/{sets[0][0]}/{qid}")
-            for _, groups in sets:
+            _text(etree.SubElement(category, "category"), f"$course$/top/qbgen/{sets[0][0].spec}/{qid}")
+            for groups in sets:
                 for g in groups:
-                    self._question(quiz, g, texts, heads[id(g)], pngs)
+                    self._question(quiz, g, texts, g.head, pngs)
         tree = etree.ElementTree(quiz)
         tree.write(str(folder / FILE), xml_declaration=True, encoding="UTF-8", pretty_print=True)
         shutil.rmtree(folder / ".work", ignore_errors=True)
         (folder / REPORT).write_text("".join(f"{line}\n" for line in self.report), "utf-8")
         return [FILE, REPORT]
 
-    def _question(self, quiz: etree._Element, g: _Group, t: _Texts, head: str, pngs: dict[str, Path]) -> None:
+    def _question(self, quiz: etree._Element, g: Group, t: Texts, head: str, pngs: dict[str, Path]) -> None:
         graded = [(f, r) for f, r in g.forms if not isinstance(f, LmsWritten)]
         written = [(f, r) for f, r in g.forms if isinstance(f, LmsWritten)]
         stem = head + "".join(t[i] for i in g.text)
@@ -217,10 +117,10 @@ class MoodleWriter:
         self,
         quiz: etree._Element,
         kind: str,
-        g: _Group,
+        g: Group,
         text: str,
         marks: float,
-        t: _Texts,
+        t: Texts,
         pngs: dict,
         suffix: str = "",
     ) -> etree._Element:
@@ -237,7 +137,7 @@ class MoodleWriter:
         etree.SubElement(q, "idnumber").text = g.idnumber + suffix.strip().strip("()")
         return q
 
-    def _graded(self, quiz, g: _Group, forms, stem: str, marks: float, t: _Texts, pngs: dict) -> None:
+    def _graded(self, quiz, g: Group, forms, stem: str, marks: float, t: Texts, pngs: dict) -> None:
         if len(g.rubric) > len(forms):
             self._say(
                 g,
@@ -293,7 +193,7 @@ class MoodleWriter:
         etree.SubElement(q, "showunits").text = "3"
         etree.SubElement(q, "unitsleft").text = "0"
 
-    def _multichoice(self, q, form: LmsChoice, roles: dict, t: _Texts, where: str, pngs: dict) -> None:
+    def _multichoice(self, q, form: LmsChoice, roles: dict, t: Texts, where: str, pngs: dict) -> None:
         etree.SubElement(q, "single").text = "false" if form.multiple else "true"
         etree.SubElement(q, "shuffleanswers").text = "0"
         etree.SubElement(q, "answernumbering").text = "ABCD"
@@ -302,7 +202,7 @@ class MoodleWriter:
             _html_text(a, t[roles[f"option{i}"]], pngs)
             _html(etree.SubElement(a, "feedback", format="html"), "", {})
 
-    def _cloze(self, form: LmsForm, roles: dict, t: _Texts, where: str) -> str:
+    def _cloze(self, form: LmsForm, roles: dict, t: Texts, where: str) -> str:
         if isinstance(form, LmsNumber):
             half = (form.high - form.low) / 2
             parts = [f"={number((form.low + form.high) / 2)}:{number(half)}"]
@@ -320,7 +220,7 @@ class MoodleWriter:
         return "{1:" + kind + ":" + "~".join(options) + "}"
 
     def _essay(
-        self, quiz, g: _Group, forms, stem: str, marks: float, t: _Texts, pngs: dict, suffix: str = ""
+        self, quiz, g: Group, forms, stem: str, marks: float, t: Texts, pngs: dict, suffix: str = ""
     ) -> None:
         asked = "".join(_para(t[r["label"]]) for _f, r in forms)
         q = self._common(quiz, "essay", g, stem + asked, marks, t, pngs, suffix)

@@ -1,0 +1,141 @@
+"""What the LMS writers share: each question (or part) of each set as LMS forms.
+
+Room: gathering the papers' questions for an LMS, one group per question or part, with
+their text fragments for one pandoc run; set codes; the report of what a target cannot
+carry. Imports errors, kinds, models, html. The Moodle and QTI writers build on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..html import Picture, extract_figures, to_html
+from ..kinds import KINDS
+from ..kinds.base import LmsChoice, LmsForm, LmsWritten
+from ..models import Paper, QuestionInstance
+
+
+@dataclass
+class Texts:
+    """LaTeX fragments gathered for one pandoc run, then read back as HTML."""
+
+    image_src: str  # where an <img> points, with {key}: the target's file reference
+    tex: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    pictures: dict[str, Picture] = field(default_factory=dict)
+
+    def add(self, tex: str) -> int:
+        """Take one fragment; return its index."""
+        self.tex.append(str(tex))
+        self.pictures.update((p.key, p) for p in extract_figures(str(tex))[1])
+        return len(self.tex) - 1
+
+    def convert(self) -> None:
+        """Convert every fragment taken so far (one pandoc run)."""
+        def image(p: Picture) -> str:
+            alt = p.alt.replace('"', "&quot;")
+            return f'<img src="{self.image_src.format(key=p.key)}" alt="{alt}">'
+
+        self.html = to_html(self.tex, image)
+
+    def __getitem__(self, i: int) -> str:
+        return self.html[i]
+
+
+@dataclass
+class Group:
+    """One LMS question to be: a question or a part of one set, with its answers as LMS forms."""
+
+    spec: str
+    code: str  # the set's code: its variant letter, a student's id, or the seed
+    number: str  # the question's number (and part label) on the paper
+    head: str  # the line the question text opens with: which set and question
+    name: str
+    idnumber: str
+    where: str  # the bank question (and part) for the report: the same for every set
+    marks: float
+    text: list[int]  # fragments of the question text, in order
+    forms: list[tuple[LmsForm, dict[str, int]]]  # each form, its fragments by role
+    rubric: list[tuple[float, int]]
+    steps: list[int]
+    remarks: list[int]  # answers for the grader only (not asked)
+
+
+def set_code(paper: Paper) -> str:
+    """The code that names a set in an LMS: its letter, the student's id, or its seed."""
+    exam = paper.exam
+    if exam.candidate is not None:
+        return exam.candidate.id
+    return exam.variant or ("original" if exam.original else f"seed {exam.seed}")
+
+
+def groups_of(paper: Paper, q: QuestionInstance, texts: Texts) -> list[Group]:
+    """The LMS questions one paper's question becomes: itself, or one per part."""
+    code = set_code(paper)
+    base = f"{paper.exam.spec_name}:{code}:{q.number}"
+    head = f"<p><small>Set {code}, question {q.number}</small></p>"
+    units = [(q.prompt, q.own_answers, q.rubric, q.marks, "")]
+    if q.parts:
+        units = [(p.prompt, p.answers, p.rubric, p.marks, p.label) for p in q.parts]
+    groups = []
+    for prompt, answers, rubric, marks, label in units:
+        text = [texts.add(q.prompt)] if label else []
+        text.append(texts.add(prompt))
+        forms = []
+        for a in answers:
+            if not a.asked:
+                continue
+            for form in KINDS[a.kind].lms(a):
+                roles = {"label": texts.add(form.label)}
+                if isinstance(form, LmsChoice):
+                    roles.update({f"option{i}": texts.add(o) for i, o in enumerate(form.options)})
+                if isinstance(form, LmsWritten):
+                    roles["model"] = texts.add(form.model)
+                forms.append((form, roles))
+        last = not label or label == q.parts[-1].label
+        groups.append(
+            Group(
+                spec=paper.exam.spec_name,
+                code=code,
+                number=f"{q.number}{label}",
+                head=head,
+                name=f"{code} {q.number}{f'({label})' if label else ''} {q.id}",
+                idnumber=f"{base}{label}",
+                where=f"{q.id}{f' ({label})' if label else ''}",
+                marks=marks,
+                text=text,
+                forms=forms,
+                rubric=[(line.marks, texts.add(line.text)) for line in rubric],
+                steps=[texts.add(s) for s in q.steps] if last else [],
+                remarks=[texts.add(KINDS[a.kind].latex_key(a)) for a in answers if not a.asked],
+            )
+        )
+    return groups
+
+
+def gather(papers: Sequence[Paper], texts: Texts) -> dict[str, list[list[Group]]]:
+    """Every paper's groups, by bank question id (in the first paper's order), one list per set."""
+    by_id: dict[str, list[list[Group]]] = {}
+    for paper in papers:
+        for q in paper.exam.questions():
+            by_id.setdefault(q.id, []).append(groups_of(paper, q, texts))
+    return by_id
+
+
+class LmsWriter:
+    """The report every LMS writer keeps: what its target cannot carry, once per question."""
+
+    def __init__(self) -> None:
+        self._said: dict[str, None] = {}
+
+    @property
+    def report(self) -> list[str]:
+        """What the target cannot carry faithfully, one line per question (or part)."""
+        return list(self._said)
+
+    def _say(self, g: Group, text: str) -> None:
+        self._said[f"{g.where}: {text}"] = None
+
+
+__all__ = ["Group", "LmsWriter", "Texts", "gather", "groups_of", "set_code"]
