@@ -28,7 +28,7 @@ from .publish import keep_failed, publish, staging
 from .render import preamble, render
 from .spec import LoadedSpec
 from .typeset import ensure_format, typeset
-from .writers import LatexWriter, ManifestWriter, MoodleWriter
+from .writers import LatexWriter, ManifestWriter, MoodleWriter, Qti21Writer
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def export(
     """Export the same draws as `build` for an LMS into `out`, with the same manifests."""
     started = time.monotonic()
     planned = plan(loaded, bank, seed=seed, original=original, variants=variants, roster=roster)
-    writer = MoodleWriter(feedback=feedback)
+    writer: MoodleWriter | Qti21Writer = MoodleWriter(feedback=feedback) if to == "moodle" else Qti21Writer()
     manifests = ManifestWriter(planned.head)
     with staging(out) as tmp:
         names = manifests.write(planned.papers, tmp)

@@ -239,6 +239,7 @@ class Target(StrEnum):
     """An LMS export target."""
 
     moodle = "moodle"
+    qti21 = "qti21"
 
 
 @app.command()
@@ -261,7 +262,9 @@ def export(
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Export the same draws as `build` to an LMS: quiz.xml, manifest.json, export-report.txt.
+    """Export the same draws as `build` to an LMS, with manifest.json and export-report.txt.
+
+    moodle: quiz.xml (Moodle XML); qti21: qti21.zip (an IMS QTI 2.1 content package).
 
     The manifests are those `qbgen build` writes for the same spec, seed and sets, so the
     paper, its key and the LMS quiz match. What the target cannot carry is listed in the

@@ -17,6 +17,7 @@ from ..models import Paper
 from .latex import LatexWriter
 from .manifest import ManifestWriter, manifest_of, question_record
 from .moodle import MoodleWriter
+from .qti21 import Qti21Writer
 
 
 class Writer(Protocol):
@@ -29,4 +30,12 @@ class Writer(Protocol):
         ...
 
 
-__all__ = ["LatexWriter", "ManifestWriter", "MoodleWriter", "Writer", "manifest_of", "question_record"]
+__all__ = [
+    "LatexWriter",
+    "ManifestWriter",
+    "MoodleWriter",
+    "Qti21Writer",
+    "Writer",
+    "manifest_of",
+    "question_record",
+]

@@ -33,6 +33,7 @@ class Texts:
 
     def convert(self) -> None:
         """Convert every fragment taken so far (one pandoc run)."""
+
         def image(p: Picture) -> str:
             alt = p.alt.replace('"', "&quot;")
             return f'<img src="{self.image_src.format(key=p.key)}" alt="{alt}">'
