@@ -3,7 +3,8 @@
 Every arithmetic operator in a `solve` (its answers, its worked steps, and the helpers it
 calls in the same module) is flipped in turn (+ and -, * and /, ** to *), and every
 numeric constant in it nudged (+1); each mutant is validated over a few draws in a copy
-of the bank. A mutant is caught when `validate` fails. Survivors are listed with their
+of the bank. A mutant is caught when `validate` fails; one that runs past the time
+limit (a rejection loop in `sample` that never accepts) is counted as hung. Survivors are listed with their
 line, for a person to judge (a change to a figure's TikZ coordinates prints no number
 validate reads; an equivalent mutant changes nothing).
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -84,29 +86,45 @@ def _same(a: ast.AST, b: ast.AST) -> bool:
     )
 
 
-def _passes(bq, gen_name: str, text: str, seeds: int) -> bool:
-    # Validate the question with its generator's text replaced, in a bank of its own.
+class _Hung(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _Hung
+
+
+def _passes(bq, gen_name: str, text: str, seeds: int, limit: int) -> bool | None:
+    # Validate the question with its generator's text replaced, in a bank of its own;
+    # None: it ran past `limit` seconds (a sample loop that never accepts, say).
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "bank" / bq.path.parent.name
         folder.mkdir(parents=True)
         shutil.copy(bq.path, folder / bq.path.name)
         (folder / gen_name).write_text(text)
+        signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(limit)
         try:
             return validate_question(load_bank(Path(tmp) / "bank").get(bq.id), seeds).ok
         except QbgenError:
             return False  # a mutant that no longer loads or draws is caught
+        except _Hung:
+            return None
+        finally:
+            signal.alarm(0)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--question", action="append", default=[])
+    ap.add_argument("--limit", type=int, default=20, help="seconds per mutant before it counts as hung")
     args = ap.parse_args()
     bank = load_bank(ROOT / "bank")
     chosen = [bank.get(q) for q in args.question] or [
         bq for bq in bank.questions.values() if bq.generator is not None
     ]
-    caught = total = 0
+    caught = total = hung = 0
     started = time.perf_counter()
     for bq in sorted(chosen, key=lambda b: b.id):
         assert bq.generator is not None
@@ -114,11 +132,15 @@ def main() -> None:
         source = gen_path.read_text()
         survivors = []
         found = mutants(source)
-        if not _passes(bq, gen_path.name, source, args.seeds):
+        if not _passes(bq, gen_path.name, source, args.seeds, 10 * args.limit):
             sys.exit(f"{bq.id}: fails validate unmutated; fix that first")
         for line, what, text in found:
             total += 1
-            if _passes(bq, gen_path.name, text, args.seeds):
+            passed = _passes(bq, gen_path.name, text, args.seeds, args.limit)
+            if passed is None:
+                hung += 1
+                survivors.append(f"    line {line}: {what} (hung: validate would not finish)")
+            elif passed:
                 survivors.append(f"    line {line}: {what}")
             else:
                 caught += 1
@@ -126,7 +148,9 @@ def main() -> None:
         for s in survivors:
             print(s)
     seconds = time.perf_counter() - started
-    print(f"total: {caught} of {total} mutants caught ({seconds:.0f} s, {args.seeds} draws each)")
+    print(
+        f"total: {caught} of {total} mutants caught, {hung} hung ({seconds:.0f} s, {args.seeds} draws each)"
+    )
 
 
 if __name__ == "__main__":
