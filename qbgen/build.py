@@ -28,7 +28,8 @@ from .publish import keep_failed, publish, staging
 from .render import preamble, render
 from .spec import LoadedSpec
 from .typeset import ensure_format, typeset
-from .writers import LatexWriter, ManifestWriter, MoodleWriter, Qti21Writer
+from .writers import CanvasWriter, LatexWriter, ManifestWriter, MoodleWriter, Qti21Writer
+from .writers.lms import LmsWriter
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,12 @@ def export(
     """Export the same draws as `build` for an LMS into `out`, with the same manifests."""
     started = time.monotonic()
     planned = plan(loaded, bank, seed=seed, original=original, variants=variants, roster=roster)
-    writer: MoodleWriter | Qti21Writer = MoodleWriter(feedback=feedback) if to == "moodle" else Qti21Writer()
+    writers = {
+        "moodle": lambda: MoodleWriter(feedback=feedback),
+        "qti21": Qti21Writer,
+        "canvas": CanvasWriter,
+    }
+    writer: LmsWriter = writers[to]()
     manifests = ManifestWriter(planned.head)
     with staging(out) as tmp:
         names = manifests.write(planned.papers, tmp)

@@ -239,6 +239,7 @@ class Target(StrEnum):
     """An LMS export target."""
 
     moodle = "moodle"
+    canvas = "canvas"
     qti21 = "qti21"
 
 
@@ -264,7 +265,8 @@ def export(
 ) -> None:
     """Export the same draws as `build` to an LMS, with manifest.json and export-report.txt.
 
-    moodle: quiz.xml (Moodle XML); qti21: qti21.zip (an IMS QTI 2.1 content package).
+    moodle: quiz.xml (Moodle XML); canvas: canvas.zip (QTI 1.2, a quiz per set); qti21:
+    qti21.zip (an IMS QTI 2.1 content package).
 
     The manifests are those `qbgen build` writes for the same spec, seed and sets, so the
     paper, its key and the LMS quiz match. What the target cannot carry is listed in the

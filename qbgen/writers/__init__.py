@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..models import Paper
+from .canvas import CanvasWriter
 from .latex import LatexWriter
 from .manifest import ManifestWriter, manifest_of, question_record
 from .moodle import MoodleWriter
@@ -31,6 +32,7 @@ class Writer(Protocol):
 
 
 __all__ = [
+    "CanvasWriter",
     "LatexWriter",
     "ManifestWriter",
     "MoodleWriter",

@@ -7,13 +7,19 @@ carry. Imports errors, kinds, models, html. The Moodle and QTI writers build on 
 
 from __future__ import annotations
 
+import re
+import shutil
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..html import Picture, extract_figures, to_html
 from ..kinds import KINDS
 from ..kinds.base import LmsChoice, LmsForm, LmsWritten
 from ..models import Paper, QuestionInstance
+
+REPORT = "export-report.txt"  # what a target cannot carry, beside its files
 
 
 @dataclass
@@ -124,11 +130,31 @@ def gather(papers: Sequence[Paper], texts: Texts) -> dict[str, list[list[Group]]
     return by_id
 
 
+def para(html: str) -> str:
+    """One paragraph of `html` (pandoc wraps a label in <p> already)."""
+    inner = strip_p(html)
+    return f"<p>{inner}</p>" if inner else ""
+
+
+def strip_p(html: str) -> str:
+    """`html` without the paragraph pandoc wraps a single line in."""
+    html = html.strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        return html[3:-4]
+    return html
+
+
 class LmsWriter:
     """The report every LMS writer keeps: what its target cannot carry, once per question."""
 
+    name = "lms"
+
     def __init__(self) -> None:
         self._said: dict[str, None] = {}
+
+    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
+        """Write this target's files for `papers` into `folder`; return their names."""
+        raise NotImplementedError
 
     @property
     def report(self) -> list[str]:
@@ -138,5 +164,33 @@ class LmsWriter:
     def _say(self, g: Group, text: str) -> None:
         self._said[f"{g.where}: {text}"] = None
 
+    def _package(self, folder: Path, package: str, files: dict[str, bytes]) -> list[str]:
+        # The zip (manifest first, fixed dates: the same draws give the same bytes), the
+        # report; the figures' work folder goes.
+        with zipfile.ZipFile(folder / package, "w", zipfile.ZIP_DEFLATED) as z:
+            for name in sorted(files, key=lambda n: (n != "imsmanifest.xml", n)):
+                z.writestr(
+                    zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), files[name], zipfile.ZIP_DEFLATED
+                )
+        shutil.rmtree(folder / ".work", ignore_errors=True)
+        (folder / REPORT).write_text("".join(f"{line}\n" for line in self.report), "utf-8")
+        return [package, REPORT]
 
-__all__ = ["Group", "LmsWriter", "Texts", "gather", "groups_of", "set_code"]
+
+def safe(text: str) -> str:
+    """A file name or identifier part: letters, digits, _ . - only."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
+
+
+__all__ = [
+    "Group",
+    "LmsWriter",
+    "Texts",
+    "gather",
+    "groups_of",
+    "REPORT",
+    "para",
+    "safe",
+    "set_code",
+    "strip_p",
+]

@@ -34,7 +34,7 @@ from ..errors import QbgenError
 from ..html import figures_to_png
 from ..kinds.base import LmsChoice, LmsForm, LmsNumber, LmsWritten
 from ..models import Paper
-from .lms import Group, LmsWriter, Texts, gather
+from .lms import REPORT, Group, LmsWriter, Texts, gather, para, strip_p
 
 # Moodle's grade list: a fraction of an answer must be one of these (or its negative).
 GRADES = (
@@ -42,7 +42,6 @@ GRADES = (
     12.5, 11.11111, 10, 5, 0,
 )  # fmt: skip
 FILE = "quiz.xml"
-REPORT = "export-report.txt"
 
 
 def fraction(value: float, where: str) -> str:
@@ -152,12 +151,12 @@ class MoodleWriter(LmsWriter):
             )
         if len(forms) == 1 and isinstance(forms[0][0], LmsNumber):
             form, roles = forms[0]
-            q = self._common(quiz, "numerical", g, stem + _para(t[roles["label"]]), marks, t, pngs)
+            q = self._common(quiz, "numerical", g, stem + para(t[roles["label"]]), marks, t, pngs)
             self._numerical(q, form)
             return
         if len(forms) == 1 and isinstance(forms[0][0], LmsChoice):
             form, roles = forms[0]
-            q = self._common(quiz, "multichoice", g, stem + _para(t[roles["label"]]), marks, t, pngs)
+            q = self._common(quiz, "multichoice", g, stem + para(t[roles["label"]]), marks, t, pngs)
             self._multichoice(q, form, roles, t, g.idnumber, pngs)
             return
         lines = [stem]
@@ -214,7 +213,7 @@ class MoodleWriter(LmsWriter):
         assert isinstance(form, LmsChoice)
         kind = "MULTIRESPONSE" if form.multiple else "MULTICHOICE_V"
         options = [
-            f"%{share}%{cloze_escape(_strip_p(t[roles[f'option{i}']]))}"
+            f"%{share}%{cloze_escape(strip_p(t[roles[f'option{i}']]))}"
             for i, _, share in _shares(form, where)
         ]
         return "{1:" + kind + ":" + "~".join(options) + "}"
@@ -222,7 +221,7 @@ class MoodleWriter(LmsWriter):
     def _essay(
         self, quiz, g: Group, forms, stem: str, marks: float, t: Texts, pngs: dict, suffix: str = ""
     ) -> None:
-        asked = "".join(_para(t[r["label"]]) for _f, r in forms)
+        asked = "".join(para(t[r["label"]]) for _f, r in forms)
         q = self._common(quiz, "essay", g, stem + asked, marks, t, pngs, suffix)
         etree.SubElement(q, "responseformat").text = "editor"
         etree.SubElement(q, "responserequired").text = "1"
@@ -232,7 +231,7 @@ class MoodleWriter(LmsWriter):
         info = ["<p><strong>Marking scheme</strong></p><ul>"]
         info += [f"<li>[{m:g}] {t[i]}</li>" for m, i in g.rubric]
         info.append("</ul><p><strong>Model answer</strong></p>")
-        info += [f"<div>{_strip_p(t[r['label']])} {t[r['model']]}</div>" for _f, r in forms]
+        info += [f"<div>{strip_p(t[r['label']])} {t[r['model']]}</div>" for _f, r in forms]
         info += [f"<div>{t[i]}</div>" for i in g.remarks]
         _html(etree.SubElement(q, "graderinfo", format="html"), "".join(info), pngs)
         _html(etree.SubElement(q, "responsetemplate", format="html"), "", {})
@@ -245,18 +244,6 @@ def _shares(form: LmsChoice, where: str) -> list[tuple[int, bool, str]]:
     right = fraction(100 / k, where)
     wrong = fraction(-100 / (n - k), where) if n > k else "0"
     return [(i, i in form.correct, right if i in form.correct else wrong) for i in range(n)]
-
-
-def _para(html: str) -> str:
-    inner = _strip_p(html)
-    return f"<p>{inner}</p>" if inner else ""
-
-
-def _strip_p(html: str) -> str:
-    html = html.strip()
-    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
-        return html[3:-4]
-    return html
 
 
 def _esc(text: str) -> str:

@@ -22,7 +22,6 @@ left as `\(...\)` for MathJax (no MathML, so none to check against MathML 2).
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from lxml import html as lxml_html
 from ..html import figures_to_png
 from ..kinds.base import LmsChoice, LmsNumber, LmsWritten
 from ..models import Paper
-from .lms import Group, LmsWriter, Texts, gather
+from .lms import Group, LmsWriter, Texts, gather, safe
 
 NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -40,7 +39,6 @@ SCHEMA = "http://www.imsglobal.org/xsd/imsqti_v2p1 http://www.imsglobal.org/xsd/
 CP = "http://www.imsglobal.org/xsd/imscp_v1p1"
 CP_SCHEMA = "http://www.imsglobal.org/xsd/imscp_v1p1 http://www.imsglobal.org/xsd/imscp_v1p1.xsd"
 PACKAGE = "qti21.zip"
-REPORT = "export-report.txt"
 # HTML that QTI's content model does not take, mapped to what it does.
 _RENAME = {"section": "div", "figure": "div", "figcaption": "div", "u": "span", "s": "span"}
 _DROP_ATTRS = {"data-language", "aria-hidden", "tabindex", "style"}
@@ -54,10 +52,6 @@ def ident(text: str) -> str:
     """A QTI identifier: letters, digits, _ . - only, starting with a letter or _."""
     out = re.sub(r"[^A-Za-z0-9_.-]", "_", text)
     return out if re.match(r"[A-Za-z_]", out) else f"_{out}"
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
 def xhtml(fragment: str) -> list[etree._Element]:
@@ -118,7 +112,7 @@ class Qti21Writer(LmsWriter):
         for qid, sets in by_id.items():
             for groups in sets:
                 for g in groups:
-                    name = f"items/{_safe(g.code)}-{_safe(g.number)}.xml"
+                    name = f"items/{safe(g.code)}-{safe(g.number)}.xml"
                     xml = etree.tostring(self._item(g, texts), xml_declaration=True, encoding="UTF-8")
                     files[name] = xml
                     items.setdefault(f"{qid}{g.number.lstrip('0123456789')}", []).append(name)
@@ -129,18 +123,7 @@ class Qti21Writer(LmsWriter):
         files["imsmanifest.xml"] = etree.tostring(
             _manifest_tree(spec, items, files), xml_declaration=True, encoding="UTF-8", pretty_print=True
         )
-        with zipfile.ZipFile(folder / PACKAGE, "w", zipfile.ZIP_DEFLATED) as z:
-            for name in sorted(files, key=lambda n: (n != "imsmanifest.xml", n)):
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                z.writestr(info, files[name], zipfile.ZIP_DEFLATED)
-        for png in pngs.values():
-            png.unlink(missing_ok=True)
-        if work.exists():
-            for leftover in sorted(work.rglob("*"), reverse=True):
-                leftover.unlink() if leftover.is_file() else leftover.rmdir()
-            work.rmdir()
-        (folder / REPORT).write_text("".join(f"{line}\n" for line in self.report), "utf-8")
-        return [PACKAGE, REPORT]
+        return self._package(folder, PACKAGE, files)
 
     # ---------------------------------------------------------------- an item
     def _item(self, g: Group, t: Texts) -> etree._Element:
