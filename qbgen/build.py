@@ -28,8 +28,9 @@ from .publish import keep_failed, publish, staging
 from .render import preamble, render
 from .spec import LoadedSpec
 from .typeset import ensure_format, typeset
-from .writers import CanvasWriter, LatexWriter, ManifestWriter, MoodleWriter, Qti21Writer
+from .writers import CanvasWriter, LatexWriter, ManifestWriter, MoodleWriter, Qti21Writer, SheetsWriter
 from .writers.lms import LmsWriter
+from .writers.sheets import holds_marks
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class BuildResult:
     papers: int
     pages: int
     seconds: float
+    kept: tuple[str, ...] = ()  # sheets of the grader's the build left as they were
 
 
 def build_papers(
@@ -56,8 +58,16 @@ def build_papers(
     started = time.monotonic()
     latex = LatexWriter(jobs=jobs, progress=progress)
     manifests = ManifestWriter(head)
+    kept = []
     with staging(out) as tmp:
         names = manifests.write(papers, tmp)
+        for sheet in SheetsWriter().write(papers, tmp):
+            # A sheet with anything typed into it is the grader's: never replace it.
+            if holds_marks(out / sheet):
+                (tmp / sheet).unlink()
+                kept.append(sheet)
+            else:
+                names.append(sheet)
         try:
             names += latex.write(papers, tmp)
         except TypesetError as exc:
@@ -65,7 +75,8 @@ def build_papers(
         shutil.rmtree(out / "failed", ignore_errors=True)
         shutil.rmtree(tmp / ".work", ignore_errors=True)
         files = publish(tmp, out, names)
-    return BuildResult(out, files, manifests.manifest, len(papers), latex.pages, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return BuildResult(out, files, manifests.manifest, len(papers), latex.pages, seconds, tuple(kept))
 
 
 def build(

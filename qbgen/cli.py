@@ -225,6 +225,11 @@ def build(
     if as_json:
         typer.echo(json.dumps({"out": str(result.out), "files": [str(f) for f in result.files]}))
         return
+    for sheet in result.kept:
+        typer.echo(
+            f"note: kept {result.out / sheet}: it holds more than a fresh sheet (delete it for a new one)",
+            err=True,
+        )
     if result.papers == 1:
         for f in result.files:
             typer.echo(str(f))
@@ -302,6 +307,39 @@ def export(
         f"{result.seconds:.1f} s -> {result.out}",
         err=True,
     )
+
+
+@app.command()
+def grade(
+    folder: Annotated[Path, typer.Argument(help="A folder `qbgen build` wrote (its manifests and sheets).")],
+    marks: Annotated[
+        Path | None, typer.Option(help="The filled marks sheet (default: FOLDER/marks.csv).")
+    ] = None,
+    responses: Annotated[
+        Path | None, typer.Option(help="Typed final answers (default: FOLDER/responses.csv, if there).")
+    ] = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Total the marks, mark typed answers against each paper's key, and analyse the items.
+
+    Writes grades.csv, gradebook.csv (for Moodle's and Canvas's gradebook import),
+    responses-marked.csv, items.csv (facility, discrimination, reliability) and
+    grading-report.pdf into FOLDER. A bad mark is one line: sheet, line, column.
+
+    Example: qbgen grade output/quiz-sec-a
+    """
+    from .grade import grade as grade_build
+
+    result = _run(debug, lambda: grade_build(folder, marks, responses))
+    if as_json:
+        typer.echo(json.dumps({"files": [str(f) for f in result.files], "students": result.students}))
+        return
+    for f in result.files:
+        typer.echo(str(f))
+    alpha = "n/a" if result.alpha != result.alpha else f"{result.alpha:.2f}"
+    review = f"; to review: {', '.join(result.flagged)}" if result.flagged else ""
+    typer.echo(f"{result.students} students, mean {result.mean:.1f}, alpha {alpha}{review}", err=True)
 
 
 @app.command()

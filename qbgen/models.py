@@ -306,6 +306,31 @@ class QuestionInstance(Frozen):
         """Return every answer instance, parts included, in order."""
         return self.own_answers + tuple(a for p in self.parts for a in p.answers)
 
+    def items(self) -> dict[str, float]:
+        """What a grader marks, by name, with its maximum: the question, or each part.
+
+        A part is named as the paper prints it after the question's number: `1a` in a
+        paper numbered 1, 2, ...; `1e(ii)` where the number already ends in a letter.
+        """
+        if not self.parts:
+            return {self.number: self.marks}
+        out = {}
+        for i, part in enumerate(self.parts):
+            name = (
+                f"{self.number}({_roman(i + 1)})" if self.number[-1:].isalpha() else self.number + part.label
+            )
+            out[name] = part.marks
+        return out
+
+
+def _roman(n: int) -> str:
+    numerals = [(10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
+    out = ""
+    for value, letters in numerals:
+        while n >= value:
+            out, n = out + letters, n - value
+    return out
+
 
 class SectionInstance(Frozen):
     """A section of an assembled exam."""

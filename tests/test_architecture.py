@@ -46,6 +46,7 @@ ALLOWED = {
         "numbers",
     },
     "plan": {"errors", "models", "bank", "spec", "roster", "assemble"},
+    "grade": {"errors", "writers"},  # reads manifests and sheets only: no bank, no LaTeX
     "publish": {"errors"},
     # writers see assembled papers (models) and the stages that typeset them, no bank
     "writers": {"errors", "frozen", "kinds", "models", "render", "typeset", "pdfjoin", "html"},
@@ -73,6 +74,7 @@ ALLOWED = {
         "build",
         "validate",
         "scaffold",
+        "grade",
     },
     "__init__": {"errors", "bank", "spec", "assemble", "render", "typeset", "build", "validate"},
     "__main__": {"cli"},

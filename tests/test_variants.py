@@ -159,5 +159,7 @@ def test_rebuilding_fewer_papers_leaves_no_stale_ones(tmp_path):
         "key.pdf",
         "key.tex",
         "manifest.json",
+        "marks.csv",
+        "responses.csv",
         "seating.csv",
     ]

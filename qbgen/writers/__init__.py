@@ -19,6 +19,7 @@ from .latex import LatexWriter
 from .manifest import ManifestWriter, manifest_of, question_record
 from .moodle import MoodleWriter
 from .qti21 import Qti21Writer
+from .sheets import SheetsWriter
 
 
 class Writer(Protocol):
@@ -37,6 +38,7 @@ __all__ = [
     "ManifestWriter",
     "MoodleWriter",
     "Qti21Writer",
+    "SheetsWriter",
     "Writer",
     "manifest_of",
     "question_record",

@@ -33,6 +33,7 @@ def question_record(q: QuestionInstance) -> dict[str, Any]:
         "number": q.number,
         "id": q.id,
         "marks": q.marks,
+        "items": q.items(),
         "seed": q.seed,
         "params": thaw(q.params),
         "answers": thaw(q.answers),
