@@ -28,7 +28,15 @@ from .publish import keep_failed, publish, staging
 from .render import preamble, render
 from .spec import LoadedSpec
 from .typeset import ensure_format, typeset
-from .writers import CanvasWriter, LatexWriter, ManifestWriter, MoodleWriter, Qti21Writer, SheetsWriter
+from .writers import (
+    CanvasWriter,
+    CribWriter,
+    LatexWriter,
+    ManifestWriter,
+    MoodleWriter,
+    Qti21Writer,
+    SheetsWriter,
+)
 from .writers.lms import LmsWriter
 from .writers.sheets import holds_marks
 
@@ -70,6 +78,7 @@ def build_papers(
                 names.append(sheet)
         try:
             names += latex.write(papers, tmp)
+            names += CribWriter().write(papers, tmp)
         except TypesetError as exc:
             raise keep_failed(exc, out) from None
         shutil.rmtree(out / "failed", ignore_errors=True)

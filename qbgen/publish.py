@@ -69,7 +69,7 @@ def previous_outputs(out: Path) -> set[str]:
         return set()
     if "papers" not in old:
         return set(PAPER_FILES)
-    names = {"exams.pdf", "keys.pdf", "manifest.json"}
+    names = {"exams.pdf", "keys.pdf", "manifest.json", "crib.pdf", "crib.tex"}
     for paper in old["papers"] if isinstance(old["papers"], list) else []:
         folder = paper.get("folder") if isinstance(paper, dict) else None
         if isinstance(folder, str) and re.fullmatch(r"[^/\\.][^/\\]*", folder):

@@ -49,7 +49,7 @@ ALLOWED = {
     "grade": {"errors", "writers"},  # reads manifests and sheets only: no bank, no LaTeX
     "publish": {"errors"},
     # writers see assembled papers (models) and the stages that typeset them, no bank
-    "writers": {"errors", "frozen", "kinds", "models", "render", "typeset", "pdfjoin", "html"},
+    "writers": {"errors", "frozen", "kinds", "models", "latex", "render", "typeset", "pdfjoin", "html"},
     "build": {
         "errors",
         "models",

@@ -4,6 +4,7 @@ read back and recomputed here by another route."""
 import csv
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -171,3 +172,22 @@ def test_a_roster_sheet_lists_the_students_and_a_filled_one_survives_a_rebuild(t
     r = run_cli("build", "bank/exams/quiz.yaml", "--roster", roster, "--out", out)
     assert r.returncode == 0 and "note: kept" in r.stderr
     assert (out / "marks.csv").read_bytes() == before  # the grader's marks are never replaced
+
+
+def test_the_crib_lists_every_sets_numbers_as_its_key_prints_them(sets):
+    crib = pdf_text(sets / "crib.pdf", layout=True)
+    assert "Crib: paper-b" in crib
+    for code in "AB":
+        # Each answer line of the set's key: "LABEL: VALUE (accept LOW to HIGH)".
+        key = re.findall(r": (\S+) \(accept (\S+) to (\S+)\)", pdf_text(sets / code / "key.pdf"))
+        assert len(key) > 10
+        rows = [ln.split() for ln in crib.splitlines() if ln.split()[:1] == [code]]
+        cells = [cell for row in rows for cell in row[1:]]
+        runs = {tuple(cells[i : i + 4]) for i in range(len(cells) - 3)}
+        for value, low, high in key:  # the value, then its interval "LOW - HIGH", on the set's row
+            assert (value, low, "\u2013", high) in runs, (code, value, low, high)
+
+
+def test_a_single_paper_has_no_crib(tmp_path):
+    assert run_cli("build", "bank/exams/paper-b.yaml", "--out", tmp_path).returncode == 0
+    assert not (tmp_path / "crib.pdf").exists() and (tmp_path / "marks.csv").exists()

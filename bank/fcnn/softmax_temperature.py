@@ -6,7 +6,9 @@ temperature, at 1 and at a large temperature; check recomputes every probability
 Python's math.exp on the raw (unshifted) scores and math.fsum, finds the argmax by
 sorting, and checks the trend (the top probability falls as the temperature grows); it
 returns what the steps print: the three probability vectors, the rest at tau = 0.1,
-the number of classes K = len(logits), 1/K, the argmax entry and the temperatures.
+the number of classes K = len(logits), 1/K, the argmax entry and the temperatures;
+and it checks in the step text what small integers would hide: the table's columns
+z_1 .. z_K and that 1/K is followed by its value.
 
 mistakes declares, for the numbers in the key: at tau = 0.1 and 10, the scores
 multiplied by tau instead of divided, the temperature ignored (tau = 1) and exp(f/tau)
@@ -17,6 +19,7 @@ outside the key's band (BANDS, as in the question file).
 """
 
 import math
+import re
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -193,6 +196,16 @@ def check(p: Params, s: Solution) -> dict[str, object]:
     agree("rest_small", rest_small, s.answers["rest_small"], rel=1e-9)
     require(tops[0] > tops[1] > tops[2] > 1 / k, "the top probability must fall toward 1/K as tau grows")
     require(tops[0] > 0.95, "the small temperature should give an almost one-hot vector")
+    # What the steps write around their numbers: the table's columns z_1 .. z_K, and
+    # 1/K followed by its own value (small integers collide in validate's reading).
+    text = "\n".join(s.steps)
+    heads = [int(n) for n in re.findall(r"\$z_\{(\d+)\}\$", text)]
+    require(heads == list(range(1, k + 1)), f"the table's columns are z_{heads}, not z_1 .. z_{k}")
+    share = re.search(r"1/\\ensuremath\{(\d+)\} = \\ensuremath\{([\d.]+)\}", text)
+    require(
+        share is not None and int(share[1]) == k and abs(float(share[2]) - 1 / k) < 5e-5,
+        "the steps must give 1/K with its value",
+    )
     return {
         "classes": k,
         "entry": best + 1,

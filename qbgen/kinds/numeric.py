@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..frozen import Frozen
-from ..latex import escape, fmt
+from ..latex import Tex, escape, fmt
 from .base import (
     AnswerInstance,
     AnswerSpec,
@@ -200,6 +200,20 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
         """The value to its figures, as the answer line prints it."""
         return {inst.key: fmt(inst.value, inst.sigfigs)}
 
+    def bounds(self, inst: NumericInstance) -> tuple[str, str] | None:
+        """The accepted interval's ends as the key prints them (None: the exact value)."""
+        low, high = inst.accept
+        if high <= low:
+            return None
+        n = (inst.sigfigs or DEFAULT_SIGFIGS) + 1
+        return fmt(_inward(low, n, up=True), n, zeros=True), fmt(_inward(high, n, up=False), n, zeros=True)
+
+    def crib(self, inst: NumericInstance) -> tuple[tuple[str, Tex, str, str], ...]:
+        """The value and the accepted interval, as the key prints them."""
+        bounds = self.bounds(inst)
+        interval = f"{bounds[0]}\\,--\\,{bounds[1]}" if bounds else "exact"
+        return ((inst.key, inst.label, self.printed(inst)[inst.key], interval),)
+
     def latex_exam(self, inst: NumericInstance, *, key: bool) -> str:
         """The paper shows nothing: the student computes it."""
         return ""
@@ -211,12 +225,8 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
         grader reads off the key is never wider than the interval validate proved.
         """
         unit = "\\," + escape(inst.unit) if inst.unit else ""
-        tol = ""
-        low, high = inst.accept
-        if high > low:
-            n = (inst.sigfigs or DEFAULT_SIGFIGS) + 1
-            lo, hi = _inward(low, n, up=True), _inward(high, n, up=False)
-            tol = f" \\quad\\mbox{{(accept {fmt(lo, n, zeros=True)} to {fmt(hi, n, zeros=True)})}}"
+        bounds = self.bounds(inst)
+        tol = f" \\quad\\mbox{{(accept {bounds[0]} to {bounds[1]})}}" if bounds else ""
         value = self.printed(inst)[inst.key]
         return f"{label_tex(inst.label, 'Answer')}{value}{unit}{tol}\\par\n"
 

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from ..models import Paper
 from .canvas import CanvasWriter
+from .crib import CribWriter
 from .latex import LatexWriter
 from .manifest import ManifestWriter, manifest_of, question_record
 from .moodle import MoodleWriter
@@ -34,6 +35,7 @@ class Writer(Protocol):
 
 __all__ = [
     "CanvasWriter",
+    "CribWriter",
     "LatexWriter",
     "ManifestWriter",
     "MoodleWriter",
