@@ -9,7 +9,9 @@ Measures, on this machine, in one run:
            --repeat interleaved rounds, the median of their ratios.
   variants `qbgen build --variants K` against one bare `pdflatex` pass on each of
            the 2K .tex files it wrote, one after the other.
-  roster   `qbgen build --roster` of N students: time and peak memory (RSS of the
+  roster   `qbgen build --roster` of N students (papers, exams.pdf, the model key, the
+           crib, the sheets) against one bare pdflatex pass on each student's exam.tex:
+           time, ratio and peak memory (RSS of the
            qbgen process and, separately, of its largest pdflatex child).
 Bare runs use the same flags qbgen uses (nonstopmode, halt-on-error, no shell escape).
 The best of --repeat runs is reported for every timing.
@@ -112,8 +114,13 @@ def main() -> None:
             took = time.perf_counter() - t
             rss_mb = int(proc.stderr.strip().splitlines()[-1]) / 1024
             child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            # The yardstick: one bare pdflatex pass over each student's exam.tex.
+            exams = sorted((tmp / f"r{n}").glob("*/exam.tex"))
+            assert len(exams) == n, len(exams)
+            serial = bare(exams, tmp / f"b{n}")
             print(
                 f"roster:   {n} students {took:.1f} s ({took / n * 1000:.0f} ms/student), "
+                f"bare pdflatex x{n} (exams) {serial:.1f} s, ratio {took / serial:.2f} (target <= 0.15); "
                 f"qbgen peak RSS {rss_mb:.0f} MB, largest child so far {child_mb:.0f} MB"
             )
 

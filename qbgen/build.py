@@ -61,10 +61,17 @@ def build_papers(
     jobs: int | None = None,
     progress: Progress | None = None,
     head: dict[str, Any] | None = None,
+    student_keys: bool = False,
 ) -> BuildResult:
-    """Write every paper's exam, key and manifest (and the combined files) into `out`."""
+    """Write every paper's exam, key and manifest (and the combined files) into `out`.
+
+    A roster build typesets one model key (the first student's, `key.pdf` at the top)
+    and the crib, unless `student_keys` asks for every student's key too.
+    """
     started = time.monotonic()
-    latex = LatexWriter(jobs=jobs, progress=progress)
+    latex = LatexWriter(jobs=jobs, progress=progress, student_keys=student_keys)
+    if not student_keys and any(p.exam.candidate for p in papers):
+        head = {**(head or {}), "model_key": True}  # so a rebuild knows the top key.pdf is ours
     manifests = ManifestWriter(head)
     kept = []
     with staging(out) as tmp:
@@ -99,12 +106,15 @@ def build(
     roster: list[Candidate] | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    student_keys: bool = False,
 ) -> BuildResult:
     """Build one paper, K variants (A, B, ...) or one paper per student into `out`."""
     planned = plan(
         loaded, bank, seed=seed, original=original, variants=variants, roster=roster, progress=progress
     )
-    return build_papers(planned.papers, out, jobs=jobs, progress=progress, head=planned.head)
+    return build_papers(
+        planned.papers, out, jobs=jobs, progress=progress, head=planned.head, student_keys=student_keys
+    )
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,9 @@ def build(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: output/<spec>/).")] = None,
     jobs: Annotated[int | None, typer.Option(min=1, help="LaTeX runs at once (default: cores).")] = None,
+    student_keys: Annotated[
+        bool, typer.Option("--student-keys", help="With --roster: a key per student too, and keys.pdf.")
+    ] = False,
     bank: BankOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
@@ -198,7 +201,9 @@ def build(
     """Build exam.pdf and key.pdf (with .tex and manifest.json) from an exam spec.
 
     With --variants K or --roster FILE, one folder per set or student, plus exams.pdf and
-    keys.pdf holding every paper (each from an odd page, for duplex printing).
+    keys.pdf holding every paper (each from an odd page, for duplex printing), crib.pdf
+    (every paper's numbers by question) and marks.csv/responses.csv. A roster build
+    typesets one model key (key.pdf, the first student's) unless --student-keys.
 
     Example: qbgen build bank/exams/paper-b.yaml --variants 20
     """
@@ -216,6 +221,7 @@ def build(
             roster=students,
             jobs=jobs,
             progress=progress if (variants or students) else None,
+            student_keys=student_keys,
         )
 
     try:
@@ -234,7 +240,8 @@ def build(
         for f in result.files:
             typer.echo(str(f))
     typer.echo(
-        f"{result.papers} paper{'s' if result.papers != 1 else ''} with keys, "
+        f"{result.papers} paper{'s' if result.papers != 1 else ''} "
+        f"{'and a model key' if result.manifest.get('model_key') else 'with keys'}, "
         f"{result.pages} pages, {result.seconds:.1f} s -> {result.out}",
         err=True,
     )

@@ -70,6 +70,8 @@ def previous_outputs(out: Path) -> set[str]:
     if "papers" not in old:
         return set(PAPER_FILES)
     names = {"exams.pdf", "keys.pdf", "manifest.json", "crib.pdf", "crib.tex"}
+    if old.get("model_key") is True:  # a roster build's one key, at the top
+        names.update({"key.pdf", "key.tex"})
     for paper in old["papers"] if isinstance(old["papers"], list) else []:
         folder = paper.get("folder") if isinstance(paper, dict) else None
         if isinstance(folder, str) and re.fullmatch(r"[^/\\.][^/\\]*", folder):

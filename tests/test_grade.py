@@ -152,6 +152,15 @@ def test_a_roster_sheet_lists_the_students_and_a_filled_one_survives_a_rebuild(t
     out = tmp_path / "out"
     r = run_cli("build", "bank/exams/quiz.yaml", "--roster", roster, "--out", out)
     assert r.returncode == 0, r.stderr
+    # One model key (the first student's) at the top and the crib, no key per student.
+    assert "Answer Key" in pdf_text(out / "key.pdf") and "Asha Rao" in pdf_text(out / "key.pdf")
+    assert not (out / "keys.pdf").exists() and not list(out.glob("*/key.pdf"))
+    assert all(sid in pdf_text(out / "crib.pdf") for sid in ("21CS01", "21CS02", "21CS03"))
+    r = run_cli(
+        "build", "bank/exams/quiz.yaml", "--roster", roster, "--student-keys", "--out", tmp_path / "all"
+    )
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "all" / "keys.pdf").exists() and len(list((tmp_path / "all").glob("*/key.pdf"))) == 3
     rows = read(out / "marks.csv")
     assert [row[:2] for row in rows[2:]] == [
         ["21CS01", "Asha Rao"],

@@ -71,22 +71,28 @@ class LatexWriter:
         jobs: int | None = None,
         progress: Progress | None = None,
         context: BaseContext | None = None,
+        student_keys: bool = True,
     ) -> None:
         self.jobs = jobs or os.cpu_count() or 1
+        # A roster build without student keys typesets one model key (the first
+        # student's, as key.pdf at the top) and leaves the numbers to the crib.
+        self.student_keys = student_keys
         self.note = progress or (lambda stage, done, total: None)
         self.context = context or mp_context()
         self.pages = 0
 
     def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
         """Write every paper's files into `folder`; return their names, relative to it."""
-        names = self._sources(papers, folder)
-        units = [Unit(p, False) for p in papers] + [Unit(p, True) for p in papers]
+        model = not self.student_keys and any(p.exam.candidate for p in papers)
+        keyed = [papers[0].model_copy(update={"folder": ""})] if model else list(papers)
+        names = self._sources(papers, folder, keyed)
+        units = [Unit(p, False) for p in papers] + [Unit(p, True) for p in keyed]
         if len(papers) == 1 and not papers[0].folder:
             return names + self._single(units, folder)
         work = folder / ".work"
         work.mkdir()
         count = max(min(self.jobs, len(papers)), math.ceil(len(units) / UNITS_PER_DOCUMENT))
-        groups = _chunks(len(papers), count)
+        groups = _chunks(len(papers), count, len(keyed))
         docs: list[Path] = []
         spans: list[tuple[tuple[int, int], ...]] = []
         for g, members in enumerate(groups):
@@ -108,16 +114,17 @@ class LatexWriter:
         self.pages = sum(b - a + 1 for doc in docs for a, b in page_map(doc))
         return [u.name for u in units]
 
-    def _sources(self, papers: Sequence[Paper], folder: Path) -> list[str]:
+    def _sources(self, papers: Sequence[Paper], folder: Path, keyed: Sequence[Paper]) -> list[str]:
         names = []
-        for i, p in enumerate(papers):
+        jobs = [(p, False) for p in papers] + [(p, True) for p in keyed]
+        for i, (p, answers) in enumerate(jobs):
             target = folder / p.folder if p.folder else folder
             target.mkdir(parents=True, exist_ok=True)
             prefix = f"{p.folder}/" if p.folder else ""
-            for name, answers in (("exam", False), ("key", True)):
-                (target / f"{name}.tex").write_text(render(p.exam, answers=answers), "utf-8")
-                names.append(f"{prefix}{name}.tex")
-            self.note("render", i + 1, len(papers))
+            name = "key" if answers else "exam"
+            (target / f"{name}.tex").write_text(render(p.exam, answers=answers), "utf-8")
+            names.append(f"{prefix}{name}.tex")
+            self.note("render", i + 1, len(jobs))
         return names
 
     def _typeset(
@@ -157,7 +164,10 @@ class LatexWriter:
                 task.append((str(folder / units[i].name), [where[i]]))
                 names.append(units[i].name)
             tasks.append(task)
-        for answers, name in ((False, "exams.pdf"), (True, "keys.pdf")):
+        combined_files: tuple[tuple[bool, str], ...] = ((False, "exams.pdf"), (True, "keys.pdf"))
+        if not self.student_keys and any(u.paper.exam.candidate for u in units):
+            combined_files = ((False, "exams.pdf"),)  # one model key: no keys.pdf to join
+        for answers, name in combined_files:
             combined: list[Span] = []
             count = 0
             for i in (i for i, u in enumerate(units) if u.answers == answers):
@@ -200,13 +210,15 @@ def _located(
     return exc
 
 
-def _chunks(count_papers: int, count: int) -> list[list[int]]:
+def _chunks(count_papers: int, count: int, count_keys: int | None = None) -> list[list[int]]:
     # Contiguous runs of papers, each paper with its key in the same document: documents
     # of one spec cost alike (they finish together), a key reuses its paper's figures,
-    # and exams.pdf/keys.pdf read the documents in order, one at a time.
+    # and exams.pdf/keys.pdf read the documents in order, one at a time. The first
+    # `count_keys` papers have keys (all by default; one, for a model key).
+    keys = count_papers if count_keys is None else count_keys
     bounds = [round(g * count_papers / count) for g in range(count + 1)]
     return [
-        list(range(a, b)) + list(range(count_papers + a, count_papers + b))
+        list(range(a, b)) + list(range(count_papers + a, count_papers + min(b, keys)))
         for a, b in zip(bounds, bounds[1:], strict=False)
         if b > a
     ]
