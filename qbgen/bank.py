@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -129,9 +130,27 @@ class PlainText:
         return self.text
 
 
+_JINJA_SPAN = re.compile(r"\\(?:VAR|BLOCK)\{[^}]*\}")
+_BARE_PERCENT = re.compile(r"(?<!\\)%")
+
+
+def _bare_percent(doc: YamlDoc, loc: Loc, source: str) -> None:
+    # LaTeX reads a bare % as a comment and drops the rest of the line ("50% of the
+    # marks" prints "50"): bank text writes \%. Jinja's own code (\VAR{x % 2}) is not text.
+    for n, line in enumerate(source.splitlines(), 1):
+        if _BARE_PERCENT.search(_JINJA_SPAN.sub("", line)):
+            raise InputError(
+                "a bare % starts a LaTeX comment and drops the rest of the line: write \\%",
+                file=doc.path,
+                line=(doc.line_of(loc) or 0) + (n if "\n" in source else 0),
+                field=".".join(str(k) for k in loc),
+            )
+
+
 def _compile(doc: YamlDoc, question: Question) -> dict[Loc, jinja2.Template | PlainText]:
     out: dict[Loc, jinja2.Template | PlainText] = {}
     for loc, source in text_fields(question):
+        _bare_percent(doc, loc, source)
         if not any(mark in source for mark in _JINJA_MARKS):
             out[loc] = PlainText(source)
             continue

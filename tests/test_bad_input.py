@@ -104,6 +104,16 @@ def edit(path, old, new):
         ),
         ("topic: q", "topic: q\ntopic: r", ("good.yaml:4:", "duplicate key 'topic'")),
         ("\\VAR{p.x} squared", "\\VAR{p.x squared", ("good.yaml:8:", "prompt: template syntax")),
+        (
+            "What is \\VAR{p.x} squared?",
+            "What is 50% of \\VAR{p.x} squared?",
+            ("good.yaml:8:", "prompt: a bare % starts a LaTeX comment", "write \\%"),
+        ),
+        (
+            "{marks: 2, text: Right square.}",
+            "{marks: 2, text: 'Right square, 100% of it.'}",
+            ("good.yaml:12:", "rubric.0.text: a bare %"),
+        ),
     ],
 )
 def test_bad_question_file(tmp_path, old, new, expect):
@@ -171,6 +181,15 @@ def test_a_view_that_does_not_add_up_is_one_line(tmp_path, old, new, expect):
     edit(bank / "q" / "views.yaml", old, new)
     line = one_line_error(run_cli("list", "--bank", bank), 2)
     assert "views.yaml:" in line and expect in line, line
+
+
+def test_an_escaped_percent_and_jinja_arithmetic_are_fine(tmp_path):
+    bank = make(tmp_path)
+    edit(
+        bank / "q" / "good.yaml", "What is \\VAR{p.x} squared?", "Is \\VAR{p.x % 2} odd? 50\\% of \\VAR{p.x}?"
+    )
+    r = run_cli("list", "--bank", bank)
+    assert r.returncode == 0, r.stderr
 
 
 def test_parts_not_adding_up(tmp_path):
