@@ -61,6 +61,13 @@ class Printed:
             return abs(v - round(v)) < 1e-9 and round(v) == self.value
         return abs(v - self.value) <= self.half_unit * (1 + 1e-9) + 1e-15
 
+    def accounted(self, vouched: list[float]) -> bool:
+        """Whether some vouched value reads as this number.
+
+        A number fmt printed carries its sign; by hand, a minus may be an operator.
+        """
+        return any(self.shows(v) or (not self.from_fmt and self.shows(-v)) for v in vouched)
+
 
 def _read(text: str, from_fmt: bool) -> Printed | None:
     body = text.replace("{,}", "").replace(" ", "")
@@ -115,13 +122,12 @@ def numbers_of(value: Any) -> Iterator[float]:
 
 def unaccounted(steps: list[str], vouched: list[float]) -> list[tuple[int, str]]:
     """Return (step number, 1-based; text) of each printed number no vouched value reads as."""
-    out = []
-    for i, step in enumerate(steps, 1):
-        for num in printed_numbers(step):
-            # A number fmt printed carries its sign; by hand, a minus may be an operator.
-            if not any(num.shows(v) or (not num.from_fmt and num.shows(-v)) for v in vouched):
-                out.append((i, num.text))
-    return out
+    return [
+        (i, num.text)
+        for i, step in enumerate(steps, 1)
+        for num in printed_numbers(step)
+        if not num.accounted(vouched)
+    ]
 
 
 __all__ = ["FORMULA_CONSTANTS", "Printed", "numbers_of", "printed_numbers", "unaccounted"]

@@ -33,7 +33,7 @@ from .errors import QbgenError, TypesetError
 from .frozen import thaw
 from .kinds import KINDS
 from .models import Exam, QuestionInstance, SectionInstance
-from .numbers import numbers_of, printed_numbers, unaccounted
+from .numbers import numbers_of, printed_numbers
 from .render import preamble, render
 from .seeds import rng_for
 from .typeset import ensure_format, question_at, typeset
@@ -119,36 +119,39 @@ def step_problems(inst: QuestionInstance) -> list[str]:
     prints it as the answer line does.
     """
     given = list(numbers_of(thaw(inst.params))) + list(numbers_of(thaw(inst.derived)))
-    answers = list(numbers_of(thaw(inst.answers)))
-    out = [
-        f"worked step {i} prints {text}, which is no parameter, answer or value check re-derived"
-        for i, text in unaccounted(list(inst.steps), given + answers)
-    ]
+    vouched = given + list(numbers_of(thaw(inst.answers)))
     # One rule for the figures: a rounded number prints as many as the answers do.
     rule = {DEFAULT_FIGURES}.union(*(KINDS[a.kind].figures(a) for a in inst.all_answers()))
-    vouched = given + answers
-    for i, step in enumerate(inst.steps, 1):
+    answer_lines = {
+        key: next(printed_numbers(line))
+        for a in inst.all_answers()
+        for key, line in KINDS[a.kind].printed(a).items()
+    }
+    loose: list[str] = []
+    figures: list[str] = []
+    twice: dict[str, list[str]] = {key: [] for key in answer_lines}  # by answer, as reported
+    for i, step in enumerate(inst.steps, 1):  # each step's numbers are read once
         for num in printed_numbers(step):
+            if not num.accounted(vouched):
+                loose.append(
+                    f"worked step {i} prints {num.text}, which is no parameter, answer or value "
+                    "check re-derived"
+                )
             exact = num.integer or any(math.isclose(num.value, v, rel_tol=1e-12) for v in vouched)
             if num.from_fmt and not exact and num.figures not in rule:
-                figures = " or ".join(str(n) for n in sorted(rule))
-                out.append(
+                allowed = " or ".join(str(n) for n in sorted(rule))
+                figures.append(
                     f"worked step {i} prints {num.text} to {num.figures} significant figures, "
-                    f"where the key's rule is {figures}"
+                    f"where the key's rule is {allowed}"
                 )
-    lines = {k: v for a in inst.all_answers() for k, v in KINDS[a.kind].printed(a).items()}
-    for key, line in lines.items():
-        value = inst.answers[key]
-        answer = next(printed_numbers(line))
-        for i, step in enumerate(inst.steps, 1):
-            for num in printed_numbers(step):
-                if num.from_fmt and num.shows(value) and num.text != answer.text:
-                    if not any(num.shows(v) for v in given):
-                        out.append(
-                            f"worked step {i} prints answer {key} as {num.text}, "
-                            f"its answer line as {answer.text}"
-                        )
-    return out
+            if not num.from_fmt or any(num.shows(v) for v in given):
+                continue
+            for key, answer in answer_lines.items():
+                if num.shows(inst.answers[key]) and num.text != answer.text:
+                    twice[key].append(
+                        f"worked step {i} prints answer {key} as {num.text}, its answer line as {answer.text}"
+                    )
+    return loose + figures + [line for lines in twice.values() for line in lines]
 
 
 def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:

@@ -69,6 +69,16 @@ class LmsNumber:
     unit: str = ""
     mistakes: tuple[tuple[str, float], ...] = ()
 
+    @property
+    def centre(self) -> float:
+        """The middle of the accepted interval (an LMS's "answer")."""
+        return (self.low + self.high) / 2
+
+    @property
+    def half(self) -> float:
+        """Half the accepted interval's width (an LMS's "tolerance" or margin)."""
+        return (self.high - self.low) / 2
+
 
 @dataclass(frozen=True)
 class LmsChoice:

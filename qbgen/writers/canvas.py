@@ -26,10 +26,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..html import figures_to_png
 from ..kinds.base import LmsChoice, LmsNumber, LmsWritten
 from ..models import Paper
-from .lms import Group, LmsWriter, Texts, gather, para, safe
+from .lms import Group, LmsWriter, Texts, para, safe
 
 QTI = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 CP = "http://www.imsglobal.org/xsd/imscp_v1p1"
@@ -62,10 +61,7 @@ class CanvasWriter(LmsWriter):
 
     def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
         """Write canvas.zip (and the report) into `folder`; return their names."""
-        texts = Texts(self.image_src)
-        by_id = gather(papers, texts)
-        texts.convert()
-        pngs = figures_to_png(list(texts.pictures.values()), folder / ".work") if texts.pictures else {}
+        by_id, texts, pngs = self._start(papers, folder)
         sets: dict[str, list[Group]] = {}
         for per_set in by_id.values():
             for groups in per_set:
@@ -103,7 +99,7 @@ class CanvasWriter(LmsWriter):
             self._say(
                 g, f"its {len(g.forms)} answers are {len(g.forms)} Canvas questions, the marks split equally"
             )
-        if any(isinstance(f, LmsWritten) for f, _ in g.forms) or len(g.rubric) > 1:
+        if g.written or len(g.rubric) > 1:
             self._say(g, "Canvas has no grader-only text: the marking scheme is not in the quiz")
         points = g.marks / len(g.forms)
         for n, (form, roles) in enumerate(g.forms, 1):
@@ -153,7 +149,7 @@ class CanvasWriter(LmsWriter):
         etree.SubElement(both, "vargte", respident="response1").text = repr(form.low)
         etree.SubElement(both, "varlte", respident="response1").text = repr(form.high)
         etree.SubElement(cond, "setvar", action="Set", varname="SCORE").text = "100"
-        half = (form.high - form.low) / 2
+        half = form.half
         for k, (name, value) in enumerate(form.mistakes, 1):
             fid = f"mistake{k}_fb"
             wrong = etree.SubElement(proc, "respcondition", attrib={"continue": "Yes"})

@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..html import Picture, extract_figures, to_html
+from ..html import Picture, extract_figures, figures_to_png, to_html
 from ..kinds import KINDS
 from ..kinds.base import LmsChoice, LmsForm, LmsWritten
 from ..models import Paper, QuestionInstance
 
 REPORT = "export-report.txt"  # what a target cannot carry, beside its files
+WORK = ".work"  # where the figures are typeset, inside the staging folder
 
 
 @dataclass
@@ -67,6 +68,16 @@ class Group:
     rubric: list[tuple[float, int]]
     steps: list[int]
     remarks: list[int]  # answers for the grader only (not asked)
+
+    @property
+    def graded(self) -> list[tuple[LmsForm, dict[str, int]]]:
+        """The forms an LMS scores itself: values and choices."""
+        return [(f, r) for f, r in self.forms if not isinstance(f, LmsWritten)]
+
+    @property
+    def written(self) -> list[tuple[LmsForm, dict[str, int]]]:
+        """The forms a person grades."""
+        return [(f, r) for f, r in self.forms if isinstance(f, LmsWritten)]
 
 
 def set_code(paper: Paper) -> str:
@@ -148,6 +159,7 @@ class LmsWriter:
     """The report every LMS writer keeps: what its target cannot carry, once per question."""
 
     name = "lms"
+    image_src: str  # where an <img> points, with {key}: each target says
 
     def __init__(self) -> None:
         self._said: dict[str, None] = {}
@@ -164,17 +176,29 @@ class LmsWriter:
     def _say(self, g: Group, text: str) -> None:
         self._said[f"{g.where}: {text}"] = None
 
+    def _start(
+        self, papers: Sequence[Paper], folder: Path
+    ) -> tuple[dict[str, list[list[Group]]], Texts, dict]:
+        # Every group and its text as HTML (one pandoc run), the figures as PNGs in .work.
+        texts = Texts(self.image_src)
+        by_id = gather(papers, texts)
+        texts.convert()
+        return by_id, texts, figures_to_png(list(texts.pictures.values()), folder / WORK)
+
+    def _finish(self, folder: Path, written: str) -> list[str]:
+        # The figures' work folder goes; the report joins the target's file.
+        shutil.rmtree(folder / WORK, ignore_errors=True)
+        (folder / REPORT).write_text("".join(f"{line}\n" for line in self.report), "utf-8")
+        return [written, REPORT]
+
     def _package(self, folder: Path, package: str, files: dict[str, bytes]) -> list[str]:
-        # The zip (manifest first, fixed dates: the same draws give the same bytes), the
-        # report; the figures' work folder goes.
+        # The zip: manifest first, fixed dates, so the same draws give the same bytes.
         with zipfile.ZipFile(folder / package, "w", zipfile.ZIP_DEFLATED) as z:
             for name in sorted(files, key=lambda n: (n != "imsmanifest.xml", n)):
                 z.writestr(
                     zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), files[name], zipfile.ZIP_DEFLATED
                 )
-        shutil.rmtree(folder / ".work", ignore_errors=True)
-        (folder / REPORT).write_text("".join(f"{line}\n" for line in self.report), "utf-8")
-        return [package, REPORT]
+        return self._finish(folder, package)
 
 
 def safe(text: str) -> str:

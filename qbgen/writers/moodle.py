@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import math
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,10 +30,9 @@ import numpy as np
 from lxml import etree
 
 from ..errors import QbgenError
-from ..html import figures_to_png
-from ..kinds.base import LmsChoice, LmsForm, LmsNumber, LmsWritten
+from ..kinds.base import LmsChoice, LmsForm, LmsNumber
 from ..models import Paper
-from .lms import REPORT, Group, LmsWriter, Texts, gather, para, strip_p
+from .lms import Group, LmsWriter, Texts, para, strip_p
 
 # Moodle's grade list: a fraction of an answer must be one of these (or its negative).
 GRADES = (
@@ -77,27 +75,21 @@ class MoodleWriter(LmsWriter):
     # ---------------------------------------------------------------- writing
     def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
         """Write quiz.xml (and the report) into `folder`; return their names."""
-        texts = Texts(self.image_src)
-        by_id = gather(papers, texts)
-        texts.convert()
-        pngs = figures_to_png(list(texts.pictures.values()), folder / ".work") if texts.pictures else {}
+        by_id, texts, pngs = self._start(papers, folder)
         quiz = etree.Element("quiz")
         for qid, sets in by_id.items():
             category = etree.SubElement(quiz, "question", type="category")
             _text(etree.SubElement(category, "category"), f"$course$/top/qbgen/{sets[0][0].spec}/{qid}")
             for groups in sets:
                 for g in groups:
-                    self._question(quiz, g, texts, g.head, pngs)
+                    self._question(quiz, g, texts, pngs)
         tree = etree.ElementTree(quiz)
         tree.write(str(folder / FILE), xml_declaration=True, encoding="UTF-8", pretty_print=True)
-        shutil.rmtree(folder / ".work", ignore_errors=True)
-        (folder / REPORT).write_text("".join(f"{line}\n" for line in self.report), "utf-8")
-        return [FILE, REPORT]
+        return self._finish(folder, FILE)
 
-    def _question(self, quiz: etree._Element, g: Group, t: Texts, head: str, pngs: dict[str, Path]) -> None:
-        graded = [(f, r) for f, r in g.forms if not isinstance(f, LmsWritten)]
-        written = [(f, r) for f, r in g.forms if isinstance(f, LmsWritten)]
-        stem = head + "".join(t[i] for i in g.text)
+    def _question(self, quiz: etree._Element, g: Group, t: Texts, pngs: dict[str, Path]) -> None:
+        graded, written = g.graded, g.written
+        stem = g.head + "".join(t[i] for i in g.text)
         if graded and written:
             share = min(max(round(2 * g.marks * len(graded) / len(g.forms)) / 2, 0.5), g.marks - 0.5)
             self._say(
@@ -173,15 +165,14 @@ class MoodleWriter(LmsWriter):
             )
 
     def _numerical(self, q: etree._Element, form: LmsNumber) -> None:
-        centre, half = (form.low + form.high) / 2, (form.high - form.low) / 2
         right = etree.SubElement(q, "answer", fraction="100", format="moodle_auto_format")
-        _text(right, number(centre))
-        etree.SubElement(right, "tolerance").text = number(half)
+        _text(right, number(form.centre))
+        etree.SubElement(right, "tolerance").text = number(form.half)
         _html(etree.SubElement(right, "feedback", format="html"), "", {})
         for name, value in form.mistakes:
             wrong = etree.SubElement(q, "answer", fraction="0", format="moodle_auto_format")
             _text(wrong, number(value))
-            etree.SubElement(wrong, "tolerance").text = number(half)
+            etree.SubElement(wrong, "tolerance").text = number(form.half)
             _html(
                 etree.SubElement(wrong, "feedback", format="html"),
                 f"<p>A known mistake: {_esc(name)}.</p>",
@@ -198,15 +189,15 @@ class MoodleWriter(LmsWriter):
         etree.SubElement(q, "answernumbering").text = "ABCD"
         for i, _right, share in _shares(form, where):
             a = etree.SubElement(q, "answer", fraction=share, format="html")
-            _html_text(a, t[roles[f"option{i}"]], pngs)
+            _html(a, t[roles[f"option{i}"]], pngs)
             _html(etree.SubElement(a, "feedback", format="html"), "", {})
 
     def _cloze(self, form: LmsForm, roles: dict, t: Texts, where: str) -> str:
         if isinstance(form, LmsNumber):
-            half = (form.high - form.low) / 2
-            parts = [f"={number((form.low + form.high) / 2)}:{number(half)}"]
+            half = number(form.half)
+            parts = [f"={number(form.centre)}:{half}"]
             parts += [
-                f"%0%{number(v)}:{number(half)}#{cloze_escape('A known mistake: ' + name)}"
+                f"%0%{number(v)}:{half}#{cloze_escape('A known mistake: ' + name)}"
                 for name, v in form.mistakes
             ]
             return "{1:NUMERICAL:" + "~".join(parts) + "}"
@@ -254,17 +245,14 @@ def _text(parent: etree._Element, value: str) -> None:
     etree.SubElement(parent, "text").text = value
 
 
-def _html_text(parent: etree._Element, html: str, pngs: dict[str, Path]) -> None:
+def _html(parent: etree._Element, html: str, pngs: dict[str, Path]) -> None:
+    # The HTML as <text>, and a <file> for each figure it shows (Moodle's @@PLUGINFILE@@).
     el = etree.SubElement(parent, "text")
     el.text = etree.CDATA(html) if html else ""
     for key, png in pngs.items():
         if f"@@PLUGINFILE@@/figure-{key}.png" in html:
             f = etree.SubElement(parent, "file", name=png.name, path="/", encoding="base64")
             f.text = base64.b64encode(png.read_bytes()).decode()
-
-
-def _html(parent: etree._Element, html: str, pngs: dict[str, Path]) -> None:
-    _html_text(parent, html, pngs)
 
 
 __all__ = ["GRADES", "MoodleWriter", "cloze_escape", "fraction", "number"]

@@ -28,10 +28,9 @@ from pathlib import Path
 from lxml import etree
 from lxml import html as lxml_html
 
-from ..html import figures_to_png
 from ..kinds.base import LmsChoice, LmsNumber, LmsWritten
 from ..models import Paper
-from .lms import Group, LmsWriter, Texts, gather, safe
+from .lms import Group, LmsWriter, Texts, safe
 
 NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -102,11 +101,7 @@ class Qti21Writer(LmsWriter):
 
     def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
         """Write qti21.zip (and the report) into `folder`; return their names."""
-        texts = Texts(self.image_src)
-        by_id = gather(papers, texts)
-        texts.convert()
-        work = folder / ".work"
-        pngs = figures_to_png(list(texts.pictures.values()), work) if texts.pictures else {}
+        by_id, texts, pngs = self._start(papers, folder)
         items: dict[str, list[str]] = {}
         files: dict[str, bytes] = {}
         for qid, sets in by_id.items():
@@ -133,8 +128,7 @@ class Qti21Writer(LmsWriter):
         item.set("title", g.name)
         item.set("adaptive", "false")
         item.set("timeDependent", "false")
-        graded = [(f, r) for f, r in g.forms if not isinstance(f, LmsWritten)]
-        written = [(f, r) for f, r in g.forms if isinstance(f, LmsWritten)]
+        graded, written = g.graded, g.written
         if graded and (written or len(graded) > 1 or len(g.rubric) > len(graded)):
             self._say(g, "values and choices share the marks equally, not as the marking scheme splits them")
         if written:
@@ -235,7 +229,7 @@ class Qti21Writer(LmsWriter):
                 etree.SubElement(match, _q("correct"), identifier=rid)
             _add_score(first, weight)
             if isinstance(form, LmsNumber):
-                half = (form.high - form.low) / 2
+                half = form.half
                 for k, (_name, value) in enumerate(form.mistakes, 1):
                     other = etree.SubElement(cond, _q("responseElseIf"))
                     _within(other, rid, value - half, value + half)
