@@ -18,6 +18,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,15 @@ class PaperRecord:
     candidate: dict[str, str] | None
     manifest: dict[str, Any]
 
+    @cached_property
     def items(self) -> dict[str, float]:
-        """Every item a grader marks on this paper, with its maximum."""
+        """Every item a grader marks on this paper, with its maximum (read once)."""
         return {k: float(v) for q in self.manifest["questions"] for k, v in q["items"].items()}
+
+    @property
+    def marks(self) -> float:
+        """What the paper's items add up to."""
+        return math.fsum(self.items.values())
 
 
 @dataclass
@@ -126,9 +133,9 @@ def read_marks(path: Path, papers: list[PaperRecord]) -> list[Student]:
         seen[row["id"]] = line
         paper = _paper_for(path, line, row, papers)
         student = Student(row["id"], row.get("name", ""), paper)
-        own = paper.items()
+        own = paper.items
         for item in row:
-            if row[item] and item not in own and any(item in p.items() for p in papers):
+            if row[item] and item not in own and any(item in p.items for p in papers):
                 raise InputError(f"{path}:{line}: {item}: this student's paper has no item {item}")
         for item, most in own.items():
             if item not in row:
@@ -206,7 +213,7 @@ def all_items(students: list[Student]) -> dict[str, float]:
     """Every item any student's paper has (pools differ), with its largest maximum."""
     out: dict[str, float] = {}
     for s in students:
-        for item, most in s.paper.items().items():
+        for item, most in s.paper.items.items():
             out[item] = max(most, out.get(item, 0.0))
     return out
 
@@ -224,7 +231,7 @@ def item_rows(students: list[Student], label: str = "") -> list[dict[str, Any]]:
     for item in items:
         who = [i for i, s in enumerate(students) if item in s.marks]
         got = np.array([students[i].marks[item] or 0.0 for i in who])
-        out_of = np.array([students[i].paper.items()[item] for i in who])
+        out_of = np.array([students[i].paper.items[item] for i in who])
         facility = float((got / out_of).mean())
         disc = _corr(got, totals[who] - got)
         flags = []
@@ -262,10 +269,10 @@ def item_rows(students: list[Student], label: str = "") -> list[dict[str, Any]]:
         {
             "item": "(test)",
             "set": label,
-            "max": float(max(sum(s.paper.items().values()) for s in students)),
+            "max": max(s.paper.marks for s in students),
             "n": len(students),
             "mean": float(totals.mean()),
-            "facility": float(np.mean([s.total() / sum(s.paper.items().values()) for s in students])),
+            "facility": float(np.mean([s.total() / s.paper.marks for s in students])),
             "discrimination": float("nan"),
             "blank_rate": float(np.mean([x for row in blanks for x in row])),
             "flag": "",
@@ -321,17 +328,18 @@ def grade(folder: Path, marks: Path | None = None, responses: Path | None = None
     students = read_marks(marks, papers)
     responses = responses or folder / RESPONSES
     marked = mark_responses(responses, papers) if responses.is_file() else None
-    items = list(all_items(students))
+    most = all_items(students)
+    items = list(most)
     grades = [["id", "name"] + items + ["total", "percent"]]
     for s in students:
         total = s.total()
-        out_of = float(s.paper.manifest.get("max_marks") or sum(s.paper.items().values()))
+        out_of = float(s.paper.manifest.get("max_marks") or s.paper.marks)
         grades.append(
             [s.id, s.name]
             + ["" if s.marks.get(i) is None else f"{s.marks[i]:g}" for i in items]
             + [f"{total:g}", f"{100 * total / out_of:.1f}"]
         )
-    max_marks = float(students[0].paper.manifest.get("max_marks") or sum(all_items(students).values()))
+    max_marks = float(students[0].paper.manifest.get("max_marks") or sum(most.values()))
     spec = students[0].paper.manifest.get("spec", "exam")
     title = f"{spec} ({max_marks:g})"
     gradebook = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", title]]
