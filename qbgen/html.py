@@ -35,17 +35,20 @@ class Picture:
 
 def _group(text: str, start: int) -> tuple[str, int]:
     # The balanced {...} group opening at text[start]; returns its body and the end.
+    # A backslash escapes the character after it (\{, \}, \\).
     assert text[start] == "{"
-    depth = 0
-    for i in range(start, len(text)):
+    depth, i = 0, start
+    while i < len(text):
         if text[i] == "\\":
+            i += 2
             continue
-        if text[i] == "{" and (i == 0 or text[i - 1] != "\\"):
+        if text[i] == "{":
             depth += 1
-        elif text[i] == "}" and text[i - 1] != "\\":
+        elif text[i] == "}":
             depth -= 1
             if depth == 0:
                 return text[start + 1 : i], i + 1
+        i += 1
     raise QbgenError("unbalanced braces in a figure")
 
 
