@@ -102,7 +102,7 @@ class LatexWriter:
             docs.append(path)
             spans.append(doc.units)
         pdfs = self._typeset(docs, groups, spans, units)
-        names += self._split(units, groups, docs, pdfs, folder)
+        names += self._split(units, groups, docs, pdfs, folder, keys_pdf=not model)
         return names
 
     def _single(self, units: list[Unit], folder: Path) -> list[str]:
@@ -150,6 +150,8 @@ class LatexWriter:
         docs: list[Path],
         pdfs: list[Path],
         folder: Path,
+        *,
+        keys_pdf: bool = True,
     ) -> list[str]:
         maps = [page_map(doc) for doc in docs]
         names: list[str] = []
@@ -164,10 +166,9 @@ class LatexWriter:
                 task.append((str(folder / units[i].name), [where[i]]))
                 names.append(units[i].name)
             tasks.append(task)
-        combined_files: tuple[tuple[bool, str], ...] = ((False, "exams.pdf"), (True, "keys.pdf"))
-        if not self.student_keys and any(u.paper.exam.candidate for u in units):
-            combined_files = ((False, "exams.pdf"),)  # one model key: no keys.pdf to join
-        for answers, name in combined_files:
+        # One model key has no keys.pdf to join.
+        joined = ((False, "exams.pdf"), (True, "keys.pdf")) if keys_pdf else ((False, "exams.pdf"),)
+        for answers, name in joined:
             combined: list[Span] = []
             count = 0
             for i in (i for i, u in enumerate(units) if u.answers == answers):
