@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import QuestionFailure
-from .latex import Figure, fmt, listing
+from .latex import Figure, fmt, listing, marks, polyline
 
 __all__ = [
     "Params",
@@ -41,6 +41,8 @@ __all__ = [
     "rounded",
     "fmt",
     "listing",
+    "marks",
+    "polyline",
     "matrix",
 ]
 

@@ -108,6 +108,9 @@ FIGURE_DOC = r"""\documentclass[tikz,border=3pt]{standalone}
 \usepackage[T1]{fontenc}
 \usepackage{lmodern,amsmath,amssymb,xcolor}
 \usetikzlibrary{arrows.meta,positioning,calc}
+\makeatletter
+\newcommand{\qbdraw}[1]{\pgfsys@invoke{#1}}
+\makeatother
 \begin{document}
 %s
 \end{document}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -43,6 +43,8 @@ __all__ = [
     "make_env",
     "text_template",
     "listing",
+    "marks",
+    "polyline",
     "verb",
 ]
 
@@ -179,6 +181,121 @@ def listing(code: str, language: str = "Python", size: str = "") -> NoEscape:
 def verb(text: str) -> NoEscape:
     """Typeset a short string in typewriter type, literally."""
     return NoEscape(r"\texttt{" + escape(text) + "}")
+
+
+# PDF's unit is the big point: 72 a inch, so 72/2.54 a centimetre and 72/72.27 a TeX pt.
+_BP_PER_CM = 72 / 2.54
+_BP_PER_PT = 72 / 72.27
+MARKS = ("dot", "cross", "ring")
+_KAPPA = 0.5523  # a quarter circle as one Bezier curve: control points at kappa * r
+
+
+def _xy(points: Iterable[Sequence[float]], unit: float) -> list[tuple[str, str]]:
+    k = unit * _BP_PER_CM
+    return [(f"{x * k:.2f}", f"{y * k:.2f}") for x, y in points]
+
+
+def marks(
+    points: Iterable[Sequence[float]],
+    *,
+    unit: float,
+    mark: str = "dot",
+    size: float = 1.3,
+    gray: float = 0.0,
+    line: float = 0.6,
+) -> NoEscape:
+    r"""Draw `mark` at each point, for a TikZ picture: one `\qbdraw{...}` of PDF operators.
+
+    `points` are in the picture's units, `unit` centimetres each (its `x=` and `y=`; the
+    picture must not be scaled or rotated, which a literal does not follow). `size` is
+    a dot's or a ring's radius or a cross's half-width, `line` the stroke of a cross or
+    a ring, both in pt; `gray` runs from 0 (black) to 1 (white). TikZ parses every mark of a path (about a
+    millisecond each, most of a scatter plot's cost); these operators cost TeX next to
+    nothing. A dot is a zero-length line with round caps, which the PDF reference
+    paints as a filled circle. The marks do not count towards the picture's bounding box.
+    """
+    if mark not in MARKS:
+        raise ValueError(f"mark must be one of {', '.join(MARKS)}, not {mark!r}")
+    xy = _xy(points, unit)
+    g = f"{gray:.3g}"
+    if mark == "dot":
+        ops = [f"q {g} G 1 J {2 * size * _BP_PER_PT:.2f} w"] + [f"{x} {y} m {x} {y} l" for x, y in xy]
+    elif mark == "ring":
+        r = size * _BP_PER_PT
+        k = r * _KAPPA
+        ops = [f"q {g} G {line * _BP_PER_PT:.2f} w"]
+        for x, y in xy:
+            cx, cy = float(x), float(y)
+            ops.append(
+                f"{cx + r:.2f} {cy:.2f} m "
+                f"{cx + r:.2f} {cy + k:.2f} {cx + k:.2f} {cy + r:.2f} {cx:.2f} {cy + r:.2f} c "
+                f"{cx - k:.2f} {cy + r:.2f} {cx - r:.2f} {cy + k:.2f} {cx - r:.2f} {cy:.2f} c "
+                f"{cx - r:.2f} {cy - k:.2f} {cx - k:.2f} {cy - r:.2f} {cx:.2f} {cy - r:.2f} c "
+                f"{cx + k:.2f} {cy - r:.2f} {cx + r:.2f} {cy - k:.2f} {cx + r:.2f} {cy:.2f} c h"
+            )
+    else:
+        d = size * _BP_PER_PT
+        ops = [f"q {g} G 0 J {line * _BP_PER_PT:.2f} w"]
+        for x, y in xy:
+            fx, fy = float(x), float(y)
+            ops.append(
+                f"{fx - d:.2f} {fy - d:.2f} m {fx + d:.2f} {fy + d:.2f} l "
+                f"{fx - d:.2f} {fy + d:.2f} m {fx + d:.2f} {fy - d:.2f} l"
+            )
+    return NoEscape(r"\qbdraw{" + " ".join([*ops, "S Q"]) + "}")
+
+
+def polyline(
+    points: Iterable[Sequence[float]],
+    *,
+    unit: float,
+    width: float = 0.4,
+    gray: float = 0.0,
+    closed: bool = False,
+    clip: tuple[float, float, float, float] | None = None,
+    arrow: bool = False,
+) -> NoEscape:
+    r"""Draw a line through `points`, for a TikZ picture: one `\qbdraw{...}` (see `marks`).
+
+    `width` is in pt; `clip`, (x0, y0, x1, y1) in the picture's units, keeps the line
+    inside that rectangle; `arrow` ends it in a tip shaped like TikZ's `Stealth`, its
+    point on the last point. A sampled curve of dozens of points costs TeX what one TikZ
+    point does.
+    """
+    xy = _xy(points, unit)
+    if len(xy) < 2:
+        raise ValueError("a polyline needs two points or more")
+    tip = ""
+    if arrow:
+        if closed:
+            raise ValueError("a closed polyline has no end for an arrow")
+        xy, tip = _stealth(xy, width * _BP_PER_PT, gray)
+    ops = ["q"]
+    if clip is not None:
+        (x0, y0), (x1, y1) = _xy([clip[:2], clip[2:]], unit)
+        ops.append(f"{x0} {y0} {float(x1) - float(x0):.2f} {float(y1) - float(y0):.2f} re W n")
+    ops.append(f"{gray:.3g} G 1 j {width * _BP_PER_PT:.2f} w")
+    ops.append(" ".join(f"{x} {y} {'m' if i == 0 else 'l'}" for i, (x, y) in enumerate(xy)))
+    ops.append("h S" if closed else "S")
+    return NoEscape(r"\qbdraw{" + " ".join([*ops, tip, "Q"] if tip else [*ops, "Q"]) + "}")
+
+
+def _stealth(xy: list[tuple[str, str]], width: float, gray: float) -> tuple[list[tuple[str, str]], str]:
+    # TikZ's Stealth for a line `width` bp wide: 3pt + 4.5 widths long, 0.75 lengths
+    # wide, its notch 0.325 lengths in from the back; the line stops in the notch.
+    (x0, y0), (x1, y1) = ((float(a), float(b)) for a, b in xy[-2:])
+    dx, dy = x1 - x0, y1 - y0
+    norm = math.hypot(dx, dy)
+    if norm == 0:
+        raise ValueError("an arrow's last segment has no length")
+    ux, uy = dx / norm, dy / norm
+    length = 3 * _BP_PER_PT + 4.5 * width
+    half, inset = 0.375 * length, 0.325 * length
+    bx, by = x1 - length * ux, y1 - length * uy
+    nx, ny = bx + inset * ux, by + inset * uy
+    corners = [(x1, y1), (bx - half * uy, by + half * ux), (nx, ny), (bx + half * uy, by - half * ux)]
+    path = " ".join(f"{x:.2f} {y:.2f} {'m' if i == 0 else 'l'}" for i, (x, y) in enumerate(corners))
+    return [*xy[:-1], (f"{nx:.2f}", f"{ny:.2f}")], f"{gray:.3g} g {path} h f"
 
 
 def _finalize(value: Any) -> Any:
