@@ -170,16 +170,12 @@ def _boundaries(p: Params, rng: np.random.Generator, a: np.ndarray, b: np.ndarra
     return {"option_line_a": line_a, "option_fit": fit, "option_line_b": line_b, "option_other": other}
 
 
-def _marks(a: np.ndarray, b: np.ndarray, size: float) -> list[str]:
-    # One path per class: TikZ pays per path command, so 40 marks cost as much as two.
-    dots = " ".join(f"({x:.3f},{y:.3f}) circle ({size:.1f}pt)" for x, y in a)
-    d = size * 1.15
-    crosses = " ".join(
-        f"({x:.3f},{y:.3f}) ++(-{d:.1f}pt,-{d:.1f}pt) -- ++({2 * d:.1f}pt,{2 * d:.1f}pt) "
-        f"++(-{2 * d:.1f}pt,0pt) -- ++({2 * d:.1f}pt,-{2 * d:.1f}pt)"
-        for x, y in b
-    )
-    return [rf"\fill {dots};", rf"\draw[line width=0.6pt] {crosses};"]
+def _marks(a: np.ndarray, b: np.ndarray, unit: float, size: float, gray: float) -> list[str]:
+    # As PDF operators (authoring.marks): 20 marks as TikZ paths cost TeX 30 ms a figure.
+    return [
+        authoring.marks(a, unit=unit, mark="dot", size=size, gray=gray),
+        authoring.marks(b, unit=unit, mark="cross", size=size * 1.15, gray=gray),
+    ]
 
 
 def _data_figure(a: np.ndarray, b: np.ndarray) -> str:
@@ -190,7 +186,7 @@ def _data_figure(a: np.ndarray, b: np.ndarray) -> str:
             r"\node[font=\footnotesize, anchor=north] at (0.5,0) {$x_1$};",
             r"\node[font=\footnotesize, anchor=east] at (0,0.5) {$x_2$};",
         ]
-        + _marks(a, b, 2.0)
+        + _marks(a, b, 4.2, 2.0, 0.0)
         + [
             r"\node[font=\footnotesize, anchor=north] at (0.5,-0.09) "
             r"{$\bullet$ class 1\qquad $\times$ class 2};",
@@ -200,21 +196,14 @@ def _data_figure(a: np.ndarray, b: np.ndarray) -> str:
 
 
 def _option_figure(a: np.ndarray, b: np.ndarray, curve: np.ndarray, closed: bool) -> str:
-    path = " -- ".join(f"({x:.3f},{y:.3f})" for x, y in curve) + (" -- cycle" if closed else "")
     return "\n".join(
         [
             r"\begin{tikzpicture}[x=2.3cm, y=2.3cm, baseline=(current bounding box.center)]",
             r"\draw[black!50] (0,0) rectangle (1,1);",
         ]
+        + _marks(a, b, 2.3, 1.3, 0.45)
         + [
-            m.replace(r"\fill", r"\fill[black!55]").replace(r"\draw[line", r"\draw[black!55, line")
-            for m in _marks(a, b, 1.3)
-        ]
-        + [
-            r"\begin{scope}",
-            r"\clip (0,0) rectangle (1,1);",
-            r"\draw[very thick] " + path + ";",
-            r"\end{scope}",
+            authoring.polyline(curve, unit=2.3, width=1.2, closed=closed, clip=(0, 0, 1, 1)),
             r"\end{tikzpicture}",
         ]
     )

@@ -135,32 +135,75 @@ ALT = (
 )
 
 
+# The network's drawing, in cm. It was TikZ nodes and edges (a node costs TeX about 3 ms,
+# the figure 70 ms, most of a roster paper's typesetting); it is now PDF operators for
+# the circles and arrows and \pgftext for the labels, placed where TikZ put them: circles
+# of 4 mm radius (minimum size 8mm, inner sep 0), edges from border to border (0.2pt
+# outer sep), weight labels on them in footnotesize on white with 1pt of padding.
+_UNITS = {"x1": (0.0, 2.4), "x2": (0.0, 0.0), "h1": (3.5, 2.4), "h2": (3.5, 0.0), "y": (6.1, 1.2)}
+_PT = 1 / 28.4528  # cm
+_BORDER = 0.4 + 0.2 * _PT
+# (from, to, weight, position along the edge, where the label sits against that point)
+_EDGES = (
+    ("x1", "h1", "w1", 0.5, "above"),
+    ("x2", "h1", "w2", 0.27, "on"),
+    ("x1", "h2", "w3", 0.27, "on"),
+    ("x2", "h2", "w4", 0.5, "below"),
+    ("h1", "y", "w5", 0.5, "above right"),
+    ("h2", "y", "w6", 0.5, "below right"),
+)
+_PLACE = {  # \pgftext's options and the shift (pt) of the TikZ anchor, outer sep included
+    "on": ("", 0.0, 0.0),
+    "above": ("bottom,", 0.0, 1.2),
+    "below": ("top,", 0.0, -1.2),
+    "above right": ("left,bottom,", 0.2, 0.2),
+    "below right": ("left,top,", 0.2, -0.2),
+}
+
+
+def _text(x: float, y: float, options: str, body: str) -> str:
+    return rf"\pgftext[{options}at=\pgfqpoint{{{x / _PT:.2f}pt}}{{{y / _PT:.2f}pt}}]{{{body}}}"
+
+
 def _figure(p: Params) -> str:
     def lab(name: str, v: float) -> str:
         return rf"${name} = {{{fmt(v)}}}$"
 
-    return "\n".join(
-        [
-            r"\begin{tikzpicture}[>=Stealth, x=1cm, y=1cm,",
-            r"  unit/.style={circle, draw, minimum size=8mm, inner sep=0pt},",
-            r"  wl/.style={font=\footnotesize, fill=white, inner sep=1pt}]",
-            r"\node[unit] (x1) at (0,2.4) {$x_1$};",
-            r"\node[unit] (x2) at (0,0) {$x_2$};",
-            r"\node[unit] (h1) at (3.5,2.4) {$h_1$};",
-            r"\node[unit] (h2) at (3.5,0) {$h_2$};",
-            r"\node[unit] (y) at (6.1,1.2) {$y$};",
-            rf"\node[left=2mm of x1] {{{lab('x_1', p.x1)}}};",
-            rf"\node[left=2mm of x2] {{{lab('x_2', p.x2)}}};",
-            r"\draw[->] (x1) -- (h1) node[wl, pos=0.5, above=1pt] {" + lab("w_1", p.w1) + "};",
-            r"\draw[->] (x2) -- (h1) node[wl, pos=0.27] {" + lab("w_2", p.w2) + "};",
-            r"\draw[->] (x1) -- (h2) node[wl, pos=0.27] {" + lab("w_3", p.w3) + "};",
-            r"\draw[->] (x2) -- (h2) node[wl, pos=0.5, below=1pt] {" + lab("w_4", p.w4) + "};",
-            r"\draw[->] (h1) -- (y) node[wl, pos=0.5, above right=0pt] {" + lab("w_5", p.w5) + "};",
-            r"\draw[->] (h2) -- (y) node[wl, pos=0.5, below right=0pt] {" + lab("w_6", p.w6) + "};",
-            r"\draw[->] (y) -- ++(0.9,0);",
-            r"\end{tikzpicture}",
-        ]
-    )
+    def border(a: str, b: str) -> tuple[tuple[float, float], tuple[float, float]]:
+        (ax, ay), (bx, by) = _UNITS[a], _UNITS[b]
+        d = float(np.hypot(bx - ax, by - ay))
+        ux, uy = (bx - ax) / d, (by - ay) / d
+        return (ax + _BORDER * ux, ay + _BORDER * uy), (bx - _BORDER * ux, by - _BORDER * uy)
+
+    lines = [
+        r"\begin{tikzpicture}[x=1cm, y=1cm]",
+        # The circles' extent (line included), as TikZ's nodes had it: literals do not count.
+        rf"\path ({-_BORDER:.4f},{-_BORDER:.4f}) (7.0,{2.4 + _BORDER:.4f});",
+        authoring.marks(_UNITS.values(), unit=1, mark="ring", size=0.4 / _PT, line=0.4),
+    ]
+    labels = []
+    for a, b, w, pos, place in _EDGES:
+        start, end = border(a, b)
+        lines.append(authoring.polyline([start, end], unit=1, width=0.4, arrow=True))
+        options, sx, sy = _PLACE[place]
+        x, y = start[0] + pos * (end[0] - start[0]), start[1] + pos * (end[1] - start[1])
+        body = (
+            r"\footnotesize\setlength{\fboxsep}{1pt}\colorbox{white}{" + lab(f"w_{w[1]}", getattr(p, w)) + "}"
+        )
+        labels.append(_text(x + sx * _PT, y + sy * _PT, options, body))
+    yx, yy = _UNITS["y"]
+    lines.append(authoring.polyline([(yx + _BORDER, yy), (yx + 0.9, yy)], unit=1, width=0.4, arrow=True))
+    for name, (x, y) in _UNITS.items():
+        labels.append(_text(x, y, "", f"${name[0]}_{name[1]}$" if len(name) > 1 else f"${name}$"))
+    # `left=2mm of x1`: the value 2 mm and an outer sep left of the circle's border, padded
+    # by the node's inner sep (0.3333em) and outer sep, which count towards the picture's
+    # width (and so where it sits, centred).
+    for name in ("x1", "x2"):
+        x, y = _UNITS[name]
+        pad = r"\hspace*{3.867pt}"
+        value = pad + lab(f"x_{name[1]}", getattr(p, name)) + pad
+        labels.append(_text(x - _BORDER - 0.2 - 0.2 * _PT, y, "right,", value))
+    return "\n".join([*lines, *labels, r"\end{tikzpicture}"])
 
 
 def _forward_pass(p: Params) -> tuple[float, float, float, float, float, float]:
