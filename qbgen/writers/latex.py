@@ -32,7 +32,7 @@ from ..models import Paper
 from ..render import TexDocument, preamble, render, render_units
 from ..typeset import ensure_format, page_map, typeset_all
 
-if TYPE_CHECKING:  # the PDF library (pypdf) loads only when a split needs it
+if TYPE_CHECKING:  # the PDF library (pikepdf) loads only when a split needs it
     from ..pdfjoin import Span
 
 Progress = Callable[[str, int, int], None]
@@ -91,7 +91,11 @@ class LatexWriter:
             return names + self._single(units, folder)
         work = folder / ".work"
         work.mkdir()
+        # Whole rounds of documents, a round per core: three documents on two cores would
+        # leave one core idle for the third.
         count = max(min(self.jobs, len(papers)), math.ceil(len(units) / UNITS_PER_DOCUMENT))
+        if count > self.jobs:
+            count = min(len(papers), math.ceil(count / self.jobs) * self.jobs)
         groups = _chunks(len(papers), count, len(keyed))
         docs: list[Path] = []
         spans: list[tuple[tuple[int, int], ...]] = []
@@ -179,9 +183,8 @@ class LatexWriter:
                 count += where[i][2] - where[i][1] + 1
             tasks.append([(str(folder / name), combined)])
             names.append(name)
-        # Writing PDFs is pure-Python work: spread the tasks over the cores. Each task holds
-        # one source document at a time (pdfjoin streams), so memory does not grow with
-        # the number of papers.
+        # Spread the tasks over the cores. Each task opens the documents it needs and reads
+        # their streams only while it writes (pdfjoin), so memory stays small.
         workers = min(len(tasks), os.cpu_count() or 1)
         tasks.sort(key=lambda t: -sum(sp[2] - sp[1] + 1 for _, spans in t for sp in spans if sp))
         if workers > 1:
@@ -228,12 +231,16 @@ def _chunks(count_papers: int, count: int, count_keys: int | None = None) -> lis
 def write_task(task: list[Job]) -> None:
     """Write each job's pages (pdf, first, last; None a blank page) to its file.
 
-    The papers cut from one document share its parsed reader; a combined file streams
-    its sources one by one (a task is either kind). A top-level function of plain
-    data, so a spawned worker can run it too.
+    The papers cut from one document share its opened source; a combined file opens
+    its sources itself (a task is either kind). A top-level function of plain data, so
+    a spawned worker can run it too.
     """
-    from ..pdfjoin import join  # pypdf: only builds of many papers pay for it
+    from ..pdfjoin import join  # pikepdf: only builds of many papers pay for it
 
     shared: dict[str, Any] | None = {} if len(task) > 1 else None
-    for target, spans in task:
-        join(spans, Path(target), readers=shared)
+    try:
+        for target, spans in task:
+            join(spans, Path(target), readers=shared)
+    finally:
+        for source in (shared or {}).values():
+            source.close()
