@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,12 @@ def build_papers(
             else:
                 names.append(sheet)
         try:
-            names += latex.write(papers, tmp)
-            names += CribWriter().write(papers, tmp)
+            # The crib typesets beside the papers (its pdflatex runs fill the gaps the
+            # papers' documents leave on the cores).
+            with ThreadPoolExecutor(max_workers=1) as side:
+                crib = side.submit(CribWriter().write, papers, tmp)
+                names += latex.write(papers, tmp)
+                names += crib.result()
         except TypesetError as exc:
             raise keep_failed(exc, out) from None
         shutil.rmtree(out / "failed", ignore_errors=True)
@@ -110,7 +115,14 @@ def build(
 ) -> BuildResult:
     """Build one paper, K variants (A, B, ...) or one paper per student into `out`."""
     planned = plan(
-        loaded, bank, seed=seed, original=original, variants=variants, roster=roster, progress=progress
+        loaded,
+        bank,
+        seed=seed,
+        original=original,
+        variants=variants,
+        roster=roster,
+        progress=progress,
+        jobs=jobs,
     )
     return build_papers(
         planned.papers, out, jobs=jobs, progress=progress, head=planned.head, student_keys=student_keys

@@ -8,6 +8,7 @@ the types here stop both, so a later stage cannot change an earlier stage's resu
 
 from __future__ import annotations
 
+import copyreg
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any
@@ -28,6 +29,19 @@ def deep_freeze(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(deep_freeze(v) for v in value)
     return value
+
+
+def read_only(items: dict[str, Any]) -> Mapping[str, Any]:
+    """Return a read-only view of `items` (what an unpickled frozen mapping is made by)."""
+    return MappingProxyType(items)
+
+
+def _reduce_mapping(value: MappingProxyType[str, Any]) -> tuple[Any, tuple[dict[str, Any]]]:
+    return read_only, (dict(value),)
+
+
+# Frozen values pickle (as read-only again), so planned papers can cross processes.
+copyreg.pickle(MappingProxyType, _reduce_mapping)
 
 
 def thaw(value: Any) -> Any:

@@ -3,11 +3,19 @@
 Room: turning a build request (one paper, K sets, a roster) into `Paper`s, and the
 one-question paper of `qbgen preview`. Imports errors, models, bank, spec, roster,
 assemble. Nothing is written here.
+
+Many papers are assembled on every core: forked workers inherit the loaded bank and
+spec, each assembles a contiguous run of papers and sends them back pickled. Every
+seed derives from the exam's seed, the set or student and the question, never from
+the order of work, so the papers are the same however they are spread.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,18 +58,22 @@ def plan(
     variants: int | None = None,
     roster: list[Candidate] | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> Plan:
-    """Assemble one paper, K variants (A, B, ...) or one paper per student."""
+    """Assemble one paper, K variants (A, B, ...) or one paper per student.
+
+    `jobs` bounds the processes that assemble many papers (default: the cores).
+    """
     if variants is not None and roster is not None:
         raise InputError("give --variants or --roster, not both")
     if original and (variants or roster):
         raise InputError("--original reprints the paper's own numbers: one paper, no variants")
     note = progress or (lambda stage, done, total: None)
     exam_seed = loaded.spec.seed if seed is None else seed
-    papers: list[Paper] = []
     if roster is not None:
         folders: dict[str, str] = {}
-        for i, c in enumerate(roster):
+        work: list[_Work] = []
+        for c in roster:
             # load_roster refuses clashes with the file and line; this guards API callers.
             folder = folder_for(c.id)
             if folder in folders:
@@ -69,17 +81,56 @@ def plan(
                     f"students {folders[folder]!r} and {c.id!r} would share the folder {folder!r}"
                 )
             folders[folder] = c.id
-            papers.append(
-                Paper(folder=folder, exam=assemble(loaded, bank, seed=seed, variant=c.id, candidate=c))
-            )
-            note("assemble", i + 1, len(roster))
-        return Plan(tuple(papers), {"spec": loaded.name, "seed": exam_seed, "roster": True})
+            work.append((folder, c.id, c))
+        papers = _assemble_all(loaded, bank, seed, work, jobs, note)
+        return Plan(papers, {"spec": loaded.name, "seed": exam_seed, "roster": True})
     if variants:
-        for i, label in enumerate(variant_labels(variants)):
-            papers.append(Paper(folder=label, exam=assemble(loaded, bank, seed=seed, variant=label)))
-            note("assemble", i + 1, variants)
-        return Plan(tuple(papers), {"spec": loaded.name, "seed": exam_seed, "variants": variants})
+        work = [(label, label, None) for label in variant_labels(variants)]
+        papers = _assemble_all(loaded, bank, seed, work, jobs, note)
+        return Plan(papers, {"spec": loaded.name, "seed": exam_seed, "variants": variants})
     return Plan((Paper(folder="", exam=assemble(loaded, bank, seed=seed, original=original)),))
+
+
+_Work = tuple[str, str, Candidate | None]  # (folder, variant, candidate)
+PARALLEL_FROM = 8  # papers; fewer assemble faster than a pool starts
+_SHARED: tuple[LoadedSpec, Bank, int | None] | None = None  # what forked workers inherit
+
+
+def _assemble_run(work: list[_Work]) -> tuple[Paper, ...]:
+    assert _SHARED is not None
+    loaded, bank, seed = _SHARED
+    return tuple(
+        Paper(folder=folder, exam=assemble(loaded, bank, seed=seed, variant=variant, candidate=c))
+        for folder, variant, c in work
+    )
+
+
+def _assemble_all(
+    loaded: LoadedSpec, bank: Bank, seed: int | None, work: list[_Work], jobs: int | None, note: Progress
+) -> tuple[Paper, ...]:
+    global _SHARED
+    workers = min(jobs or os.cpu_count() or 1, len(work))
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    _SHARED = (loaded, bank, seed)
+    try:
+        if workers < 2 or len(work) < PARALLEL_FROM or not forking:
+            papers: list[Paper] = []
+            for w in work:
+                papers += _assemble_run([w])
+                note("assemble", len(papers), len(work))
+            return tuple(papers)
+        # Runs of a few papers each: a worker that finishes early takes the next run.
+        size = max(1, min(25, len(work) // (4 * workers)))
+        runs = [work[i : i + size] for i in range(0, len(work), size)]
+        papers = []
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for done in pool.map(_assemble_run, runs):
+                papers += done
+                note("assemble", len(papers), len(work))
+        return tuple(papers)
+    finally:
+        _SHARED = None
 
 
 def preview_exam(bank: Bank, ref: str, seed: int | None) -> Exam:

@@ -16,20 +16,26 @@ from pathlib import Path
 from ..kinds import KINDS
 from ..latex import escape
 from ..models import Paper, QuestionInstance
-from ..typeset import typeset
+from ..typeset import ensure_format, typeset
 
 TEX = "crib.tex"
 PDF = "crib.pdf"
 PER_TABLE = 3  # answers side by side in one table (a value and its interval each)
 
-HEAD = r"""\documentclass[10pt]{article}
+PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[a4paper,margin=1.8cm]{geometry}
 \usepackage[T1]{fontenc}
 \usepackage{lmodern,amsmath,amssymb,longtable,booktabs}
 \setlength{\parindent}{0pt}
+"""
+# The preamble loads from a cached format (typeset.ensure_format), as a paper's does.
+HEAD = (
+    PREAMBLE
+    + r"""\csname endofdump\endcsname
 \pdfinfo{/Creator (qbgen) /Producer (qbgen)}
 \begin{document}
 """
+)
 
 
 def _who(paper: Paper) -> str:
@@ -102,8 +108,9 @@ class CribWriter:
         work = folder / ".crib"
         work.mkdir(parents=True, exist_ok=True)
         (work / TEX).write_text(crib_tex(papers), "utf-8")
-        typeset(work / TEX)
-        typeset(work / TEX)  # longtable settles its column widths on the second run
+        fmt = ensure_format(PREAMBLE)
+        typeset(work / TEX, fmt=fmt)
+        typeset(work / TEX, fmt=fmt)  # longtable settles its column widths on the second run
         (work / TEX).replace(folder / TEX)
         (work / PDF).replace(folder / PDF)
         shutil.rmtree(work, ignore_errors=True)
