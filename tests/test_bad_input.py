@@ -448,6 +448,23 @@ def test_pdflatex_missing_says_how_to_install(tmp_path):
             "class.csv:3: id: id '2021_CS_01' and '2021/CS/01' (line 2) would share the output folder",
         ),
         (b"roll;name\n7;Asha\n", "class.csv:1: missing column id (columns: roll, name)"),
+        # Read strictly: none of these may quietly lose a student.
+        (
+            b'id,name\n7,Asha\n8,"Ravi\n9,Meera\n10,Bina\n',
+            "class.csv:3: a quote opened in this row is never closed",
+        ),
+        (b'id,name\n7,"Asha" Rao\n', "class.csv:2: text after a field's closing quote"),
+        (
+            b'id,name\n7,"Asha\nRao"\n8,Ravi\n',
+            "class.csv:2: name: a roster field may not run over lines (its quote opens on line 2 and "
+            "closes on line 3)",
+        ),
+        (b"id,name,Name\n7,Asha,A\n", "class.csv:1: column name given twice"),
+        (b"id,name\n7,Asha\nexams.pdf,Ravi\n", "class.csv:3: id: id 'exams.pdf' would name the student's"),
+        (b"id,name\nFailed,Ravi\n", "class.csv:2: id: id 'Failed' would name the student's folder"),
+        (b"id,name\n7," + b"a" * 201 + b"\n", "class.csv:2: name: 201 characters, more than the 200"),
+        (b"id,name\n" + b"7" * 65 + b",Asha\n", "class.csv:2: id: 65 characters, more than the 64"),
+        (b"id,name\n7,As\x00ha\n", "class.csv:2: name: control character U+0000 in the name"),
     ],
 )
 def test_bad_roster(tmp_path, content, expect):

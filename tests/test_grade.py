@@ -200,3 +200,18 @@ def test_the_crib_lists_every_sets_numbers_as_its_key_prints_them(sets):
 def test_a_single_paper_has_no_crib(tmp_path):
     assert run_cli("build", "bank/exams/paper-b.yaml", "--out", tmp_path).returncode == 0
     assert not (tmp_path / "crib.pdf").exists() and (tmp_path / "marks.csv").exists()
+
+
+def test_no_roster_id_can_take_a_name_qbgen_writes_at_the_top(sets):
+    # What a build wrote at the top of its folder, and what grade and the exports write
+    # there, are all names a student's folder may not have (qbgen.roster.RESERVED).
+    from qbgen import grade, publish
+    from qbgen.roster import RESERVED
+    from qbgen.writers import canvas, crib, lms, moodle, qti21, sheets
+
+    papers = {entry["folder"] for entry in json.loads((sets / "manifest.json").read_text())["papers"]}
+    written = {p.name for p in sets.iterdir()} - papers
+    assert {"exams.pdf", "keys.pdf", "manifest.json", "crib.pdf", "marks.csv"} <= written
+    written |= set(grade.OUTPUTS) | set(publish.PAPER_FILES) | {crib.TEX, crib.PDF, "failed"}
+    written |= {sheets.MARKS, sheets.RESPONSES, lms.REPORT, moodle.FILE, canvas.PACKAGE, qti21.PACKAGE}
+    assert {n.lower() for n in written} <= RESERVED, sorted(written - RESERVED)
