@@ -65,39 +65,90 @@ def dotted(loc: tuple[Any, ...]) -> str | None:
     return out or None
 
 
-def _check_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
-    # PyYAML silently keeps the last of two equal keys; an author meant one of them.
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, int] = {}
-        for k, v in node.value:
-            if k.value in seen:
+MAX_DEPTH = 64  # a bank file nests a few levels; deeper is a mistake or an attack
+MAX_NODES = 100_000  # the document's size with every alias expanded ("billion laughs")
+
+
+def _check_tree(root: yaml.Node | None, path: Path) -> None:
+    """Refuse what PyYAML takes silently or chokes on.
+
+    Equal keys (it keeps the last), a key that is not a plain value (`? [a, b]`),
+    nesting deeper than MAX_DEPTH, and aliases that expand past MAX_NODES nodes (every
+    later stage walks the expansion). Each node is visited once, so a file of aliases
+    costs what its text does.
+    """
+    sizes: dict[int, int] = {}
+    # An explicit stack, not recursion: a deep file must not reach Python's limit first.
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)] if root is not None else []
+    while stack:
+        node, depth, done = stack.pop()
+        if done:
+            children = _children(node)
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_NODES:
                 raise InputError(
-                    f"duplicate key {k.value!r} (first on line {seen[k.value]})",
+                    f"its aliases expand to more than {MAX_NODES:,} values (an anchor used over and over)",
                     file=path,
-                    line=k.start_mark.line + 1,
+                    line=node.start_mark.line + 1,
                 )
-            seen[k.value] = k.start_mark.line + 1
-            _check_duplicate_keys(v, path)
-    elif isinstance(node, yaml.SequenceNode):
-        for v in node.value:
-            _check_duplicate_keys(v, path)
+            continue
+        if id(node) in sizes:
+            continue  # an alias of a node already checked
+        if depth > MAX_DEPTH:
+            raise InputError(
+                f"nested more than {MAX_DEPTH} levels deep", file=path, line=node.start_mark.line + 1
+            )
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, _ in node.value:
+                line = k.start_mark.line + 1
+                if not isinstance(k, yaml.ScalarNode):
+                    what = "list" if isinstance(k, yaml.SequenceNode) else "mapping"
+                    raise InputError(f"a key must be a plain name, not a {what}", file=path, line=line)
+                if k.value in seen:
+                    raise InputError(
+                        f"duplicate key {k.value!r} (first on line {seen[k.value]})", file=path, line=line
+                    )
+                seen[k.value] = line
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in _children(node) if id(c) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [v for _, v in node.value]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _undecodable(raw: bytes, exc: UnicodeDecodeError, path: Path) -> InputError:
+    line = raw[: exc.start].count(b"\n") + 1
+    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+    return InputError(
+        f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column}); save the file as UTF-8",
+        file=path,
+        line=line,
+    )
 
 
 def read_yaml(path: Path, *, text: str | None = None) -> YamlDoc:
     """Parse one YAML file; a syntax error or unreadable file is an `InputError`."""
-    try:
-        if text is None:
-            text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    if text is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _undecodable(raw, exc, path) from None
     try:
         # One parse: the node tree (lines, duplicate keys), then the data built from it.
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
-            _check_duplicate_keys(node, path)
+            _check_tree(node, path)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -107,6 +158,9 @@ def read_yaml(path: Path, *, text: str | None = None) -> YamlDoc:
         if exc.context and exc.context_mark and exc.problem_mark:
             if exc.context_mark.line != exc.problem_mark.line:
                 problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
+        lines = text.splitlines()
+        if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]:
+            problem += " (a tab: YAML indents with spaces, never tabs)"
         raise InputError(f"YAML syntax: {problem}", file=path, line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML syntax: {exc}", file=path) from None

@@ -87,6 +87,12 @@ def edit(path, old, new):
 # ---------------------------------------------------------------- question files (exit 2)
 
 
+# Ten levels of nine aliases each: 9^10 values once expanded, 80 lines of text.
+LAUGHS = "l0: &l0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10)
+)
+
+
 @pytest.mark.parametrize(
     "old, new, expect",
     [
@@ -103,6 +109,11 @@ def edit(path, old, new):
             ("good.yaml:10:", "answers[0].keey: unknown field (did you mean 'key'?)"),
         ),
         ("topic: q", "topic: q\ntopic: r", ("good.yaml:4:", "duplicate key 'topic'")),
+        # Hostile or odd YAML: one line each, at once (a billion laughs used to hang).
+        ("topic: q", "topic: q\n" + LAUGHS, ("good.yaml:", "aliases expand to more than 100,000 values")),
+        ("topic: q", "topic: q\nx: " + "[" * 100 + "]" * 100, ("good.yaml:4:", "nested more than 64 levels")),
+        ("topic: q", "topic: q\n? [a, b]\n: 1", ("good.yaml:4:", "a key must be a plain name, not a list")),
+        ("topic: q", "topic:\n\tq", ("good.yaml:4:", "YAML syntax", "a tab: YAML indents with spaces")),
         ("\\VAR{p.x} squared", "\\VAR{p.x squared", ("good.yaml:8:", "prompt: template syntax")),
         (
             "What is \\VAR{p.x} squared?",
@@ -122,6 +133,14 @@ def test_bad_question_file(tmp_path, old, new, expect):
     line = one_line_error(run_cli("list", "--bank", bank), 2)
     for part in expect:
         assert part in line, line
+
+
+def test_a_byte_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    bank = make(tmp_path)
+    path = bank / "q" / "good.yaml"
+    path.write_bytes(path.read_bytes().replace(b"title: Good", b"title: Gr\xfcn"))
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    assert "good.yaml:2: not UTF-8 text (byte 0xfc at column 10)" in line, line
 
 
 VIEWS_Q = """
