@@ -46,6 +46,17 @@ class QbgenError(Exception):
 class InputError(QbgenError):
     """A bank file, spec, roster or option is wrong (exit 2)."""
 
+    @classmethod
+    def not_utf8(cls, path: str | Path, raw: bytes, exc: UnicodeDecodeError, save_as: str) -> InputError:
+        """The error of a file that is not UTF-8: the first bad byte, by line and column."""
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return cls(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column}); save the {save_as}",
+            file=path,
+            line=line,
+        )
+
 
 class EnvironmentProblem(QbgenError):
     """Something qbgen needs from the machine is missing or unusable (exit 2)."""

@@ -52,12 +52,7 @@ def load_roster(path: Path) -> list[Candidate]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the roster as CSV UTF-8",
-            file=path,
-            line=line,
-        ) from None
+        raise InputError.not_utf8(path, raw, exc, "roster as CSV UTF-8") from None
     # A spreadsheet in a locale with decimal commas exports with ';' (or tabs): take the
     # header line's separator when it has no comma.
     header = text.split("\n", 1)[0]

@@ -122,16 +122,6 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _undecodable(raw: bytes, exc: UnicodeDecodeError, path: Path) -> InputError:
-    line = raw[: exc.start].count(b"\n") + 1
-    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-    return InputError(
-        f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column}); save the file as UTF-8",
-        file=path,
-        line=line,
-    )
-
-
 def read_yaml(path: Path, *, text: str | None = None) -> YamlDoc:
     """Parse one YAML file; a syntax error or unreadable file is an `InputError`."""
     if text is None:
@@ -142,7 +132,7 @@ def read_yaml(path: Path, *, text: str | None = None) -> YamlDoc:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _undecodable(raw, exc, path) from None
+            raise InputError.not_utf8(path, raw, exc, "file as UTF-8") from None
     try:
         # One parse: the node tree (lines, duplicate keys), then the data built from it.
         loader = _Loader(text)

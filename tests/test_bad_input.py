@@ -460,7 +460,7 @@ def test_pdflatex_missing_says_how_to_install(tmp_path):
         (b"id,fullname\n1,Asha\n", "class.csv:1: missing column name (columns: id, fullname)"),
         (b"id,name\n7,Asha\n8,Ravi\n7,Meera\n", "class.csv:4: id: duplicate id '7' (first on line 2)"),
         (b"id,name\n7,Asha\n8,  \n", "class.csv:3: name: empty name for id '8'"),
-        (b"id,name\n7,Asha\n8,Jos\xe9\n", "class.csv:3: not UTF-8 text (byte 0xe9)"),
+        (b"id,name\n7,Asha\n8,Jos\xe9\n", "class.csv:3: not UTF-8 text (byte 0xe9 at column 6)"),
         (b"id,name\n", "class.csv: the roster has no students"),
         (
             b"id,name\n2021/CS/01,Asha\n2021_CS_01,Bina\n",
