@@ -23,8 +23,8 @@ from typing import Any
 
 from .bank import Bank
 from .errors import TypesetError
-from .models import Candidate, Paper
-from .plan import Progress, plan, preview_exam
+from .models import Candidate
+from .plan import Progress, Stream, plan, plan_stream, preview_exam
 from .publish import keep_failed, publish, staging
 from .render import preamble, render
 from .spec import LoadedSpec
@@ -37,6 +37,7 @@ from .writers import (
     MoodleWriter,
     Qti21Writer,
     SheetsWriter,
+    StreamingWriter,
 )
 from .writers.lms import LmsWriter
 from .writers.sheets import holds_marks
@@ -48,7 +49,7 @@ class BuildResult:
 
     out: Path
     files: list[Path]
-    manifest: dict[str, Any]
+    manifest: dict[str, Any]  # one paper's manifest; of many, the top one's head
     papers: int
     pages: int
     seconds: float
@@ -56,28 +57,37 @@ class BuildResult:
 
 
 def build_papers(
-    papers: tuple[Paper, ...] | list[Paper],
+    stream: Stream,
     out: Path,
     *,
     jobs: int | None = None,
     progress: Progress | None = None,
-    head: dict[str, Any] | None = None,
     student_keys: bool = False,
 ) -> BuildResult:
     """Write every paper's exam, key and manifest (and the combined files) into `out`.
 
-    A roster build typesets one model key (the first student's, `key.pdf` at the top)
-    and the crib, unless `student_keys` asks for every student's key too.
+    The papers come a run at a time (`plan_stream`): each writer takes every run as it
+    is assembled and keeps only what it needs of it, so a class of 500 takes the
+    memory of a few papers. A roster build typesets one model key (the first student's,
+    `key.pdf` at the top) and the crib, unless `student_keys` asks for every student's
+    key too.
     """
     started = time.monotonic()
     latex = LatexWriter(jobs=jobs, progress=progress, student_keys=student_keys)
-    if not student_keys and any(p.exam.candidate for p in papers):
-        head = {**(head or {}), "model_key": True}  # so a rebuild knows the top key.pdf is ours
-    manifests = ManifestWriter(head)
+    head = dict(stream.head)
+    if not student_keys and head.get("roster"):
+        head["model_key"] = True  # so a rebuild knows the top key.pdf is ours
+    manifests, sheets, crib = ManifestWriter(head), SheetsWriter(), CribWriter()
+    writers: tuple[StreamingWriter, ...] = (manifests, sheets, latex, crib)
     kept = []
     with staging(out) as tmp:
-        names = manifests.write(papers, tmp)
-        for sheet in SheetsWriter().write(papers, tmp):
+        for w in writers:
+            w.start(tmp, stream.count)
+        for run in stream.runs:
+            for w in writers:
+                w.add(run)
+        names = manifests.finish()
+        for sheet in sheets.finish():
             # A sheet with anything typed into it is the grader's: never replace it.
             if holds_marks(out / sheet):
                 (tmp / sheet).unlink()
@@ -88,16 +98,16 @@ def build_papers(
             # The crib typesets beside the papers (its pdflatex runs fill the gaps the
             # papers' documents leave on the cores).
             with ThreadPoolExecutor(max_workers=1) as side:
-                crib = side.submit(CribWriter().write, papers, tmp)
-                names += latex.write(papers, tmp)
-                names += crib.result()
+                cribbed = side.submit(crib.finish)
+                names += latex.finish()
+                names += cribbed.result()
         except TypesetError as exc:
             raise keep_failed(exc, out) from None
         shutil.rmtree(out / "failed", ignore_errors=True)
         shutil.rmtree(tmp / ".work", ignore_errors=True)
         files = publish(tmp, out, names)
     seconds = time.monotonic() - started
-    return BuildResult(out, files, manifests.manifest, len(papers), latex.pages, seconds, tuple(kept))
+    return BuildResult(out, files, manifests.manifest, stream.count, latex.pages, seconds, tuple(kept))
 
 
 def build(
@@ -114,7 +124,7 @@ def build(
     student_keys: bool = False,
 ) -> BuildResult:
     """Build one paper, K variants (A, B, ...) or one paper per student into `out`."""
-    planned = plan(
+    stream = plan_stream(
         loaded,
         bank,
         seed=seed,
@@ -124,9 +134,7 @@ def build(
         progress=progress,
         jobs=jobs,
     )
-    return build_papers(
-        planned.papers, out, jobs=jobs, progress=progress, head=planned.head, student_keys=student_keys
-    )
+    return build_papers(stream, out, jobs=jobs, progress=progress, student_keys=student_keys)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from .assemble import assemble, instantiate
@@ -49,7 +51,28 @@ def variant_labels(count: int) -> list[str]:
     return out
 
 
-def plan(
+@dataclass(frozen=True)
+class Stream:
+    """The papers of a build as they are assembled: `count` of them, a run at a time, in order.
+
+    A build writes each run and lets it go, so it never holds a class of papers at once.
+    """
+
+    count: int
+    runs: Iterator[tuple[Paper, ...]]
+    head: dict[str, Any] = field(default_factory=dict)
+
+
+def plan(loaded: LoadedSpec, bank: Bank, **options: Any) -> Plan:
+    """Assemble one paper, K variants (A, B, ...) or one paper per student, all at once.
+
+    The options are `plan_stream`'s.
+    """
+    stream = plan_stream(loaded, bank, **options)
+    return Plan(tuple(p for run in stream.runs for p in run), stream.head)
+
+
+def plan_stream(
     loaded: LoadedSpec,
     bank: Bank,
     *,
@@ -59,10 +82,12 @@ def plan(
     roster: list[Candidate] | None = None,
     progress: Progress | None = None,
     jobs: int | None = None,
-) -> Plan:
-    """Assemble one paper, K variants (A, B, ...) or one paper per student.
+) -> Stream:
+    """Plan one paper, K variants (A, B, ...) or one paper per student, assembled as read.
 
-    `jobs` bounds the processes that assemble many papers (default: the cores).
+    `jobs` bounds the processes that assemble many papers (default: the cores). What
+    a request gets wrong is raised here; a question that fails, when its run is
+    assembled.
     """
     if variants is not None and roster is not None:
         raise InputError("give --variants or --roster, not both")
@@ -82,17 +107,19 @@ def plan(
                 )
             folders[folder] = c.id
             work.append((folder, c.id, c))
-        papers = _assemble_all(loaded, bank, seed, work, jobs, note)
-        return Plan(papers, {"spec": loaded.name, "seed": exam_seed, "roster": True})
+        runs = _assemble_runs(loaded, bank, seed, work, jobs, note)
+        return Stream(len(work), runs, {"spec": loaded.name, "seed": exam_seed, "roster": True})
     if variants:
         work = [(label, label, None) for label in variant_labels(variants)]
-        papers = _assemble_all(loaded, bank, seed, work, jobs, note)
-        return Plan(papers, {"spec": loaded.name, "seed": exam_seed, "variants": variants})
-    return Plan((Paper(folder="", exam=assemble(loaded, bank, seed=seed, original=original)),))
+        runs = _assemble_runs(loaded, bank, seed, work, jobs, note)
+        return Stream(len(work), runs, {"spec": loaded.name, "seed": exam_seed, "variants": variants})
+    one = Paper(folder="", exam=assemble(loaded, bank, seed=seed, original=original))
+    return Stream(1, iter([(one,)]))
 
 
 _Work = tuple[str, str, Candidate | None]  # (folder, variant, candidate)
 PARALLEL_FROM = 8  # papers; fewer assemble faster than a pool starts
+RUN = 12  # papers a worker assembles and sends back at once (bounds what is in flight)
 _SHARED: tuple[LoadedSpec, Bank, int | None] | None = None  # what forked workers inherit
 
 
@@ -105,30 +132,36 @@ def _assemble_run(work: list[_Work]) -> tuple[Paper, ...]:
     )
 
 
-def _assemble_all(
+def _assemble_runs(
     loaded: LoadedSpec, bank: Bank, seed: int | None, work: list[_Work], jobs: int | None, note: Progress
-) -> tuple[Paper, ...]:
+) -> Iterator[tuple[Paper, ...]]:
     global _SHARED
     workers = min(jobs or os.cpu_count() or 1, len(work))
     forking = "fork" in multiprocessing.get_all_start_methods()
     _SHARED = (loaded, bank, seed)
+    done = 0
     try:
         if workers < 2 or len(work) < PARALLEL_FROM or not forking:
-            papers: list[Paper] = []
             for w in work:
-                papers += _assemble_run([w])
-                note("assemble", len(papers), len(work))
-            return tuple(papers)
-        # Runs of a few papers each: a worker that finishes early takes the next run.
-        size = max(1, min(25, len(work) // (4 * workers)))
-        runs = [work[i : i + size] for i in range(0, len(work), size)]
-        papers = []
+                run = _assemble_run([w])
+                done += 1
+                note("assemble", done, len(work))
+                yield run
+            return
+        # Runs of a few papers each: a worker that finishes early takes the next run. At
+        # most two runs a worker are out at once, so papers never pile up unwritten.
+        size = max(1, min(RUN, len(work) // (4 * workers)))
+        runs = iter([work[i : i + size] for i in range(0, len(work), size)])
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for done in pool.map(_assemble_run, runs):
-                papers += done
-                note("assemble", len(papers), len(work))
-        return tuple(papers)
+            out = deque(pool.submit(_assemble_run, r) for r in islice(runs, 2 * workers))
+            while out:
+                papers = out.popleft().result()
+                for r in islice(runs, 1):
+                    out.append(pool.submit(_assemble_run, r))
+                done += len(papers)
+                note("assemble", done, len(work))
+                yield papers
     finally:
         _SHARED = None
 

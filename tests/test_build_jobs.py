@@ -1,17 +1,20 @@
-"""The build's jobs apart: planning, the LaTeX writer (errors located as data, workers
-started by spawn too), settings read once, generator modules kept per bank."""
+"""The build's jobs apart: planning, the LaTeX writer (errors located as data, PDF
+workers in processes of their own), papers streamed a run at a time, settings read
+once, generator modules kept per bank."""
 
 from __future__ import annotations
 
-import multiprocessing
 from pathlib import Path
 
+import pikepdf
 import pytest
 
+from qbgen import pdfjoin
 from qbgen.bank import load_bank
-from qbgen.build import build
+from qbgen.build import build, build_papers
 from qbgen.errors import EnvironmentProblem, TypesetError
-from qbgen.plan import plan
+from qbgen.models import Candidate
+from qbgen.plan import Stream, plan
 from qbgen.settings import load_settings
 from qbgen.spec import load_spec
 from qbgen.writers import LatexWriter
@@ -51,19 +54,50 @@ def test_a_latex_error_names_its_paper_key_and_question_as_data(tmp_path):
 
 
 @needs_tex
-def test_pdf_workers_start_by_spawn_where_fork_is_unavailable(tmp_path):
+def test_pdf_workers_are_fresh_processes_and_a_failure_is_one_line(tmp_path, monkeypatch):
     bank = _two_question_bank(tmp_path)
     b = load_bank(bank)
     planned = plan(load_spec(bank / "exams" / "t.yaml", b), b, variants=3)
     out = tmp_path / "o"
     out.mkdir()
-    writer = LatexWriter(jobs=2, context=multiprocessing.get_context("spawn"))
-    names = writer.write(planned.papers, out)
+    names = LatexWriter(jobs=2).write(planned.papers, out)
     assert {"A/exam.pdf", "C/key.pdf", "exams.pdf", "keys.pdf"} <= set(names)
-    for paper in planned.papers:
-        x = paper.exam.questions()[0].params["x"]
-        assert f"What is {x} squared?" in pdf_text(out / paper.folder / "exam.pdf")
-    assert pdf_text(out / "keys.pdf").count("Answer Key") >= 3
+    # Cut the combined file again, in two worker processes (however few the pages).
+    monkeypatch.setattr(pdfjoin, "IN_PROCESS_PAGES", 0)
+    source = str(out / "exams.pdf")
+    pages = len(pikepdf.open(source).pages)
+    tasks = [[(str(tmp_path / f"p{i}.pdf"), [(source, i + 1, i + 1)])] for i in range(pages)]
+    tasks.append([(str(tmp_path / "all.pdf"), [(source, 1, pages), None])])
+    pdfjoin.Workers(2).run(tasks)
+    assert [len(pikepdf.open(tmp_path / f"p{i}.pdf").pages) for i in range(pages)] == [1] * pages
+    assert len(pikepdf.open(tmp_path / "all.pdf").pages) == pages + 1  # and the blank page
+    assert pdf_text(tmp_path / "p0.pdf") == pdf_text(out / "A" / "exam.pdf").split("\f")[0] + "\f"
+    missing = [[(str(tmp_path / "x.pdf"), [(str(tmp_path / "nowhere.pdf"), 1, 1)])], tasks[0]]
+    with pytest.raises(RuntimeError, match=r"^writing the PDFs failed: .*nowhere\.pdf") as info:
+        pdfjoin.Workers(2).run(missing)
+    assert "\n" not in str(info.value)
+
+
+@needs_tex
+def test_papers_given_a_run_at_a_time_build_what_one_run_builds(tmp_path):
+    # The build streams its papers (plan_stream); however they are cut into runs, every
+    # file it writes is the same, byte for byte.
+    bank = _two_question_bank(tmp_path)
+    b = load_bank(bank)
+    loaded = load_spec(bank / "exams" / "t.yaml", b)
+    roster = [Candidate(id=f"S{i}", name=f"Student {i}") for i in range(5)]
+    papers = plan(loaded, b, roster=roster).papers
+    head = {"spec": "t", "seed": loaded.spec.seed, "roster": True}
+    build_papers(Stream(5, iter([papers]), head), tmp_path / "one")
+    build_papers(Stream(5, iter([(p,) for p in papers]), head), tmp_path / "each")
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
+    assert len(files) > 5 * 3 and Path("crib.pdf") in files and Path("manifest.json") in files
+    for f in files:
+        assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "each" / f).read_bytes(), f
+    assert (
+        sorted(p.relative_to(tmp_path / "each") for p in (tmp_path / "each").rglob("*") if p.is_file())
+        == files
+    )
 
 
 def test_settings_are_read_once_and_checked():

@@ -33,6 +33,28 @@ class Writer(Protocol):
         ...
 
 
+class StreamingWriter(Writer, Protocol):
+    """A writer that takes a build's papers a run at a time, as they are assembled.
+
+    `write` is `start`, one `add` and `finish`. What a writer keeps of a paper after
+    `add` is what it needs at the end (a crib line, a sheet row), never the paper, so
+    a build's memory does not grow with its class. The build's own writers (latex,
+    manifest, sheets, crib) are all streaming.
+    """
+
+    def start(self, folder: Path, count: int) -> None:
+        """Begin a build of `count` papers into `folder`."""
+        ...
+
+    def add(self, papers: Sequence[Paper]) -> None:
+        """Take the next papers, in order."""
+        ...
+
+    def finish(self) -> list[str]:
+        """Write what is left; return the names of every file written."""
+        ...
+
+
 __all__ = [
     "CanvasWriter",
     "CribWriter",
@@ -41,6 +63,7 @@ __all__ = [
     "MoodleWriter",
     "Qti21Writer",
     "SheetsWriter",
+    "StreamingWriter",
     "Writer",
     "manifest_of",
     "question_record",

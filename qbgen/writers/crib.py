@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..kinds import KINDS
 from ..latex import escape
 from ..models import Paper, QuestionInstance
 from ..typeset import ensure_format, typeset
+from .streaming import Streaming
 
 TEX = "crib.tex"
 PDF = "crib.pdf"
@@ -45,32 +47,48 @@ def _who(paper: Paper) -> str:
     return escape(exam.variant or "")
 
 
-def _entries(q: QuestionInstance) -> list[tuple[str, str, str, str]]:
-    return [e for a in q.all_answers() if a.asked for e in KINDS[a.kind].crib(a)]
+Entry = tuple[str, str, str, str]  # (key, label, value as the key prints it, interval)
 
 
-def crib_tex(papers: Sequence[Paper]) -> str:
-    """The crib as one LaTeX document."""
-    first = papers[0].exam
-    roster = first.candidate is not None
+@dataclass(frozen=True)
+class Line:
+    """One paper's answers to one question: all the crib keeps of a paper."""
+
+    who: str
+    qid: str
+    title: str
+    entries: tuple[Entry, ...]
+
+
+def _entries(q: QuestionInstance) -> tuple[Entry, ...]:
+    return tuple(e for a in q.all_answers() if a.asked for e in KINDS[a.kind].crib(a))
+
+
+def lines_of(paper: Paper) -> list[Line]:
+    """The crib's lines of one paper, a question each."""
+    return [Line(_who(paper), q.id, q.title, _entries(q)) for q in paper.exam.questions()]
+
+
+def crib_tex(spec_name: str, roster: bool, numbers: Sequence[str], lines: Sequence[Sequence[Line]]) -> str:
+    """The crib as one LaTeX document: `lines[k]` holds every paper's line for question k."""
     who = r"\textbf{Id} & \textbf{Name}" if roster else r"\textbf{Set}"
+    count = len(lines[0]) if lines else 0
     out = [
         HEAD,
-        rf"{{\Large\bfseries Crib: {escape(first.spec_name)}}}\par\smallskip",
-        rf"{len(papers)} {'students' if roster else 'sets'}. For each question with numbers, each paper's "
+        rf"{{\Large\bfseries Crib: {escape(spec_name)}}}\par\smallskip",
+        rf"{count} {'students' if roster else 'sets'}. For each question with numbers, each paper's "
         r"answers as its key prints them, and the interval a grader accepts (low -- high). "
         r"Words, steps and the marking scheme: the model key.\par\bigskip",
     ]
-    for index, q0 in enumerate(first.questions()):
-        rows = [(p, p.exam.questions()[index]) for p in papers]
-        by_id: dict[str, list[tuple[Paper, QuestionInstance]]] = {}
-        for paper, q in rows:
-            by_id.setdefault(q.id, []).append((paper, q))
+    for number, rows in zip(numbers, lines, strict=True):
+        by_id: dict[str, list[Line]] = {}
+        for line in rows:
+            by_id.setdefault(line.qid, []).append(line)
         for qid, group in by_id.items():
-            entries = _entries(group[0][1])
+            entries = group[0].entries
             if not entries:
                 continue
-            out.append(rf"\subsection*{{Question {escape(q0.number)}: {escape(group[0][1].title)}}}")
+            out.append(rf"\subsection*{{Question {escape(number)}: {escape(group[0].title)}}}")
             if len(by_id) > 1:
                 out.append(rf"{{\small (papers with {escape(qid)})}}\par")
             for start in range(0, len(entries), PER_TABLE):
@@ -85,29 +103,51 @@ def crib_tex(papers: Sequence[Paper]) -> str:
                     for _, label, _, _ in chunk
                 )
                 out.append(rf"{who} & {heads} \\ \midrule\endhead")
-                for paper, q in group:
-                    mine = {key: (value, interval) for key, _, value, interval in _entries(q)}
+                for line in group:
+                    mine = {key: (value, interval) for key, _, value, interval in line.entries}
                     cells = " & ".join(
                         rf"{mine[key][0]} & {{\footnotesize {mine[key][1]}}}" for key, _, _, _ in chunk
                     )
-                    out.append(rf"{_who(paper)} & {cells} \\")
+                    out.append(rf"{line.who} & {cells} \\")
                 out.append(r"\bottomrule\end{longtable}}")
     out.append(r"\end{document}")
     return "\n".join(out) + "\n"
 
 
-class CribWriter:
-    """Writes crib.tex and crib.pdf for a build of several papers (none for one)."""
+class CribWriter(Streaming):
+    """Writes crib.tex and crib.pdf for a build of several papers (none for one).
+
+    Papers come a run at a time (`start`, `add`, `finish`; `write` does all three); of
+    each it keeps a `Line` a question.
+    """
 
     name = "crib"
 
-    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
-        """Typeset the crib into `folder`; return its names."""
-        if len(papers) < 2:
+    def start(self, folder: Path, count: int) -> None:
+        """Begin a build of `count` papers into `folder`."""
+        self.folder, self.count = folder, count
+        self.spec_name, self.roster = "", False
+        self.numbers: list[str] = []
+        self.lines: list[list[Line]] = []
+
+    def add(self, papers: Sequence[Paper]) -> None:
+        """Keep the next papers' lines."""
+        for paper in papers:
+            if not self.numbers:
+                self.spec_name, self.roster = paper.exam.spec_name, paper.exam.candidate is not None
+                self.numbers = [q.number for q in paper.exam.questions()]
+                self.lines = [[] for _ in self.numbers]
+            for k, line in enumerate(lines_of(paper)):
+                self.lines[k].append(line)
+
+    def finish(self) -> list[str]:
+        """Typeset the crib; return its names (none for fewer than two papers)."""
+        if self.count < 2:
             return []
+        folder = self.folder
         work = folder / ".crib"
         work.mkdir(parents=True, exist_ok=True)
-        (work / TEX).write_text(crib_tex(papers), "utf-8")
+        (work / TEX).write_text(crib_tex(self.spec_name, self.roster, self.numbers, self.lines), "utf-8")
         fmt = ensure_format(PREAMBLE)
         typeset(work / TEX, fmt=fmt)
         typeset(work / TEX, fmt=fmt)  # longtable settles its column widths on the second run
@@ -117,4 +157,4 @@ class CribWriter:
         return [TEX, PDF]
 
 
-__all__ = ["CribWriter", "crib_tex"]
+__all__ = ["CribWriter", "Line", "crib_tex", "lines_of"]

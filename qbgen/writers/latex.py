@@ -10,6 +10,9 @@ pdfjoin. One machinery serves one paper and a class of 500:
   both), each typeset once with the shared preamble from a cached format, and cut by
   the page map TeX writes into each unit's PDF; `exams.pdf` and `keys.pdf` hold every
   paper, each from an odd page for duplex printing;
+- papers arrive a run at a time (`start`, `add`, `finish`): each paper's .tex files are
+  written when it comes, each document when its papers are all in, and then they are
+  let go, so a class of 500 is held a document at a time;
 - a LaTeX error is located as data: the document's index (from `typeset_all`), the
   unit from the document's line spans (from `render_units`), the question from the
   .tex's question spans (from `typeset`).
@@ -18,50 +21,47 @@ pdfjoin. One machinery serves one paper and a class of 500:
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..errors import TypesetError
-from ..models import Paper
+from ..errors import EnvironmentProblem, TypesetError
+from ..models import Exam, Paper
 from ..render import TexDocument, preamble, render, render_units
 from ..typeset import ensure_format, page_map, typeset_all
+from .streaming import Streaming
 
 if TYPE_CHECKING:  # the PDF library (pikepdf) loads only when a split needs it
-    from ..pdfjoin import Span
+    from ..pdfjoin import Job, Span
 
 Progress = Callable[[str, int, int], None]
 UNITS_PER_DOCUMENT = 40  # bounds a document's size (memory, a LaTeX error's reach)
-Job = tuple[str, list["Span"]]
 
 
 @dataclass(frozen=True)
 class Unit:
     """One PDF to make: a paper's exam (answers off) or its key (answers on)."""
 
-    paper: Paper
+    folder: str
     answers: bool
 
     @property
     def name(self) -> str:
         """The unit's PDF, relative to the output folder."""
-        prefix = f"{self.paper.folder}/" if self.paper.folder else ""
+        prefix = f"{self.folder}/" if self.folder else ""
         return f"{prefix}{'key' if self.answers else 'exam'}.pdf"
 
 
-def mp_context() -> BaseContext:
-    """The start method of PDF-writing workers: fork where there is one, else spawn."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+class LatexWriter(Streaming):
+    """Writes each paper's exam and key (.tex and .pdf) and the combined PDFs.
 
-
-class LatexWriter:
-    """Writes each paper's exam and key (.tex and .pdf) and the combined PDFs."""
+    It takes the papers a run at a time (`start`, `add`, `finish`; `write` does all
+    three): each paper's .tex files are written when it arrives, and each document as
+    soon as its papers are all in, so a build holds a document's papers at most, not
+    the class's.
+    """
 
     name = "latex"
 
@@ -70,7 +70,6 @@ class LatexWriter:
         *,
         jobs: int | None = None,
         progress: Progress | None = None,
-        context: BaseContext | None = None,
         student_keys: bool = True,
     ) -> None:
         self.jobs = jobs or os.cpu_count() or 1
@@ -78,36 +77,93 @@ class LatexWriter:
         # student's, as key.pdf at the top) and leaves the numbers to the crib.
         self.student_keys = student_keys
         self.note = progress or (lambda stage, done, total: None)
-        self.context = context or mp_context()
         self.pages = 0
 
-    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
-        """Write every paper's files into `folder`; return their names, relative to it."""
-        model = not self.student_keys and any(p.exam.candidate for p in papers)
-        keyed = [papers[0].model_copy(update={"folder": ""})] if model else list(papers)
-        names = self._sources(papers, folder, keyed)
-        units = [Unit(p, False) for p in papers] + [Unit(p, True) for p in keyed]
-        if len(papers) == 1 and not papers[0].folder:
-            return names + self._single(units, folder)
-        work = folder / ".work"
-        work.mkdir()
+    def start(self, folder: Path, count: int) -> None:
+        """Begin a build of `count` papers into `folder`."""
+        self.folder, self.count = folder, count
+        self.names: list[str] = []
+        self.units: list[Unit] = []  # papers 0..count-1, then the keys
+        self.waiting: dict[int, tuple[Exam, bool]] = {}  # units not yet in a document
+        self.docs: list[Path] = []
+        self.spans: list[tuple[tuple[int, int], ...]] = []
+        self.groups: list[list[int]] = []
+        self.received = 0
+        self.model = False
+
+    def add(self, papers: Sequence[Paper]) -> None:
+        """Take the next papers, in order: their .tex files, then each complete document."""
+        for paper in papers:
+            i = self.received
+            self.received += 1
+            if i == 0:
+                self._plan(paper)
+            self._source(paper, i, answers=False)
+            if not self.model:
+                self._source(paper, self.count + i, answers=True)
+            elif i == 0:  # the model key: the first paper's, at the top of the folder
+                self._source(paper.model_copy(update={"folder": ""}), self.count, answers=True)
+            self.note("render", self.received, self.count)
+        if self.groups:
+            self._render_ready()
+
+    def finish(self) -> list[str]:
+        """Typeset and cut the PDFs; return the names of every file written."""
+        if self.received != self.count:
+            raise ValueError(f"{self.received} papers added of {self.count}")
+        if not self.groups:  # one paper: its exam.tex and key.tex are the documents
+            return self.names + self._single(self.units, self.folder)
+        from ..pdfjoin import Workers  # pikepdf: only builds of many papers pay for it
+
+        # The PDF writers start while LaTeX runs, so their start-up costs nothing.
+        self.workers = Workers(min(self.jobs, len(self.docs) + 1))
+        try:
+            pdfs = self._typeset(self.docs, self.groups, self.spans, self.units)
+            return self.names + self._split(
+                self.units, self.groups, self.docs, pdfs, self.folder, keys_pdf=not self.model
+            )
+        finally:
+            self.workers.close()
+
+    def _plan(self, first: Paper) -> None:
+        # From the first paper: one model key or a key each, and the documents.
+        n = self.count
+        self.model = not self.student_keys and first.exam.candidate is not None
+        keys = 1 if self.model else n
+        self.units = [Unit("", False)] * n + [Unit("", True)] * keys  # each set by _source
+        if n == 1 and not first.folder:
+            return
+        (self.folder / ".work").mkdir()
         # Whole rounds of documents, a round per core: three documents on two cores would
         # leave one core idle for the third.
-        count = max(min(self.jobs, len(papers)), math.ceil(len(units) / UNITS_PER_DOCUMENT))
+        count = max(min(self.jobs, n), math.ceil((n + keys) / UNITS_PER_DOCUMENT))
         if count > self.jobs:
-            count = min(len(papers), math.ceil(count / self.jobs) * self.jobs)
-        groups = _chunks(len(papers), count, len(keyed))
-        docs: list[Path] = []
-        spans: list[tuple[tuple[int, int], ...]] = []
-        for g, members in enumerate(groups):
-            doc: TexDocument = render_units([(units[i].paper.exam, units[i].answers) for i in members])
-            path = work / f"doc{g:03d}.tex"
+            count = min(n, math.ceil(count / self.jobs) * self.jobs)
+        self.groups = _chunks(n, count, keys)
+
+    def _source(self, paper: Paper, index: int, *, answers: bool) -> None:
+        # A paper's own exam.tex or key.tex, and its unit, waiting for its document.
+        target = self.folder / paper.folder if paper.folder else self.folder
+        target.mkdir(parents=True, exist_ok=True)
+        prefix = f"{paper.folder}/" if paper.folder else ""
+        name = "key" if answers else "exam"
+        (target / f"{name}.tex").write_text(render(paper.exam, answers=answers), "utf-8")
+        self.names.append(f"{prefix}{name}.tex")
+        self.units[index] = Unit(paper.folder, answers)
+        self.waiting[index] = (paper.exam, answers)
+
+    def _render_ready(self) -> None:
+        # Render, in order, each document whose units have all arrived; forget them.
+        while len(self.docs) < len(self.groups) and all(
+            i in self.waiting for i in self.groups[len(self.docs)]
+        ):
+            g = len(self.docs)
+            members = self.groups[g]
+            doc: TexDocument = render_units([self.waiting.pop(i) for i in members])
+            path = self.folder / ".work" / f"doc{g:03d}.tex"
             path.write_text(doc.text, "utf-8")
-            docs.append(path)
-            spans.append(doc.units)
-        pdfs = self._typeset(docs, groups, spans, units)
-        names += self._split(units, groups, docs, pdfs, folder, keys_pdf=not model)
-        return names
+            self.docs.append(path)
+            self.spans.append(doc.units)
 
     def _single(self, units: list[Unit], folder: Path) -> list[str]:
         # One paper: its own exam.tex and key.tex are the documents, a unit each.
@@ -117,19 +173,6 @@ class LatexWriter:
             os.replace(pdf, folder / unit.name)
         self.pages = sum(b - a + 1 for doc in docs for a, b in page_map(doc))
         return [u.name for u in units]
-
-    def _sources(self, papers: Sequence[Paper], folder: Path, keyed: Sequence[Paper]) -> list[str]:
-        names = []
-        jobs = [(p, False) for p in papers] + [(p, True) for p in keyed]
-        for i, (p, answers) in enumerate(jobs):
-            target = folder / p.folder if p.folder else folder
-            target.mkdir(parents=True, exist_ok=True)
-            prefix = f"{p.folder}/" if p.folder else ""
-            name = "key" if answers else "exam"
-            (target / f"{name}.tex").write_text(render(p.exam, answers=answers), "utf-8")
-            names.append(f"{prefix}{name}.tex")
-            self.note("render", i + 1, len(jobs))
-        return names
 
     def _typeset(
         self,
@@ -183,16 +226,11 @@ class LatexWriter:
                 count += where[i][2] - where[i][1] + 1
             tasks.append([(str(folder / name), combined)])
             names.append(name)
-        # Spread the tasks over the cores. Each task opens the documents it needs and reads
-        # their streams only while it writes (pdfjoin), so memory stays small.
-        workers = min(len(tasks), os.cpu_count() or 1)
-        tasks.sort(key=lambda t: -sum(sp[2] - sp[1] + 1 for _, spans in t for sp in spans if sp))
-        if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=self.context) as pool:
-                list(pool.map(write_task, tasks))
-        else:
-            for task in tasks:
-                write_task(task)
+        # Spread the tasks over the cores, in processes of their own (pdfjoin.Workers).
+        try:
+            self.workers.run(tasks)
+        except RuntimeError as exc:  # a full disk, say
+            raise EnvironmentProblem(str(exc), file=folder) from None
         self.pages = sum(b - a + 1 for pages in maps for a, b in pages)
         return names
 
@@ -210,7 +248,7 @@ def _located(
     for (first, last), i in zip(doc_spans, members, strict=True):
         if exc.line is not None and first <= exc.line <= last:
             unit = units[i]
-            return exc.located(paper=unit.paper.folder or None, key=unit.answers)
+            return exc.located(paper=unit.folder or None, key=unit.answers)
     return exc
 
 
@@ -226,21 +264,3 @@ def _chunks(count_papers: int, count: int, count_keys: int | None = None) -> lis
         for a, b in zip(bounds, bounds[1:], strict=False)
         if b > a
     ]
-
-
-def write_task(task: list[Job]) -> None:
-    """Write each job's pages (pdf, first, last; None a blank page) to its file.
-
-    The papers cut from one document share its opened source; a combined file opens
-    its sources itself (a task is either kind). A top-level function of plain data, so
-    a spawned worker can run it too.
-    """
-    from ..pdfjoin import join  # pikepdf: only builds of many papers pay for it
-
-    shared: dict[str, Any] | None = {} if len(task) > 1 else None
-    try:
-        for target, spans in task:
-            join(spans, Path(target), readers=shared)
-    finally:
-        for source in (shared or {}).values():
-            source.close()

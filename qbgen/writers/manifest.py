@@ -15,6 +15,7 @@ from typing import Any
 from ..frozen import thaw
 from ..kinds import handler
 from ..models import Exam, Paper, QuestionInstance
+from .streaming import Streaming
 
 
 def question_record(q: QuestionInstance) -> dict[str, Any]:
@@ -59,30 +60,64 @@ def _dump(data: Any) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-class ManifestWriter:
-    """Writes each paper's manifest, and the top one of a build of many papers."""
+class ManifestWriter(Streaming):
+    """Writes each paper's manifest, and the top one of a build of many papers.
+
+    Papers come a run at a time (`start`, `add`, `finish`; `write` does all three).
+    The top manifest lists every paper's manifest; its entries go to a scratch file as
+    they come and are joined at the end, so the build never holds them all.
+    """
 
     name = "manifest"
 
     def __init__(self, head: Mapping[str, Any] | None = None) -> None:
         self.head = dict(head or {})
+        # One paper: its manifest. Many: the top manifest's head (its papers are in the file).
         self.manifest: dict[str, Any] = {}
 
-    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
-        """Write the manifests into `folder`; return their names, relative to it."""
-        names = []
-        manifests = [manifest_of(p.exam) for p in papers]
-        for paper, manifest in zip(papers, manifests, strict=True):
-            target = folder / paper.folder if paper.folder else folder
-            target.mkdir(parents=True, exist_ok=True)
-            (target / "manifest.json").write_text(_dump(manifest), "utf-8")
-            names.append(f"{paper.folder}/manifest.json" if paper.folder else "manifest.json")
-        if len(papers) == 1 and not papers[0].folder:
-            self.manifest = manifests[0]
-            return names
-        self.manifest = {
-            **self.head,
-            "papers": [{"folder": p.folder, **m} for p, m in zip(papers, manifests, strict=True)],
-        }
-        (folder / "manifest.json").write_text(_dump(self.manifest), "utf-8")
-        return names + ["manifest.json"]
+    def start(self, folder: Path, count: int) -> None:
+        """Begin a build of `count` papers into `folder`."""
+        self.folder, self.count = folder, count
+        self.names: list[str] = []
+        self.entries = folder / ".manifest-papers"
+        self.entries.write_text("", "utf-8")
+
+    def add(self, papers: Sequence[Paper]) -> None:
+        """Write the next papers' manifests, and keep their entries of the top one."""
+        with self.entries.open("a", encoding="utf-8") as out:
+            for paper in papers:
+                manifest = manifest_of(paper.exam)
+                target = self.folder / paper.folder if paper.folder else self.folder
+                target.mkdir(parents=True, exist_ok=True)
+                (target / "manifest.json").write_text(_dump(manifest), "utf-8")
+                self.names.append(f"{paper.folder}/manifest.json" if paper.folder else "manifest.json")
+                if self.count == 1 and not paper.folder:
+                    self.manifest = manifest
+                    continue
+                # Indented as the entry of a list in the top object, one entry a line.
+                entry = _dump({"folder": paper.folder, **manifest}).rstrip("\n")
+                out.write(json.dumps("\n".join("    " + line for line in entry.splitlines())) + "\n")
+
+    def finish(self) -> list[str]:
+        """Write the top manifest of many papers; return the names of every manifest."""
+        entries, self.entries = self.entries, self.folder / ".manifest-papers"
+        if self.count == 1 and self.manifest:
+            entries.unlink()
+            return self.names
+        # json.dumps of the whole object, written a paper at a time: the head's text with
+        # the papers' entries where a placeholder stood.
+        self.manifest = dict(self.head)
+        before, after = _dump({**self.head, "papers": [_HOLE]}).split(f"    {json.dumps(_HOLE)}")
+        with (
+            (self.folder / "manifest.json").open("w", encoding="utf-8") as out,
+            entries.open(encoding="utf-8") as src,
+        ):
+            out.write(before)
+            for n, line in enumerate(src):
+                out.write((",\n" if n else "") + json.loads(line))
+            out.write(after)
+        entries.unlink()
+        return self.names + ["manifest.json"]
+
+
+_HOLE = "qbgen: the papers go here"

@@ -16,26 +16,11 @@ from pathlib import Path
 
 from ..models import Paper
 from .manifest import question_record
+from .streaming import Streaming
 
 MARKS = "marks.csv"
 RESPONSES = "responses.csv"
 POINTS_POSSIBLE = "Points Possible"
-
-
-def sheet_columns(papers: Sequence[Paper]) -> tuple[list[str], dict[str, float], list[str]]:
-    """The people columns, the items with their maxima, and the response columns."""
-    first = papers[0].exam
-    people = ["id", "name"] + (["set"] if first.variant and first.candidate is None else [])
-    # Pools may give papers different questions: a column for every item of any paper,
-    # in the order they first appear; its maximum the largest any paper gives it.
-    items: dict[str, float] = {}
-    responses: dict[str, None] = {}
-    for paper in papers:
-        for q in paper.exam.questions():
-            for name, most in q.items().items():
-                items[name] = max(most, items.get(name, 0.0))
-            responses.update((f"{q.number}.{key}", None) for key in question_record(q)["accept"])
-    return people, items, list(responses)
 
 
 def _csv(rows: list[list[str]]) -> str:
@@ -62,25 +47,51 @@ def holds_marks(path: Path) -> bool:
     return False
 
 
-class SheetsWriter:
-    """Writes marks.csv and responses.csv for the papers of a build."""
+class SheetsWriter(Streaming):
+    """Writes marks.csv and responses.csv for the papers of a build.
+
+    Papers come a run at a time (`start`, `add`, `finish`; `write` does all three); a
+    sheet needs of each only its student and its items.
+    """
 
     name = "sheets"
 
-    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
-        """Write both sheets into `folder`; return their names."""
-        people, items, responses = sheet_columns(papers)
-        rows = [[p.exam.candidate.id, p.exam.candidate.name] for p in papers if p.exam.candidate is not None]
+    def start(self, folder: Path, count: int) -> None:
+        """Begin a build of `count` papers into `folder`."""
+        self.folder = folder
+        self.people: list[str] = []
+        # Pools may give papers different questions: a column for every item of any
+        # paper, in the order they first appear; its maximum the largest any paper gives it.
+        self.items: dict[str, float] = {}
+        self.responses: dict[str, None] = {}
+        self.rows: list[list[str]] = []
+
+    def add(self, papers: Sequence[Paper]) -> None:
+        """Take the next papers' students and items."""
+        for paper in papers:
+            exam = paper.exam
+            if not self.people:
+                self.people = ["id", "name"] + (["set"] if exam.variant and exam.candidate is None else [])
+            if exam.candidate is not None:
+                self.rows.append([exam.candidate.id, exam.candidate.name])
+            for q in exam.questions():
+                for name, most in q.items().items():
+                    self.items[name] = max(most, self.items.get(name, 0.0))
+                self.responses.update((f"{q.number}.{key}", None) for key in question_record(q)["accept"])
+
+    def finish(self) -> list[str]:
+        """Write both sheets; return their names."""
+        people, items, responses = self.people, self.items, list(self.responses)
         marks = [
             people + list(items),
             [POINTS_POSSIBLE] + [""] * (len(people) - 1) + [f"{m:g}" for m in items.values()],
         ]
-        marks += [r + [""] * (len(people) - 2 + len(items)) for r in rows]
-        (folder / MARKS).write_text(_csv(marks), "utf-8")
+        marks += [r + [""] * (len(people) - 2 + len(items)) for r in self.rows]
+        (self.folder / MARKS).write_text(_csv(marks), "utf-8")
         answers = [["id"] + people[2:] + responses]
-        answers += [[r[0]] + [""] * (len(people) - 2 + len(responses)) for r in rows]
-        (folder / RESPONSES).write_text(_csv(answers), "utf-8")
+        answers += [[r[0]] + [""] * (len(people) - 2 + len(responses)) for r in self.rows]
+        (self.folder / RESPONSES).write_text(_csv(answers), "utf-8")
         return [MARKS, RESPONSES]
 
 
-__all__ = ["MARKS", "POINTS_POSSIBLE", "RESPONSES", "SheetsWriter", "holds_marks", "sheet_columns"]
+__all__ = ["MARKS", "POINTS_POSSIBLE", "RESPONSES", "SheetsWriter", "holds_marks"]
