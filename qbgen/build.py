@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,9 +84,13 @@ def build_papers(
     with staging(out) as tmp:
         for w in writers:
             w.start(tmp, stream.count)
-        for run in stream.runs:
-            for w in writers:
-                w.add(run)
+        try:
+            for run in stream.runs:
+                for w in writers:
+                    w.add(run)
+        finally:  # a writer that fails stops the assembly now (its workers end with it)
+            if isinstance(stream.runs, Generator):
+                stream.runs.close()
         names = manifests.finish()
         for sheet in sheets.finish():
             # A sheet with anything typed into it is the grader's: never replace it.
