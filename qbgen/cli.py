@@ -112,7 +112,7 @@ def list_(bank: BankOpt = None, as_json: JsonOpt = False, debug: DebugOpt = Fals
 @app.command()
 def show(
     question: Annotated[str, typer.Argument(help="Question id or source, e.g. paper-b:7.")],
-    seed: Annotated[int | None, typer.Option(help="Seed of the instance.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed of the instance.")] = None,
     original: Annotated[bool, typer.Option("--original", help="The paper's own values.")] = False,
     bank: BankOpt = None,
     as_json: JsonOpt = False,
@@ -181,7 +181,7 @@ def build(
     spec: Annotated[
         Path | None, typer.Argument(help="Exam spec (default: the bank's exams/paper-b.yaml).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Exam seed (default: the spec's).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Exam seed (default: the spec's).")] = None,
     original: Annotated[bool, typer.Option("--original", help="The papers' own values.")] = False,
     variants: Annotated[
         int | None, typer.Option(min=1, max=702, help="K sets, A, B, C, ..., each with its key.")
@@ -261,7 +261,7 @@ def export(
         Path | None, typer.Argument(help="Exam spec (default: the bank's exams/paper-b.yaml).")
     ] = None,
     to: Annotated[Target, typer.Option(help="The LMS format.")] = Target.moodle,
-    seed: Annotated[int | None, typer.Option(help="Exam seed (default: the spec's).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Exam seed (default: the spec's).")] = None,
     original: Annotated[bool, typer.Option("--original", help="The papers' own values.")] = False,
     variants: Annotated[int | None, typer.Option(min=1, max=702, help="K sets, A, B, C, ...")] = None,
     roster: Annotated[
@@ -374,15 +374,19 @@ def validate(
     from .validate import validate as validate_bank
 
     def go() -> Any:
+        if junit is not None and junit.is_dir():  # said before the draws, not after them
+            raise InputError(
+                f"{junit} is a folder; give a file, e.g. {junit / 'validate.xml'}", field="--junit"
+            )
         b = _bank(bank)
         reports = validate_bank(b, seeds, question)
         if compile_:
             compile_questions(b, reports)
+        if junit is not None:
+            write_junit(reports, junit, time.monotonic() - started)
         return reports
 
     reports = _run(debug, go)
-    if junit is not None:
-        write_junit(reports, junit, time.monotonic() - started)
     failed = [r for r in reports if not r.ok]
     if as_json:
         typer.echo(json.dumps([r.__dict__ | {"ok": r.ok} for r in reports], indent=2))
@@ -423,7 +427,7 @@ def new(
 @app.command()
 def preview(
     question: Annotated[str, typer.Argument(help="Question id or source.")],
-    seed: Annotated[int | None, typer.Option(help="Seed (default: the paper's own values).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the paper's own values).")] = None,
     out: Annotated[Path, typer.Option(help="Folder of the preview PDF.")] = Path("output/preview"),
     watch: Annotated[bool, typer.Option("--watch", help="Rebuild when the question changes.")] = False,
     bank: BankOpt = None,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import re
 import tempfile
 from collections import Counter
@@ -29,7 +30,7 @@ from typing import Any
 from . import authoring
 from .assemble import instantiate
 from .bank import Bank, BankQuestion
-from .errors import QbgenError, TypesetError
+from .errors import InputError, QbgenError, TypesetError
 from .frozen import thaw
 from .kinds import KINDS
 from .models import Exam, QuestionInstance, SectionInstance
@@ -290,5 +291,15 @@ def write_junit(reports: list[QuestionReport], path: Path, seconds: float) -> No
     root.append(suite)
     tree = ET.ElementTree(root)
     ET.indent(tree)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    # Written whole or not at all: a temporary file beside it, then renamed.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tree.write(tmp, encoding="utf-8", xml_declaration=True)
+        os.replace(tmp, path)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(
+            f"cannot write {path}: a file stands where its folder would be", field="--junit"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}", field="--junit") from None

@@ -343,6 +343,10 @@ def test_failing_generator(tmp_path, old, new, expect):
     "args, expect",
     [
         (["validate", "--seeds", "-1"], "Invalid value for '--seeds'"),
+        (["show", "momentum-backprop", "--seed", "-1"], "Invalid value for '--seed'"),
+        (["build", "bank/exams/quiz.yaml", "--seed", "-1"], "Invalid value for '--seed'"),
+        (["preview", "momentum-backprop", "--seed", "-1"], "Invalid value for '--seed'"),
+        (["export", "bank/exams/quiz.yaml", "--seed", "-1"], "Invalid value for '--seed'"),
         (["build", "--variants", "x"], "Invalid value for '--variants'"),
         (["show"], "Missing argument 'question'"),
         (["biuld"], "No such command 'biuld'"),
@@ -351,6 +355,17 @@ def test_failing_generator(tmp_path, old, new, expect):
 def test_a_wrong_option_is_one_line_too(args, expect):
     line = one_line_error(run_cli(*args), 2)
     assert expect in line and "--help" in line, line
+
+
+def test_a_junit_path_that_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("mine\n")
+    r = run_cli("validate", "-q", "softmax-temperature", "--seeds", "2", "--junit", tmp_path)
+    assert f"--junit: {tmp_path} is a folder; give a file" in one_line_error(r, 2)
+    r = run_cli(
+        "validate", "-q", "softmax-temperature", "--seeds", "2", "--junit", tmp_path / "afile" / "j.xml"
+    )
+    assert "a file stands where its folder would be" in one_line_error(r, 2)
+    assert (tmp_path / "afile").read_text() == "mine\n" and not list(tmp_path.glob(".*tmp"))
 
 
 def test_debug_shows_the_traceback(tmp_path):
