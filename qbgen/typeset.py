@@ -47,7 +47,13 @@ _END = re.compile(r"^% qbgen: end (\S+)")
 
 def pdflatex() -> str:
     """Return the pdflatex executable, or explain how to install it."""
-    exe = settings().pdflatex or shutil.which("pdflatex")
+    chosen = settings().pdflatex
+    if chosen:
+        exe = shutil.which(chosen)  # a name on PATH or a path; None unless it can run
+        if not exe:
+            raise EnvironmentProblem(f"QBGEN_PDFLATEX: {chosen} is not a program this user can run")
+        return exe
+    exe = shutil.which("pdflatex")
     if not exe:
         raise EnvironmentProblem(INSTALL_HINT)
     return exe

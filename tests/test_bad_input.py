@@ -466,6 +466,23 @@ def test_pdflatex_missing_says_how_to_install(tmp_path):
     assert "pdflatex not found" in line and "apt-get install" in line
 
 
+@pytest.mark.parametrize("program", ["/nonexistent/pdflatex", "NOTES.txt", "no-such-pdflatex"])
+def test_a_pdflatex_setting_that_names_no_program_is_one_line(tmp_path, program):
+    bank = make(tmp_path)
+    (tmp_path / "NOTES.txt").write_text("not a program\n")  # a file, not executable
+    path = str(tmp_path / "NOTES.txt") if program == "NOTES.txt" else program
+    r = run_cli(
+        "build",
+        bank / "exams" / "t.yaml",
+        "--bank",
+        bank,
+        "--out",
+        tmp_path / "o",
+        env={"QBGEN_PDFLATEX": path},
+    )
+    assert f"QBGEN_PDFLATEX: {path} is not a program this user can run" in one_line_error(r, 2)
+
+
 # ---------------------------------------------------------------- rosters (exit 2)
 
 
