@@ -22,7 +22,9 @@ from .latex import NoEscape, Tex
 
 T = TypeVar("T")
 
-Marks = Annotated[float, Field(gt=0, multiple_of=0.5, description="Marks, in steps of 0.5.")]
+Marks = Annotated[
+    float, Field(gt=0, multiple_of=0.5, allow_inf_nan=False, description="Marks, in steps of 0.5.")
+]
 QuestionId = Annotated[
     str,
     Field(

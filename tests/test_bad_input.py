@@ -101,6 +101,7 @@ LAUGHS = "l0: &l0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
         ("marks: 2\n", "marks: two\n", ("good.yaml:5:", "marks: Input should be a valid number")),
         ("marks: 2\n", "marks: 0\n", ("good.yaml:5:", "marks: Input should be greater than 0")),
         ("marks: 2\n", "marks: -1\n", ("good.yaml:5:", "marks: Input should be greater than 0")),
+        ("marks: 2\n", "marks: .inf\n", ("good.yaml:5:", "marks: Input should be a finite number")),
         ("marks: 2\n", "marks: 3\n", ("good.yaml:11:", "rubric: marking scheme adds up to 2")),
         ("kind: numeric", "kind: essay", ("good.yaml:4:", "kind: Input should be")),
         (
