@@ -252,6 +252,13 @@ def load_bank(root: Path) -> Bank:
     sources: dict[str, str] = {}
     for path in question_files(root):
         bq = load_question(path)
+        if bq.id != path.stem:  # specs, `show` and `new` all find a question by its file's name
+            raise InputError(
+                f"the id {bq.id!r} differs from the file's name {path.stem!r}; rename one to match",
+                file=path,
+                line=bq.doc.line_of(("id",)),
+                field="id",
+            )
         if bq.id in questions:
             other = questions[bq.id]
             raise InputError(

@@ -253,9 +253,18 @@ def test_answer_in_exam_text_is_refused(tmp_path):
 
 def test_same_id_in_two_files(tmp_path):
     bank = make(tmp_path)
+    (bank / "r").mkdir()
+    shutil.copy(bank / "q" / "good.yaml", bank / "r" / "good.yaml")
+    shutil.copy(bank / "q" / "good_gen.py", bank / "r" / "good_gen.py")
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
+    assert "good.yaml:1: id: question id 'good' is also used by" in line and str(bank / "q") in line
+
+
+def test_an_id_that_is_not_the_file_name_is_one_line(tmp_path):
+    bank = make(tmp_path)
     shutil.copy(bank / "q" / "good.yaml", bank / "q" / "twin.yaml")
     line = one_line_error(run_cli("list", "--bank", bank), 2)
-    assert "twin.yaml:1: id: question id 'good' is also used by" in line and "good.yaml" in line
+    assert "twin.yaml:1: id: the id 'good' differs from the file's name 'twin'; rename one to match" in line
 
 
 def test_missing_generator_file(tmp_path):
