@@ -485,10 +485,21 @@ def schema(
     if out is None:
         typer.echo(json.dumps(schemas, indent=2))
         return
-    out.mkdir(parents=True, exist_ok=True)
-    for name, body in schemas.items():
-        path = out / f"{name}.schema.json"
-        path.write_text(json.dumps(body, indent=2) + "\n", "utf-8")
+    target = out
+
+    def write() -> list[Path]:
+        paths = []
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            for name, body in schemas.items():
+                path = target / f"{name}.schema.json"
+                path.write_text(json.dumps(body, indent=2) + "\n", "utf-8")
+                paths.append(path)
+        except OSError as exc:
+            raise InputError.unwritable(target, exc, "the schemas") from None
+        return paths
+
+    for path in _run(False, write):
         typer.echo(str(path))
 
 

@@ -47,6 +47,15 @@ class InputError(QbgenError):
     """A bank file, spec, roster or option is wrong (exit 2)."""
 
     @classmethod
+    def unwritable(cls, path: str | Path, exc: OSError, what: str, field: str | None = None) -> InputError:
+        """The error of a file or folder qbgen cannot write: `cannot write WHAT: why`."""
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            why = "a file stands where a folder would be"
+        else:
+            why = exc.strerror or str(exc)
+        return cls(f"cannot write {what}: {why}", file=path, field=field)
+
+    @classmethod
     def not_utf8(cls, path: str | Path, raw: bytes, exc: UnicodeDecodeError, save_as: str) -> InputError:
         """The error of a file that is not UTF-8: the first bad byte, by line and column."""
         line = raw[: exc.start].count(b"\n") + 1

@@ -36,7 +36,10 @@ def new_question(bank: Path, qid: str, kind: str, topic: str = "general") -> lis
         raise InputError(f"{qid!r}: an id is lower-case letters, digits and hyphens", field="id")
     if not topic.replace("-", "").replace("_", "").isalnum() or topic.startswith(("_", ".")):
         raise InputError(f"{topic!r} is not a topic folder name", field="topic")
-    bank.mkdir(parents=True, exist_ok=True)
+    try:
+        bank.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError.unwritable(bank, exc, "the bank folder") from None
     if any(bank.iterdir()):
         existing = load_bank(bank)
         if qid in existing.questions:
@@ -44,6 +47,8 @@ def new_question(bank: Path, qid: str, kind: str, topic: str = "general") -> lis
     folder = bank / topic
     target = folder / f"{qid}.yaml"
     module = qid.replace("-", "_")
+    if module[0].isdigit():  # a module name cannot start with a digit: 2d-conv -> gen_2d_conv.py
+        module = f"gen_{module}"
     handler = KINDS[kind]
     files = {target: HEAD.format(id=qid, topic=topic, kind=kind, schema="../question.schema.json")
              + handler.skeleton.format(module=module)}  # fmt: skip
@@ -52,7 +57,14 @@ def new_question(bank: Path, qid: str, kind: str, topic: str = "general") -> lis
     for path in files:
         if path.exists():
             raise InputError("file exists; not overwriting it", file=path)
-    folder.mkdir(parents=True, exist_ok=True)
-    for path, text in files.items():
-        path.write_text(text, "utf-8")
+    written: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for path, text in files.items():
+            path.write_text(text, "utf-8")
+            written.append(path)
+    except OSError as exc:
+        for path in written:  # all of the skeleton or none of it
+            path.unlink()
+        raise InputError.unwritable(folder, exc, "the skeleton") from None
     return list(files)

@@ -297,9 +297,5 @@ def write_junit(reports: list[QuestionReport], path: Path, seconds: float) -> No
         tmp = path.with_name(f".{path.name}.tmp")
         tree.write(tmp, encoding="utf-8", xml_declaration=True)
         os.replace(tmp, path)
-    except (FileExistsError, NotADirectoryError):
-        raise InputError(
-            f"cannot write {path}: a file stands where its folder would be", field="--junit"
-        ) from None
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}", field="--junit") from None
+        raise InputError.unwritable(path, exc, "the JUnit report", field="--junit") from None

@@ -367,6 +367,23 @@ def test_a_wrong_option_is_one_line_too(args, expect):
     assert expect in line and "--help" in line, line
 
 
+def test_schema_and_new_into_a_path_under_a_file_are_one_line(tmp_path):
+    (tmp_path / "afile").write_text("mine\n")
+    r = run_cli("schema", "--out", tmp_path / "afile" / "s")
+    assert "cannot write the schemas: a file stands where a folder would be" in one_line_error(r, 2)
+    r = run_cli("new", "conv-out", "--kind", "numeric", "--bank", tmp_path / "afile")
+    assert "cannot write the bank folder: a file stands where a folder would be" in one_line_error(r, 2)
+    assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+def test_new_with_an_id_that_starts_with_a_digit_writes_a_skeleton_that_validates(tmp_path):
+    r = run_cli("new", "2d-conv-output", "--kind", "numeric", "--bank", tmp_path / "b")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "b" / "general" / "gen_2d_conv_output.py").is_file()
+    r = run_cli("validate", "-q", "2d-conv-output", "--seeds", "3", "--bank", tmp_path / "b")
+    assert r.returncode == 0 and "1 passed, 0 failed" in r.stdout, r.stdout + r.stderr
+
+
 def test_a_junit_path_that_cannot_be_written_is_one_line(tmp_path):
     (tmp_path / "afile").write_text("mine\n")
     r = run_cli("validate", "-q", "softmax-temperature", "--seeds", "2", "--junit", tmp_path)
@@ -374,7 +391,9 @@ def test_a_junit_path_that_cannot_be_written_is_one_line(tmp_path):
     r = run_cli(
         "validate", "-q", "softmax-temperature", "--seeds", "2", "--junit", tmp_path / "afile" / "j.xml"
     )
-    assert "a file stands where its folder would be" in one_line_error(r, 2)
+    assert "--junit: cannot write the JUnit report: a file stands where a folder would be" in one_line_error(
+        r, 2
+    )
     assert (tmp_path / "afile").read_text() == "mine\n" and not list(tmp_path.glob(".*tmp"))
 
 
