@@ -63,6 +63,9 @@ def tex_env() -> dict[str, str]:
     """Return the environment of a pdflatex run: paranoid file access, fixed dates."""
     env = dict(os.environ)
     env.update(openin_any="p", openout_any="p", shell_escape="f")
+    # The log unwrapped (TeX folds it at 79 columns, cutting messages and file names in
+    # two) and its error context as wide as TeX allows.
+    env.update(max_print_line="100000", error_line="254", half_error_line="238")
     env.setdefault("SOURCE_DATE_EPOCH", "0")
     env["FORCE_SOURCE_DATE"] = "1"
     return env

@@ -453,6 +453,18 @@ def test_latex_error_names_the_question_and_keeps_tex(tmp_path):
 
 
 @needs_tex
+def test_a_latex_message_is_whole_not_cut_where_the_log_wraps(tmp_path):
+    # TeX folds its log at 79 columns; qbgen asks for it unfolded, so a long file name
+    # and the end of its message survive.
+    name = "figures-of-the-second-paper-that-nobody-copied-into-the-bank-folder-at-all.tex"
+    bank = make(tmp_path)
+    edit(bank / "q" / "good.yaml", "squared?", f"squared? \\input{{{name}}}")
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o")
+    line = one_line_error(r, 1)
+    assert f"question good: LaTeX error: LaTeX Error: File `{name}' not found." in line, line
+
+
+@needs_tex
 def test_unwritable_output_folder(tmp_path):
     bank = make(tmp_path)
     if os.geteuid() == 0:
