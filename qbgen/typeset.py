@@ -59,9 +59,20 @@ def pdflatex() -> str:
     return exe
 
 
+# kpathsea's search paths a user's environment could point elsewhere (TEXINPUTS,
+# TFMFONTS, TEXMFHOME, TEXMFCNF, ...): a build reads the system TeX tree, nothing else.
+_KPSE = re.compile(r"^(TEXMF\w*|\w*INPUTS|\w*FONTS|TEXPSHEADERS|TEXCONFIG|TEXFORMATS|TEXPOOL|KPATHSEA_\w*)$")
+_NO_TREE = "/nonexistent/qbgen-no-user-texmf"  # TEXMFHOME and its kin: searched, never found
+
+
 def tex_env() -> dict[str, str]:
-    """Return the environment of a pdflatex run: paranoid file access, fixed dates."""
-    env = dict(os.environ)
+    """Return the environment of a pdflatex run.
+
+    Paranoid file access, fixed dates, and no TeX tree but the system's: no TEXINPUTS,
+    no ~/texmf.
+    """
+    env = {k: v for k, v in os.environ.items() if not _KPSE.match(k)}
+    env.update(TEXMFHOME=_NO_TREE, TEXMFCONFIG=_NO_TREE)
     env.update(openin_any="p", openout_any="p", shell_escape="f")
     # The log unwrapped (TeX folds it at 79 columns, cutting messages and file names in
     # two) and its error context as wide as TeX allows.

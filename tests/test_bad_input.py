@@ -465,6 +465,31 @@ def test_a_latex_message_is_whole_not_cut_where_the_log_wraps(tmp_path):
 
 
 @needs_tex
+@pytest.mark.parametrize("variable", ["TEXINPUTS", "TEXMFHOME"])
+def test_tex_reads_no_user_tree(tmp_path, variable):
+    # A file that only TEXINPUTS or a TEXMFHOME tree holds: bare pdflatex finds it,
+    # qbgen's build does not.
+    tree = tmp_path / "mine"
+    where = tree if variable == "TEXINPUTS" else tree / "tex" / "latex"
+    where.mkdir(parents=True)
+    (where / "qbprobe.tex").write_text("\\def\\probe{FROM THE USER TREE}\n")
+    value = f"{tree}:" if variable == "TEXINPUTS" else str(tree)
+    probe = tmp_path / "probe.tex"
+    probe.write_text("\\documentclass{article}\\begin{document}\\input{qbprobe}\\probe\\end{document}\n")
+    bare = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", probe.name],
+        cwd=tmp_path, env={**os.environ, variable: value}, capture_output=True, check=False,
+    )  # fmt: skip
+    assert bare.returncode == 0, "bare pdflatex should find the file: the test proves nothing"
+    bank = make(tmp_path)
+    edit(bank / "q" / "good.yaml", "squared?", "squared? \\input{qbprobe}")
+    r = run_cli(
+        "build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o", env={variable: value}
+    )
+    assert "LaTeX Error: File `qbprobe.tex' not found." in one_line_error(r, 1)
+
+
+@needs_tex
 def test_unwritable_output_folder(tmp_path):
     bank = make(tmp_path)
     if os.geteuid() == 0:
