@@ -8,7 +8,9 @@ The result is frozen: the render stage can only place what is decided here.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,8 +51,16 @@ def _where(exc: BaseException, bq: BankQuestion) -> tuple[str, int | None]:
 
 
 def _call(bq: BankQuestion, what: str, seed: int | None, fn: Callable[..., Any], *args: Any) -> Any:
+    # A generator's print() goes to stderr, never into the stdout of `--json` commands;
+    # its sys.exit() is the question's failure, not the end of validate (exit 0, no report).
     try:
-        return fn(*args)
+        with contextlib.redirect_stdout(sys.stderr):
+            return fn(*args)
+    except SystemExit as exc:
+        raise QuestionFailure(
+            f"{bq.id}{_seed_note(seed)}: {what} called sys.exit({exc.code!r}); a generator returns or raises",
+            file=bq.generator.path if bq.generator else bq.path,
+        ) from None
     except QbgenError as exc:
         if isinstance(exc, authoring.CheckFailed):
             raise QuestionFailure(

@@ -338,6 +338,11 @@ def test_original_rejected_by_params(tmp_path):
             'return {"sq": p.x ** 2}',
             "solve must return qbgen.authoring.Solution",
         ),
+        (  # sys.exit(0) used to end validate with exit 0, no report and no JUnit: CI green
+            'return Solution(answers={"sq": p.x ** 2})',
+            "import sys; sys.exit(0)",
+            "good (seed 1): solve called sys.exit(0); a generator returns or raises",
+        ),
     ],
 )
 def test_failing_generator(tmp_path, old, new, expect):
@@ -345,8 +350,21 @@ def test_failing_generator(tmp_path, old, new, expect):
     edit(bank / "q" / "good_gen.py", old, new)
     line = one_line_error(run_cli("show", "good", "--bank", bank, "--seed", "1"), 1)
     assert "good_gen.py" in line and expect in line, line
-    v = run_cli("validate", "--bank", bank, "--seeds", "5")
+    v = run_cli("validate", "--bank", bank, "--seeds", "5", "--junit", tmp_path / "j.xml")
     assert v.returncode == 1 and "FAIL good" in v.stdout and "Traceback" not in v.stdout + v.stderr
+    assert 'failures="1"' in (tmp_path / "j.xml").read_text()
+
+
+def test_a_generator_that_prints_keeps_json_output_clean(tmp_path):
+    bank = make(tmp_path)
+    edit(
+        bank / "q" / "good_gen.py",
+        "    return Solution(",
+        '    print("debugging", p.x)\n    return Solution(',
+    )
+    r = run_cli("show", "good", "--bank", bank, "--seed", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["id"] == "good" and "debugging" in r.stderr
 
 
 @pytest.mark.parametrize(
