@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from .models import (
     in_view,
 )
 from .seeds import derive_seed, rng_for
+from .settings import settings
 from .spec import LoadedSpec
 
 PART_LABELS = "abcdefghijklmnopqrstuvwxyz"
@@ -50,12 +53,47 @@ def _where(exc: BaseException, bq: BankQuestion) -> tuple[str, int | None]:
     return str(bq.path), None
 
 
+class _Overtime(BaseException):
+    """A generator call ran past its time.
+
+    A BaseException, so `except Exception` in bank code cannot swallow it.
+    """
+
+
+def _limited(seconds: float, fn: Callable[..., Any], *args: Any) -> Any:
+    # SIGALRM interrupts Python code only in the main thread (forked workers run
+    # generators there too); elsewhere the call runs unlimited.
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return fn(*args)
+
+    def overtime(signum: int, frame: Any) -> None:
+        raise _Overtime
+
+    previous = signal.signal(signal.SIGALRM, overtime)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _call(bq: BankQuestion, what: str, seed: int | None, fn: Callable[..., Any], *args: Any) -> Any:
     # A generator's print() goes to stderr, never into the stdout of `--json` commands;
-    # its sys.exit() is the question's failure, not the end of validate (exit 0, no report).
+    # its sys.exit() is the question's failure, not the end of validate (exit 0, no report);
+    # an endless loop is stopped after QBGEN_GENERATOR_TIMEOUT seconds.
+    limit = settings().generator_timeout
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            return fn(*args)
+            return _limited(limit, fn, *args)
+    except _Overtime as exc:
+        file, line = _where(exc, bq)
+        raise QuestionFailure(
+            f"{bq.id}{_seed_note(seed)}: {what} did not finish within {limit:g} s (an endless loop?"
+            " QBGEN_GENERATOR_TIMEOUT sets the limit)",
+            file=file,
+            line=line,
+        ) from None
     except SystemExit as exc:
         raise QuestionFailure(
             f"{bq.id}{_seed_note(seed)}: {what} called sys.exit({exc.code!r}); a generator returns or raises",

@@ -6,6 +6,8 @@ its own configuration. A bad value is one line naming the variable, exit 2.
 
 - `QBGEN_BANK`: the bank used when no `--bank` is given (default: the shipped bank);
 - `QBGEN_TEX_TIMEOUT`: seconds one pdflatex run may take (default 120);
+- `QBGEN_GENERATOR_TIMEOUT`: seconds one call of a generator's `sample`, `solve`,
+  `check` or `mistakes` may take (default 60);
 - `QBGEN_PDFLATEX`: the pdflatex program (default: `pdflatex` on PATH);
 - `QBGEN_CACHE`: the folder of cached formats (default: `$XDG_CACHE_HOME/qbgen`, else
   `~/.cache/qbgen`);
@@ -24,6 +26,7 @@ from .errors import EnvironmentProblem
 from .frozen import Frozen
 
 DEFAULT_TEX_TIMEOUT = 120.0
+DEFAULT_GENERATOR_TIMEOUT = 60.0
 
 
 class Settings(Frozen):
@@ -31,20 +34,21 @@ class Settings(Frozen):
 
     bank: Path | None = None
     tex_timeout: float = DEFAULT_TEX_TIMEOUT
+    generator_timeout: float = DEFAULT_GENERATOR_TIMEOUT
     pdflatex: str | None = None
     cache_dir: Path
     no_format: bool = False
 
 
-def _timeout(value: str | None) -> float:
+def _timeout(name: str, value: str | None, default: float) -> float:
     if value is None or not value.strip():
-        return DEFAULT_TEX_TIMEOUT
+        return default
     try:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
     if not (math.isfinite(seconds) and seconds > 0):
-        raise EnvironmentProblem(f"QBGEN_TEX_TIMEOUT: must be a positive number of seconds, got {value!r}")
+        raise EnvironmentProblem(f"{name}: must be a positive number of seconds, got {value!r}")
     return seconds
 
 
@@ -59,7 +63,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     bank = environ.get("QBGEN_BANK")
     return Settings(
         bank=Path(bank) if bank else None,
-        tex_timeout=_timeout(environ.get("QBGEN_TEX_TIMEOUT")),
+        tex_timeout=_timeout("QBGEN_TEX_TIMEOUT", environ.get("QBGEN_TEX_TIMEOUT"), DEFAULT_TEX_TIMEOUT),
+        generator_timeout=_timeout(
+            "QBGEN_GENERATOR_TIMEOUT", environ.get("QBGEN_GENERATOR_TIMEOUT"), DEFAULT_GENERATOR_TIMEOUT
+        ),
         pdflatex=environ.get("QBGEN_PDFLATEX") or None,
         cache_dir=cache_dir,
         no_format=bool(environ.get("QBGEN_NO_FORMAT")),

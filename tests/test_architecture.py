@@ -29,7 +29,18 @@ ALLOWED = {
     "bank": {"errors", "settings", "models", "kinds", "latex", "yamlfile", "authoring"},
     "spec": {"errors", "models", "resources", "yamlfile", "bank"},
     "roster": {"errors", "models"},
-    "assemble": {"errors", "frozen", "kinds", "models", "seeds", "latex", "authoring", "bank", "spec"},
+    "assemble": {
+        "errors",
+        "frozen",
+        "settings",
+        "kinds",
+        "models",
+        "seeds",
+        "latex",
+        "authoring",
+        "bank",
+        "spec",
+    },
     "render": {"errors", "settings", "kinds", "models", "latex", "resources"},  # sees only an Exam
     "scaffold": {"errors", "kinds", "bank"},
     "validate": {

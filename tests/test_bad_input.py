@@ -355,6 +355,26 @@ def test_failing_generator(tmp_path, old, new, expect):
     assert 'failures="1"' in (tmp_path / "j.xml").read_text()
 
 
+def test_an_endless_generator_is_stopped_with_one_line(tmp_path):
+    bank = make(tmp_path)
+    edit(
+        bank / "q" / "good_gen.py",
+        "    return Solution(",
+        "    while True:\n        pass\n    return Solution(",
+    )
+    env = {"QBGEN_GENERATOR_TIMEOUT": "1"}
+    started = time.monotonic()
+    line = one_line_error(run_cli("show", "good", "--bank", bank, "--seed", "1", env=env), 1)
+    assert "good (seed 1): solve did not finish within 1 s (an endless loop?" in line, line
+    assert "good_gen.py:" in line and time.monotonic() - started < 30
+    v = run_cli("validate", "--bank", bank, "--seeds", "3", "--junit", tmp_path / "j.xml", env=env)
+    assert (
+        v.returncode == 1 and "FAIL good" in v.stdout and 'failures="1"' in (tmp_path / "j.xml").read_text()
+    )
+    r = run_cli("list", "--bank", bank, env={"QBGEN_GENERATOR_TIMEOUT": "soon"})
+    assert "QBGEN_GENERATOR_TIMEOUT: must be a positive number of seconds" in one_line_error(r, 2)
+
+
 def test_a_generator_that_prints_keeps_json_output_clean(tmp_path):
     bank = make(tmp_path)
     edit(
