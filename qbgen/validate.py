@@ -155,6 +155,10 @@ def step_problems(inst: QuestionInstance) -> list[str]:
     return loose + figures + [line for lines in twice.values() for line in lines]
 
 
+def _fingerprint(inst: QuestionInstance) -> str:
+    return json.dumps([thaw(inst.params), thaw(inst.answers)], sort_keys=True, default=str)
+
+
 def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
     """Validate one question over `seeds` draws (and its original values)."""
     report = QuestionReport(bq.id, str(bq.path))
@@ -162,6 +166,7 @@ def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
     drawn = bq.generator is not None or any(KINDS[a.kind].drawn(a) for a in bq.question.all_answers())
     runs: list[int | None] = [None] + list(range(seeds)) if drawn else [None]
     distinct: set[str] = set()
+    first_runs: dict[int, str] = {}  # seed -> its paper's params and answers, to draw again
     positions: Counter[int] = Counter()
     for seed in runs:
         try:
@@ -182,10 +187,22 @@ def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
             break
         if seed is not None:
             distinct.add(json.dumps(thaw(inst.params), sort_keys=True))
+        if seed in (0, 1) and bq.generator is not None:
+            first_runs[seed] = _fingerprint(inst)
         for a in inst.all_answers():
             where = KINDS[a.kind].key_positions(a)
             if len(where) == 1 and seed is not None:
                 positions[where[0]] += 1
+    # A draw must come from its seed alone: drawn again, it is the same paper (numpy's
+    # global random state, the clock or a set's order would make rebuilt keys differ).
+    for seed, first in first_runs.items():
+        if report.ok and _fingerprint(instantiate(bq, "1", seed, shuffle_options=True)) != first:
+            report.failures.append(
+                f"{bq.id} (seed {seed}): drawn twice, it gave different params or answers; a "
+                "generator draws only from the rng it is given (not numpy's global random state, "
+                "the time or a set's order)"
+            )
+            report.failing_seed = seed
     if report.ok and bq.generator is not None and seeds:
         try:
             missed = check_bites(bq, 0)

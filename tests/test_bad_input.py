@@ -375,6 +375,20 @@ def test_an_endless_generator_is_stopped_with_one_line(tmp_path):
     assert "QBGEN_GENERATOR_TIMEOUT: must be a positive number of seconds" in one_line_error(r, 2)
 
 
+def test_validate_finds_draws_that_do_not_reproduce_from_their_seed(tmp_path):
+    # A generator keeping state of its own (as numpy's global random state is): every
+    # call draws the next value, so a rebuilt paper would differ from the first.
+    bank = make(tmp_path)
+    edit(
+        bank / "q" / "good_gen.py",
+        "    return Params(x=int(rng.integers(1, 10)))",
+        "    CALLS.append(1)\n    return Params(x=1 + len(CALLS) % 9)\n\n\nCALLS = []",
+    )
+    v = run_cli("validate", "--bank", bank, "--seeds", "3")
+    assert v.returncode == 1 and "FAIL good" in v.stdout, v.stdout
+    assert "drawn twice, it gave different params or answers" in v.stdout + v.stderr
+
+
 def test_a_generator_that_prints_keeps_json_output_clean(tmp_path):
     bank = make(tmp_path)
     edit(
