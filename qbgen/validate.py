@@ -248,26 +248,50 @@ def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
     fmt = ensure_format(preamble())
     with tempfile.TemporaryDirectory(prefix="qbgen-compile-") as tmp:
         while pending:
-            marks = sum(q.marks for q in pending)
-            exam = Exam(
-                spec_name="validate", institute="", course="qbgen validate --compile", title="",
-                date="", duration="", max_marks=marks, instructions=(), style="iitjammu-b", seed=0,
-                sections=(SectionInstance(number=1, title="", marks=marks, questions=tuple(pending)),),
-            )  # fmt: skip
             tex = Path(tmp) / "all.tex"
-            tex.write_text(render(exam, answers=True), "utf-8")
             try:
-                typeset(tex, fmt=fmt)
+                _typeset_together(pending, tex, fmt)
                 _overfull_warnings(tex, by_id)
                 return
             except TypesetError as exc:
                 culprit = next((q for q in pending if q.id == exc.question), None)
-                if culprit is None:  # not inside any question: the paper itself fails
-                    for q in pending:
+                if culprit is not None:
+                    by_id[culprit.id].failures.append(f"{culprit.id}: does not typeset: {exc.detail()}")
+                    pending = [q for q in pending if q.id != culprit.id]
+                    continue
+                # Not placed in a question (a run stopped at its time limit shows no line):
+                # each question alone says which fail; if none does, they fail together.
+                alone = _failing_alone(pending, Path(tmp), fmt)
+                for q in pending:
+                    why = alone.get(q.id)
+                    if why is not None:
+                        by_id[q.id].failures.append(f"{q.id}: does not typeset: {why}")
+                    elif not alone:
                         by_id[q.id].failures.append(f"does not typeset with the others: {exc.detail()}")
+                if not alone:
                     return
-                by_id[culprit.id].failures.append(f"{culprit.id}: does not typeset: {exc.detail()}")
-                pending = [q for q in pending if q.id != culprit.id]
+                pending = [q for q in pending if q.id not in alone]
+
+
+def _typeset_together(questions: list[QuestionInstance], tex: Path, fmt: Path | None) -> None:
+    marks = sum(q.marks for q in questions)
+    exam = Exam(
+        spec_name="validate", institute="", course="qbgen validate --compile", title="",
+        date="", duration="", max_marks=marks, instructions=(), style="iitjammu-b", seed=0,
+        sections=(SectionInstance(number=1, title="", marks=marks, questions=tuple(questions)),),
+    )  # fmt: skip
+    tex.write_text(render(exam, answers=True), "utf-8")
+    typeset(tex, fmt=fmt)
+
+
+def _failing_alone(questions: list[QuestionInstance], folder: Path, fmt: Path | None) -> dict[str, str]:
+    failing = {}
+    for q in questions:
+        try:
+            _typeset_together([q], folder / "one.tex", fmt)
+        except TypesetError as exc:
+            failing[q.id] = exc.detail()
+    return failing
 
 
 OVERFULL_PT = 2.0  # smaller overruns are invisible at print size

@@ -703,6 +703,18 @@ def test_endless_loop_is_stopped_with_a_clear_error(tmp_path):
     assert "did not finish within 3 s" in line
 
 
+@needs_tex
+def test_validate_compile_names_the_one_question_that_timed_out(tmp_path):
+    bank = make(tmp_path)
+    other = GOOD_Q.replace("id: good", "id: other")
+    write_tree(bank, {"q/other.yaml": other})
+    edit(bank / "q" / "good.yaml", "squared?", "squared? \\def\\spin{\\spin}\\spin")
+    r = run_cli("validate", "--bank", bank, "--seeds", "2", "--compile", env={"QBGEN_TEX_TIMEOUT": "3"})
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "FAIL good" in r.stdout and "ok   other" in r.stdout, r.stdout
+    assert "good: does not typeset: pdflatex did not finish within 3 s" in r.stdout + r.stderr
+
+
 # ---------------------------------------------------------------- nothing lost
 
 
