@@ -10,6 +10,7 @@ not (as the previous top manifest lists it); a LaTeX failure keeps its `.tex` an
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -21,20 +22,41 @@ from pathlib import Path
 
 from .errors import InputError, TypesetError
 
+LOCK = ".qbgen-lock"  # held (flock) by the build writing into the folder
+
 
 @contextmanager
 def staging(out: Path) -> Iterator[Path]:
-    """Yield a temporary folder inside `out`; it is removed whatever happens."""
+    """Yield a temporary folder inside `out`; it is removed whatever happens.
+
+    The build holds `out`'s lock throughout: a second build into the same folder is
+    refused with one line, never mixed with the first (PDFs of one seed beside the
+    manifests of another would have papers graded against the wrong key).
+    """
     try:
         out.mkdir(parents=True, exist_ok=True)
-        _sweep_stale(out)
-        tmp = Path(tempfile.mkdtemp(prefix=f".qbgen-build-{os.getpid()}-", dir=out))
+        lock = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise InputError(f"cannot write the output folder: {exc.strerror}", file=out) from None
     try:
-        yield tmp
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                "another qbgen build is writing into this folder; run this one when it has finished",
+                file=out,
+            ) from None
+        try:
+            _sweep_stale(out)
+            tmp = Path(tempfile.mkdtemp(prefix=f".qbgen-build-{os.getpid()}-", dir=out))
+        except OSError as exc:
+            raise InputError(f"cannot write the output folder: {exc.strerror}", file=out) from None
+        try:
+            yield tmp
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        os.close(lock)  # and with it the lock
 
 
 def _sweep_stale(out: Path) -> None:

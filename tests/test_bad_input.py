@@ -719,6 +719,22 @@ def test_validate_compile_names_the_one_question_that_timed_out(tmp_path):
 
 
 @needs_tex
+def test_a_second_build_into_a_folder_being_written_is_refused(tmp_path):
+    import fcntl
+
+    bank = make(tmp_path)
+    out = tmp_path / "o"
+    out.mkdir()
+    with open(out / ".qbgen-lock", "w") as held:  # what a build in progress holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out)
+        assert "another qbgen build is writing into this folder" in one_line_error(r, 2)
+        assert sorted(p.name for p in out.iterdir()) == [".qbgen-lock"]
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out)
+    assert r.returncode == 0 and (out / "exam.pdf").is_file(), r.stderr
+
+
+@needs_tex
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_build_leaves_earlier_output_untouched(tmp_path, sig):
     out = tmp_path / "o"

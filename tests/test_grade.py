@@ -210,7 +210,9 @@ def test_no_roster_id_can_take_a_name_qbgen_writes_at_the_top(sets):
     from qbgen.writers import canvas, crib, lms, moodle, qti21, sheets
 
     papers = {entry["folder"] for entry in json.loads((sets / "manifest.json").read_text())["papers"]}
-    written = {p.name for p in sets.iterdir()} - papers
+    written = {
+        p.name for p in sets.iterdir() if not p.name.startswith(".")
+    } - papers  # no id makes a dot folder
     assert {"exams.pdf", "keys.pdf", "manifest.json", "crib.pdf", "marks.csv"} <= written
     written |= set(grade.OUTPUTS) | set(publish.PAPER_FILES) | {crib.TEX, crib.PDF, "failed"}
     written |= {sheets.MARKS, sheets.RESPONSES, lms.REPORT, moodle.FILE, canvas.PACKAGE, qti21.PACKAGE}
