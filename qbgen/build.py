@@ -64,6 +64,7 @@ def build_papers(
     jobs: int | None = None,
     progress: Progress | None = None,
     student_keys: bool = False,
+    bank_root: Path | None = None,
 ) -> BuildResult:
     """Write every paper's exam, key and manifest (and the combined files) into `out`.
 
@@ -81,7 +82,7 @@ def build_papers(
     manifests, sheets, crib = ManifestWriter(head), SheetsWriter(), CribWriter()
     writers: tuple[StreamingWriter, ...] = (manifests, sheets, latex, crib)
     kept = []
-    with staging(out) as tmp:
+    with staging(out, bank=bank_root) as tmp:
         for w in writers:
             w.start(tmp, stream.count)
         try:
@@ -139,7 +140,9 @@ def build(
         progress=progress,
         jobs=jobs,
     )
-    return build_papers(stream, out, jobs=jobs, progress=progress, student_keys=student_keys)
+    return build_papers(
+        stream, out, jobs=jobs, progress=progress, student_keys=student_keys, bank_root=bank.root
+    )
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,7 @@ def export(
     }
     writer: LmsWriter = writers[to]()
     manifests = ManifestWriter(planned.head)
-    with staging(out) as tmp:
+    with staging(out, bank=bank.root) as tmp:
         names = manifests.write(planned.papers, tmp)
         names += writer.write(planned.papers, tmp)
         files = publish(tmp, out, names)
@@ -186,7 +189,7 @@ def preview(bank: Bank, ref: str, out: Path, *, seed: int | None = None) -> Path
     """Typeset one question and its answer (the key's view) into `out/<id>.pdf`."""
     exam = preview_exam(bank, ref, seed)
     qid = exam.questions()[0].id
-    with staging(out) as tmp:
+    with staging(out, bank=bank.root) as tmp:
         tex = tmp / f"{qid}.tex"
         tex.write_text(render(exam, answers=True), "utf-8")
         try:

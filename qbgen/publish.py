@@ -25,14 +25,29 @@ from .errors import InputError, TypesetError
 LOCK = ".qbgen-lock"  # held (flock) by the build writing into the folder
 
 
+def _refuse_shared_folders(out: Path, bank: Path | None) -> None:
+    # A build removes what it wrote before and sweeps its staging folders: never in a
+    # folder that is everyone's (/), the user's own (~) or the bank's.
+    target = out.resolve()
+    shared = {Path("/"): "the root folder", Path.home().resolve(): "your home folder"}
+    if bank is not None:
+        shared[bank.resolve()] = "the bank folder"
+    what = shared.get(target)
+    if what is not None:
+        raise InputError(f"the output folder is {what}; give a build a folder of its own", file=out)
+
+
 @contextmanager
-def staging(out: Path) -> Iterator[Path]:
+def staging(out: Path, *, bank: Path | None = None) -> Iterator[Path]:
     """Yield a temporary folder inside `out`; it is removed whatever happens.
+
+    `out` may not be /, the home folder or `bank` (the bank's folder).
 
     The build holds `out`'s lock throughout: a second build into the same folder is
     refused with one line, never mixed with the first (PDFs of one seed beside the
     manifests of another would have papers graded against the wrong key).
     """
+    _refuse_shared_folders(out, bank)
     try:
         out.mkdir(parents=True, exist_ok=True)
         lock = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)

@@ -718,6 +718,26 @@ def test_validate_compile_names_the_one_question_that_timed_out(tmp_path):
 # ---------------------------------------------------------------- nothing lost
 
 
+def test_a_build_refuses_the_root_the_home_and_the_bank_folder(tmp_path):
+    from qbgen.errors import InputError
+    from qbgen.publish import staging
+
+    with pytest.raises(InputError, match="the output folder is the root folder"):  # nothing is written first
+        with staging(Path("/")):
+            pass
+    bank = make(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", home, env={"HOME": str(home)})
+    assert "the output folder is your home folder; give a build a folder of its own" in one_line_error(r, 2)
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", bank)
+    assert "the output folder is the bank folder" in one_line_error(r, 2)
+    r = run_cli("preview", "good", "--bank", bank, "--out", bank)
+    assert "the output folder is the bank folder" in one_line_error(r, 2)
+    # Nothing written into either (qbgen's cache, ~/.cache/qbgen, is not the output).
+    assert [p.name for p in home.iterdir()] in ([], [".cache"]) and not (bank / ".qbgen-lock").exists()
+
+
 @needs_tex
 def test_a_second_build_into_a_folder_being_written_is_refused(tmp_path):
     import fcntl
