@@ -26,7 +26,7 @@ from .bank import Bank
 from .errors import TypesetError
 from .models import Candidate
 from .plan import Progress, Stream, plan, plan_stream, preview_exam
-from .publish import keep_failed, publish, staging
+from .publish import drop_failed, keep_failed, publish, staging
 from .render import preamble, render
 from .spec import LoadedSpec
 from .typeset import ensure_format, typeset
@@ -109,7 +109,7 @@ def build_papers(
                 names += cribbed.result()
         except TypesetError as exc:
             raise keep_failed(exc, out) from None
-        shutil.rmtree(out / "failed", ignore_errors=True)
+        drop_failed(out)
         shutil.rmtree(tmp / ".work", ignore_errors=True)
         files = publish(tmp, out, names)
     seconds = time.monotonic() - started
@@ -196,5 +196,5 @@ def preview(bank: Bank, ref: str, out: Path, *, seed: int | None = None) -> Path
             typeset(tex, fmt=ensure_format(preamble()))
         except TypesetError as exc:
             raise keep_failed(exc, out) from None
-        shutil.rmtree(out / "failed", ignore_errors=True)
+        drop_failed(out)
         return publish(tmp, out, [f"{qid}.pdf", f"{qid}.tex"])[0]

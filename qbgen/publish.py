@@ -127,6 +127,9 @@ def publish(tmp: Path, out: Path, names: list[str]) -> list[Path]:
     stale = previous_outputs(out) - set(names) if "manifest.json" in names else set()
     # Manifests go last: a reader that sees one sees the files it describes.
     ordered = sorted(names, key=lambda n: (n.endswith("manifest.json"), n.count("/"), n))
+    root = out.resolve()
+    for name in ordered:  # nothing moves until every target is inside `out`
+        _inside(out / name, root)
     placed = []
     for name in ordered:
         dest = out / name
@@ -134,6 +137,8 @@ def publish(tmp: Path, out: Path, names: list[str]) -> list[Path]:
         os.replace(tmp / name, dest)
         placed.append(dest)
     for name in sorted(stale):
+        if (out / name).parent.is_symlink() or not (out / name).parent.resolve().is_relative_to(root):
+            continue  # never through a link out of `out`
         (out / name).unlink(missing_ok=True)
         if "/" in name:
             try:
@@ -143,14 +148,38 @@ def publish(tmp: Path, out: Path, names: list[str]) -> list[Path]:
     return placed
 
 
+FAILED = "failed"
+_OURS = ".qbgen-failed"  # marks a failed/ folder qbgen made: only such a one is replaced or removed
+
+
+def drop_failed(out: Path) -> None:
+    """Remove `out/failed/` if qbgen made it (a user's own failed/ folder stays)."""
+    failed = out / FAILED
+    if not failed.is_symlink() and (failed / _OURS).is_file():
+        shutil.rmtree(failed, ignore_errors=True)
+
+
+def _inside(path: Path, root: Path) -> None:
+    # A folder of `out` that is a symbolic link would take a build's files elsewhere.
+    folder = path.parent
+    while folder != folder.parent and folder.resolve() != root:
+        if folder.is_symlink():
+            raise InputError("is a symbolic link; a build writes only inside its output folder", file=folder)
+        folder = folder.parent
+
+
 def keep_failed(exc: TypesetError, out: Path) -> TypesetError:
     """Keep the failed document's .tex and .log (and its folder's) under `out/failed/`.
 
-    Returns the error, now naming the kept copy.
+    Returns the error, now naming the kept copy; if `failed/` is the user's own (or a
+    symbolic link), nothing is kept and the error is returned as it was.
     """
-    failed = out / "failed"
-    shutil.rmtree(failed, ignore_errors=True)
-    failed.mkdir(parents=True, exist_ok=True)
+    failed = out / FAILED
+    drop_failed(out)
+    if failed.is_symlink() or failed.exists():
+        return exc
+    failed.mkdir(parents=True)
+    (failed / _OURS).write_text("qbgen keeps a failed build's .tex and .log here\n", "utf-8")
     src = Path(exc.file) if exc.file else None
     if src is not None:
         for f in src.parent.glob("*"):

@@ -739,6 +739,57 @@ def test_a_build_refuses_the_root_the_home_and_the_bank_folder(tmp_path):
 
 
 @needs_tex
+def test_a_build_never_writes_or_deletes_through_a_symbolic_link(tmp_path):
+    bank = make(tmp_path)
+    out, elsewhere = tmp_path / "o", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "exam.pdf").write_text("not qbgen's")
+    assert (
+        run_cli(
+            "build", bank / "exams" / "t.yaml", "--bank", bank, "--variants", "3", "--out", out
+        ).returncode
+        == 0
+    )
+    # C becomes a link out of the folder: a rebuild with fewer sets must not delete through it.
+    shutil.rmtree(out / "C")
+    (out / "C").symlink_to(elsewhere)
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--variants", "2", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert (elsewhere / "exam.pdf").read_text() == "not qbgen's"
+    # B becomes a link: a build that would write into it refuses, before moving anything.
+    shutil.rmtree(out / "B")
+    (out / "B").symlink_to(elsewhere)
+    before = (out / "A" / "exam.pdf").read_bytes()
+    r = run_cli(
+        "build", bank / "exams" / "t.yaml", "--bank", bank, "--variants", "2", "--seed", "9", "--out", out
+    )
+    assert "is a symbolic link; a build writes only inside its output folder" in one_line_error(r, 2)
+    assert (out / "A" / "exam.pdf").read_bytes() == before and sorted(
+        p.name for p in elsewhere.iterdir()
+    ) == ["exam.pdf"]
+
+
+@needs_tex
+def test_a_users_own_failed_folder_survives(tmp_path):
+    bank = make(tmp_path)
+    out = tmp_path / "o"
+    (out / "failed").mkdir(parents=True)
+    (out / "failed" / "notes.txt").write_text("mine")
+    assert run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out).returncode == 0
+    edit(bank / "q" / "good.yaml", "squared?", "squared? \\undefinedmacro")
+    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out)
+    assert "LaTeX error: Undefined control sequence" in one_line_error(r, 1)
+    assert [p.name for p in (out / "failed").iterdir()] == ["notes.txt"]
+    # qbgen's own failed/ (after a failure into a fresh folder) goes with the next good build.
+    fresh = tmp_path / "f"
+    one_line_error(run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", fresh), 1)
+    assert (fresh / "failed" / "exam.tex").is_file()
+    edit(bank / "q" / "good.yaml", "squared? \\undefinedmacro", "squared?")
+    assert run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", fresh).returncode == 0
+    assert not (fresh / "failed").exists()
+
+
+@needs_tex
 def test_a_second_build_into_a_folder_being_written_is_refused(tmp_path):
     import fcntl
 
