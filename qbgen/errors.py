@@ -1,6 +1,7 @@
 """The one error hierarchy of qbgen, and its one message format.
 
-Room: exception classes only; imports nothing from qbgen. Every error a user can
+Room: exception classes (and `InputError.read_text`, the one reader of an input text
+file, whose failures are these errors); imports nothing from qbgen. Every error a user can
 cause is a `QbgenError` whose `str()` is one line, `FILE:LINE: FIELD: what is wrong`
 (the parts that are known). The CLI prints it as `error: <line>` and exits with the
 class's `exit_code`: 2 for bad input, 1 for a question that fails its checks or
@@ -56,15 +57,26 @@ class InputError(QbgenError):
         return cls(f"cannot write {what}: {why}", file=path, field=field)
 
     @classmethod
-    def not_utf8(cls, path: str | Path, raw: bytes, exc: UnicodeDecodeError, save_as: str) -> InputError:
-        """The error of a file that is not UTF-8: the first bad byte, by line and column."""
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return cls(
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column}); save the {save_as}",
-            file=path,
-            line=line,
-        )
+    def read_text(cls, path: Path, save_as: str, *, what: str = "", encoding: str = "utf-8") -> str:
+        """Read `path` as UTF-8 text (`encoding` may be utf-8-sig), or raise the one line.
+
+        An unreadable file says `cannot read WHAT`; a file that is not UTF-8 names its
+        first bad byte by line and column and says to save it as `save_as`.
+        """
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise cls(f"cannot read{' ' + what if what else ''}: {exc.strerror}", file=path) from None
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise cls(
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column}); save the {save_as}",
+                file=path,
+                line=line,
+            ) from None
 
 
 class EnvironmentProblem(QbgenError):

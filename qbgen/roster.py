@@ -45,14 +45,7 @@ def folder_for(student_id: str) -> str:
 
 def load_roster(path: Path) -> list[Candidate]:
     """Read `path`; return its students in file order."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the roster: {exc.strerror}", file=path) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError.not_utf8(path, raw, exc, "roster as CSV UTF-8") from None
+    text = InputError.read_text(path, "roster as CSV UTF-8", what="the roster", encoding="utf-8-sig")
     # A spreadsheet in a locale with decimal commas exports with ';' (or tabs): take the
     # header line's separator when it has no comma.
     header = text.split("\n", 1)[0]

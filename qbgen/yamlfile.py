@@ -125,14 +125,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 def read_yaml(path: Path, *, text: str | None = None) -> YamlDoc:
     """Parse one YAML file; a syntax error or unreadable file is an `InputError`."""
     if text is None:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", file=path) from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError.not_utf8(path, raw, exc, "file as UTF-8") from None
+        text = InputError.read_text(path, "file as UTF-8")
     try:
         # One parse: the node tree (lines, duplicate keys), then the data built from it.
         loader = _Loader(text)
