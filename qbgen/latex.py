@@ -190,9 +190,15 @@ MARKS = ("dot", "cross", "ring")
 _KAPPA = 0.5523  # a quarter circle as one Bezier curve: control points at kappa * r
 
 
-def _xy(points: Iterable[Sequence[float]], unit: float) -> list[tuple[str, str]]:
+def _xy(points: Iterable[Sequence[float]], unit: float) -> list[tuple[float, float]]:
+    # Each point in bp, to the hundredth that is printed (so what is computed from a
+    # point starts from the place the PDF draws it).
     k = unit * _BP_PER_CM
-    return [(f"{x * k:.2f}", f"{y * k:.2f}") for x, y in points]
+    return [(round(x * k, 2), round(y * k, 2)) for x, y in points]
+
+
+def _ops(*values: float) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
 
 
 def marks(
@@ -219,28 +225,27 @@ def marks(
     xy = _xy(points, unit)
     g = f"{gray:.3g}"
     if mark == "dot":
-        ops = [f"q {g} G 1 J {2 * size * _BP_PER_PT:.2f} w"] + [f"{x} {y} m {x} {y} l" for x, y in xy]
+        ops = [f"q {g} G 1 J {2 * size * _BP_PER_PT:.2f} w"] + [
+            f"{_ops(x, y)} m {_ops(x, y)} l" for x, y in xy
+        ]
     elif mark == "ring":
         r = size * _BP_PER_PT
         k = r * _KAPPA
         ops = [f"q {g} G {line * _BP_PER_PT:.2f} w"]
         for x, y in xy:
-            cx, cy = float(x), float(y)
             ops.append(
-                f"{cx + r:.2f} {cy:.2f} m "
-                f"{cx + r:.2f} {cy + k:.2f} {cx + k:.2f} {cy + r:.2f} {cx:.2f} {cy + r:.2f} c "
-                f"{cx - k:.2f} {cy + r:.2f} {cx - r:.2f} {cy + k:.2f} {cx - r:.2f} {cy:.2f} c "
-                f"{cx - r:.2f} {cy - k:.2f} {cx - k:.2f} {cy - r:.2f} {cx:.2f} {cy - r:.2f} c "
-                f"{cx + k:.2f} {cy - r:.2f} {cx + r:.2f} {cy - k:.2f} {cx + r:.2f} {cy:.2f} c h"
+                f"{_ops(x + r, y)} m "
+                f"{_ops(x + r, y + k, x + k, y + r, x, y + r)} c "
+                f"{_ops(x - k, y + r, x - r, y + k, x - r, y)} c "
+                f"{_ops(x - r, y - k, x - k, y - r, x, y - r)} c "
+                f"{_ops(x + k, y - r, x + r, y - k, x + r, y)} c h"
             )
     else:
         d = size * _BP_PER_PT
         ops = [f"q {g} G 0 J {line * _BP_PER_PT:.2f} w"]
         for x, y in xy:
-            fx, fy = float(x), float(y)
             ops.append(
-                f"{fx - d:.2f} {fy - d:.2f} m {fx + d:.2f} {fy + d:.2f} l "
-                f"{fx - d:.2f} {fy + d:.2f} m {fx + d:.2f} {fy - d:.2f} l"
+                f"{_ops(x - d, y - d)} m {_ops(x + d, y + d)} l {_ops(x - d, y + d)} m {_ops(x + d, y - d)} l"
             )
     return NoEscape(r"\qbdraw{" + " ".join([*ops, "S Q"]) + "}")
 
@@ -273,17 +278,19 @@ def polyline(
     ops = ["q"]
     if clip is not None:
         (x0, y0), (x1, y1) = _xy([clip[:2], clip[2:]], unit)
-        ops.append(f"{x0} {y0} {float(x1) - float(x0):.2f} {float(y1) - float(y0):.2f} re W n")
+        ops.append(f"{_ops(x0, y0, x1 - x0, y1 - y0)} re W n")
     ops.append(f"{gray:.3g} G 1 j {width * _BP_PER_PT:.2f} w")
-    ops.append(" ".join(f"{x} {y} {'m' if i == 0 else 'l'}" for i, (x, y) in enumerate(xy)))
+    ops.append(" ".join(f"{_ops(x, y)} {'m' if i == 0 else 'l'}" for i, (x, y) in enumerate(xy)))
     ops.append("h S" if closed else "S")
     return NoEscape(r"\qbdraw{" + " ".join([*ops, tip, "Q"] if tip else [*ops, "Q"]) + "}")
 
 
-def _stealth(xy: list[tuple[str, str]], width: float, gray: float) -> tuple[list[tuple[str, str]], str]:
+def _stealth(
+    xy: list[tuple[float, float]], width: float, gray: float
+) -> tuple[list[tuple[float, float]], str]:
     # TikZ's Stealth for a line `width` bp wide: 3pt + 4.5 widths long, 0.75 lengths
     # wide, its notch 0.325 lengths in from the back; the line stops in the notch.
-    (x0, y0), (x1, y1) = ((float(a), float(b)) for a, b in xy[-2:])
+    (x0, y0), (x1, y1) = xy[-2:]
     dx, dy = x1 - x0, y1 - y0
     norm = math.hypot(dx, dy)
     if norm == 0:
@@ -294,8 +301,8 @@ def _stealth(xy: list[tuple[str, str]], width: float, gray: float) -> tuple[list
     bx, by = x1 - length * ux, y1 - length * uy
     nx, ny = bx + inset * ux, by + inset * uy
     corners = [(x1, y1), (bx - half * uy, by + half * ux), (nx, ny), (bx + half * uy, by - half * ux)]
-    path = " ".join(f"{x:.2f} {y:.2f} {'m' if i == 0 else 'l'}" for i, (x, y) in enumerate(corners))
-    return [*xy[:-1], (f"{nx:.2f}", f"{ny:.2f}")], f"{gray:.3g} g {path} h f"
+    path = " ".join(f"{_ops(x, y)} {'m' if i == 0 else 'l'}" for i, (x, y) in enumerate(corners))
+    return [*xy[:-1], (round(nx, 2), round(ny, 2))], f"{gray:.3g} g {path} h f"
 
 
 def _finalize(value: Any) -> Any:
