@@ -78,6 +78,11 @@ def one_line_error(r, code):
     return lines[0]
 
 
+def build_t(bank, *args, **kwargs):
+    """`qbgen build` of the test bank's spec (exams/t.yaml) with `--bank`, then `args`."""
+    return run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, *args, **kwargs)
+
+
 def edit(path, old, new):
     text = path.read_text()
     assert old in text, old
@@ -473,9 +478,7 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_bad_spec(tmp_path, old, new, expect):
     bank = make(tmp_path)
     edit(bank / "exams" / "t.yaml", old, new)
-    line = one_line_error(
-        run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o"), 2
-    )
+    line = one_line_error(build_t(bank, "--out", tmp_path / "o"), 2)
     assert expect in line, line
     assert not (tmp_path / "o" / "exam.pdf").exists()
 
@@ -498,7 +501,7 @@ def test_latex_error_names_the_question_and_keeps_tex(tmp_path):
     bank = make(tmp_path)
     edit(bank / "q" / "good.yaml", "squared?", "squared? \\undefinedmacro")
     out = tmp_path / "o"
-    line = one_line_error(run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out), 1)
+    line = one_line_error(build_t(bank, "--out", out), 1)
     assert "question good: LaTeX error: Undefined control sequence" in line
     assert "failed/exam.tex:" in line
     assert (out / "failed" / "exam.tex").exists() and not (out / "exam.pdf").exists()
@@ -511,7 +514,7 @@ def test_a_latex_message_is_whole_not_cut_where_the_log_wraps(tmp_path):
     name = "figures-of-the-second-paper-that-nobody-copied-into-the-bank-folder-at-all.tex"
     bank = make(tmp_path)
     edit(bank / "q" / "good.yaml", "squared?", f"squared? \\input{{{name}}}")
-    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o")
+    r = build_t(bank, "--out", tmp_path / "o")
     line = one_line_error(r, 1)
     assert f"question good: LaTeX error: LaTeX Error: File `{name}' not found." in line, line
 
@@ -535,9 +538,7 @@ def test_tex_reads_no_user_tree(tmp_path, variable):
     assert bare.returncode == 0, "bare pdflatex should find the file: the test proves nothing"
     bank = make(tmp_path)
     edit(bank / "q" / "good.yaml", "squared?", "squared? \\input{qbprobe}")
-    r = run_cli(
-        "build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o", env={variable: value}
-    )
+    r = build_t(bank, "--out", tmp_path / "o", env={variable: value})
     assert "LaTeX Error: File `qbprobe.tex' not found." in one_line_error(r, 1)
 
 
@@ -553,7 +554,7 @@ def test_unwritable_output_folder(tmp_path):
         out = tmp_path / "ro"
         out.mkdir()
         out.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    line = one_line_error(run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out), 2)
+    line = one_line_error(build_t(bank, "--out", out), 2)
     assert "cannot write the output folder" in line
 
 
@@ -569,9 +570,7 @@ def _can_mkdir(path):
 def test_output_path_is_a_file(tmp_path):
     bank = make(tmp_path)
     (tmp_path / "o").write_text("not a folder")
-    line = one_line_error(
-        run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o"), 2
-    )
+    line = one_line_error(build_t(bank, "--out", tmp_path / "o"), 2)
     assert "cannot write the output folder" in line
 
 
@@ -579,7 +578,7 @@ def test_pdflatex_missing_says_how_to_install(tmp_path):
     bank = make(tmp_path)
     env = {"PATH": str(tmp_path / "empty"), "QBGEN_PDFLATEX": ""}
     (tmp_path / "empty").mkdir()
-    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", tmp_path / "o", env=env)
+    r = build_t(bank, "--out", tmp_path / "o", env=env)
     line = one_line_error(r, 2)
     assert "pdflatex not found" in line and "apt-get install" in line
 
@@ -589,10 +588,7 @@ def test_a_pdflatex_setting_that_names_no_program_is_one_line(tmp_path, program)
     bank = make(tmp_path)
     (tmp_path / "NOTES.txt").write_text("not a program\n")  # a file, not executable
     path = str(tmp_path / "NOTES.txt") if program == "NOTES.txt" else program
-    r = run_cli(
-        "build",
-        bank / "exams" / "t.yaml",
-        "--bank",
+    r = build_t(
         bank,
         "--out",
         tmp_path / "o",
@@ -639,10 +635,7 @@ def test_a_pdflatex_setting_that_names_no_program_is_one_line(tmp_path, program)
 def test_bad_roster(tmp_path, content, expect):
     bank = make(tmp_path)
     (tmp_path / "class.csv").write_bytes(content)
-    r = run_cli(
-        "build",
-        bank / "exams" / "t.yaml",
-        "--bank",
+    r = build_t(
         bank,
         "--roster",
         tmp_path / "class.csv",
@@ -677,7 +670,7 @@ def test_tex_cannot_read_or_write_outside_the_build(tmp_path, attack):
     attack = attack.replace("SECRET_ABS", str(tmp_path / "secret.txt")).replace("OUTSIDE", str(outside))
     edit(bank / "q" / "good.yaml", "squared?", "squared? " + attack)
     out = tmp_path / "o"
-    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out)
+    r = build_t(bank, "--out", out)
     assert "Traceback" not in r.stderr
     for pdf in out.rglob("*.pdf"):
         text = pdf_text(pdf)
@@ -690,10 +683,7 @@ def test_tex_cannot_read_or_write_outside_the_build(tmp_path, attack):
 def test_endless_loop_is_stopped_with_a_clear_error(tmp_path):
     bank = make(tmp_path)
     edit(bank / "q" / "good.yaml", "squared?", "squared? \\def\\spin{\\spin}\\spin")
-    r = run_cli(
-        "build",
-        bank / "exams" / "t.yaml",
-        "--bank",
+    r = build_t(
         bank,
         "--out",
         tmp_path / "o",
@@ -728,9 +718,9 @@ def test_a_build_refuses_the_root_the_home_and_the_bank_folder(tmp_path):
     bank = make(tmp_path)
     home = tmp_path / "home"
     home.mkdir()
-    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", home, env={"HOME": str(home)})
+    r = build_t(bank, "--out", home, env={"HOME": str(home)})
     assert "the output folder is your home folder; give a build a folder of its own" in one_line_error(r, 2)
-    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", bank)
+    r = build_t(bank, "--out", bank)
     assert "the output folder is the bank folder" in one_line_error(r, 2)
     r = run_cli("preview", "good", "--bank", bank, "--out", bank)
     assert "the output folder is the bank folder" in one_line_error(r, 2)
@@ -744,25 +734,18 @@ def test_a_build_never_writes_or_deletes_through_a_symbolic_link(tmp_path):
     out, elsewhere = tmp_path / "o", tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "exam.pdf").write_text("not qbgen's")
-    assert (
-        run_cli(
-            "build", bank / "exams" / "t.yaml", "--bank", bank, "--variants", "3", "--out", out
-        ).returncode
-        == 0
-    )
+    assert build_t(bank, "--variants", "3", "--out", out).returncode == 0
     # C becomes a link out of the folder: a rebuild with fewer sets must not delete through it.
     shutil.rmtree(out / "C")
     (out / "C").symlink_to(elsewhere)
-    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--variants", "2", "--out", out)
+    r = build_t(bank, "--variants", "2", "--out", out)
     assert r.returncode == 0, r.stderr
     assert (elsewhere / "exam.pdf").read_text() == "not qbgen's"
     # B becomes a link: a build that would write into it refuses, before moving anything.
     shutil.rmtree(out / "B")
     (out / "B").symlink_to(elsewhere)
     before = (out / "A" / "exam.pdf").read_bytes()
-    r = run_cli(
-        "build", bank / "exams" / "t.yaml", "--bank", bank, "--variants", "2", "--seed", "9", "--out", out
-    )
+    r = build_t(bank, "--variants", "2", "--seed", "9", "--out", out)
     assert "is a symbolic link; a build writes only inside its output folder" in one_line_error(r, 2)
     assert (out / "A" / "exam.pdf").read_bytes() == before and sorted(
         p.name for p in elsewhere.iterdir()
@@ -775,17 +758,17 @@ def test_a_users_own_failed_folder_survives(tmp_path):
     out = tmp_path / "o"
     (out / "failed").mkdir(parents=True)
     (out / "failed" / "notes.txt").write_text("mine")
-    assert run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out).returncode == 0
+    assert build_t(bank, "--out", out).returncode == 0
     edit(bank / "q" / "good.yaml", "squared?", "squared? \\undefinedmacro")
-    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out)
+    r = build_t(bank, "--out", out)
     assert "LaTeX error: Undefined control sequence" in one_line_error(r, 1)
     assert [p.name for p in (out / "failed").iterdir()] == ["notes.txt"]
     # qbgen's own failed/ (after a failure into a fresh folder) goes with the next good build.
     fresh = tmp_path / "f"
-    one_line_error(run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", fresh), 1)
+    one_line_error(build_t(bank, "--out", fresh), 1)
     assert (fresh / "failed" / "exam.tex").is_file()
     edit(bank / "q" / "good.yaml", "squared? \\undefinedmacro", "squared?")
-    assert run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", fresh).returncode == 0
+    assert build_t(bank, "--out", fresh).returncode == 0
     assert not (fresh / "failed").exists()
 
 
@@ -798,10 +781,10 @@ def test_a_second_build_into_a_folder_being_written_is_refused(tmp_path):
     out.mkdir()
     with open(out / ".qbgen-lock", "w") as held:  # what a build in progress holds
         fcntl.flock(held, fcntl.LOCK_EX)
-        r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out)
+        r = build_t(bank, "--out", out)
         assert "another qbgen build is writing into this folder" in one_line_error(r, 2)
         assert sorted(p.name for p in out.iterdir()) == [".qbgen-lock"]
-    r = run_cli("build", bank / "exams" / "t.yaml", "--bank", bank, "--out", out)
+    r = build_t(bank, "--out", out)
     assert r.returncode == 0 and (out / "exam.pdf").is_file(), r.stderr
 
 
