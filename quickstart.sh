@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what is missing on a Debian machine, then build the default exam and key.
-#   - TeX Live from Debian's packages (only when pdflatex is absent), poppler-utils and
-#     pandoc (LaTeX to HTML for the LMS exports)
+#   - TeX Live from Debian's packages (only when pdflatex is absent), poppler-utils,
+#     pandoc (LaTeX to HTML for the LMS exports and the review site) and chromium (the
+#     tests open the review site in it, headless)
 #   - a virtualenv in .venv with qbgen (editable) and its test tools
 #   - `qbgen build`: output/paper-b/exam.pdf and key.pdf
 set -euo pipefail
@@ -16,6 +17,7 @@ need=""
 command -v pdflatex >/dev/null 2>&1 || need="$need $TEX_PACKAGES"
 command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
 command -v pandoc >/dev/null 2>&1 || need="$need pandoc"
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need="$need python3-venv python3-pip"
 if [ -n "$need" ]; then
   echo "installing:$need"

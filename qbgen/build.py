@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .bank import Bank
-from .errors import TypesetError
+from .errors import InputError, TypesetError
 from .models import Candidate
-from .plan import Progress, Stream, plan, plan_stream, preview_exam
+from .plan import Progress, Stream, plan, plan_stream, preview_exam, review
 from .publish import drop_failed, keep_failed, publish, staging
 from .render import preamble, render
 from .spec import LoadedSpec
@@ -42,6 +42,7 @@ from .writers import (
 )
 from .writers.lms import LmsWriter
 from .writers.sheets import holds_marks
+from .writers.site import SiteWriter
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,38 @@ def export(
         names += writer.write(planned.papers, tmp)
         files = publish(tmp, out, names)
     return ExportResult(out, files, len(planned.papers), writer.report, time.monotonic() - started)
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    """Where the review site went, how many question pages it has, and how long it took."""
+
+    out: Path
+    files: list[Path]
+    questions: int
+    seconds: float
+
+
+def site(banks: Sequence[Bank], out: Path, *, seeds: int = 3, title: str = "") -> SiteResult:
+    """Write the review site of `banks` into `out`: an index and a page per question.
+
+    A parameterised question shows the paper as set and `seeds` new draws. One id in
+    two banks is refused, naming both files. `title` heads every page (default: the
+    banks' folder names).
+    """
+    started = time.monotonic()
+    owner: dict[str, Path] = {}
+    for bank in banks:
+        for qid, bq in bank.questions.items():
+            if qid in owner:
+                raise InputError(f"question id {qid!r} is also in {owner[qid]}", file=bq.path)
+            owner[qid] = bq.path
+    questions = [rq for bank in banks for rq in review(bank, seeds)]
+    names = ", ".join(dict.fromkeys(b.root.resolve().name for b in banks))
+    writer = SiteWriter(title or f"Question bank review: {names}")
+    with staging(out, bank=banks[0].root) as tmp:
+        files = publish(tmp, out, writer.write(questions, tmp))
+    return SiteResult(out, files, len(questions), time.monotonic() - started)
 
 
 def preview(bank: Bank, ref: str, out: Path, *, seed: int | None = None) -> Path:

@@ -22,10 +22,11 @@ from .bank import Bank, load_bank
 from .build import build as build_paper
 from .build import export as export_quiz
 from .build import preview as preview_question
+from .build import site as write_site
 from .errors import InputError, QbgenError
 from .kinds import KINDS
 from .models import json_schemas
-from .resources import bank_dir, default_bank
+from .resources import bank_dir, bank_name, default_bank
 from .roster import load_roster
 from .spec import load_spec
 from .writers import question_record
@@ -466,6 +467,42 @@ def preview(
             time.sleep(0.5)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+
+
+@app.command()
+def site(
+    bank: Annotated[
+        list[Path] | None,
+        typer.Option("--bank", help="Bank folder; give it again for more banks (default: as for build)."),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option(min=0, max=50, help="New draws shown for each parameterised question.")
+    ] = 3,
+    out: Annotated[Path, typer.Option(help="Output folder of the site.")] = Path("output/site"),
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write the bank as a static HTML site for reviewers: open `index.html` from disk.
+
+    The index lists every question (filter by topic and tag); each question's page shows
+    the paper as set and new draws, the answers with the intervals a grader accepts and
+    the mistakes they reject, the worked steps and the marking scheme. Math is rendered
+    by the bundled KaTeX and figures are SVG: no LaTeX and no network are needed to read it.
+
+    Example: qbgen site --seeds 3 --out output/site
+    """
+
+    def go() -> Any:
+        banks = [_bank(b) for b in bank] if bank else [_bank(None)]
+        names = ", ".join(dict.fromkeys(bank_name(b.root) for b in banks))
+        return write_site(banks, out, seeds=seeds, title=f"Question bank review: {names}")
+
+    result = _run(debug, go)
+    if as_json:
+        typer.echo(json.dumps({"out": str(result.out), "questions": result.questions}))
+        return
+    typer.echo(str(result.out / "index.html"))
+    typer.echo(f"{result.questions} questions, {result.seconds:.1f} s -> {result.out}", err=True)
 
 
 @app.command()

@@ -1,9 +1,10 @@
 r"""Stage 5c: the bank's LaTeX as HTML, for the outputs that are not print.
 
 Room: converting rendered LaTeX fragments to HTML with pandoc (one run for many
-fragments), math left as `\(...\)` and `\[...\]` for MathJax, and a generator's
-figures typeset to PNG by pdflatex and pdftoppm. Imports errors, typeset. The
-LMS writers and the review site use it; they say where each picture goes.
+fragments), math left as `\(...\)` and `\[...\]` for MathJax or KaTeX, and a
+generator's figures typeset by pdflatex, as PNG (pdftoppm) or SVG (pdftocairo).
+Imports errors, typeset. The LMS writers and the review site use it; they say where
+each picture goes.
 """
 
 from __future__ import annotations
@@ -117,12 +118,11 @@ FIGURE_DOC = r"""\documentclass[tikz,border=3pt]{standalone}
 """
 
 
-def figures_to_png(pictures: Sequence[Picture], folder: Path, *, dpi: int = 150) -> dict[str, Path]:
-    """Typeset each picture once (one pdflatex run) and return {key: PNG file} in `folder`."""
+def _typeset_figures(pictures: Sequence[Picture], work: Path) -> list[tuple[Picture, Path]]:
+    # Each picture once, a page each of one pdflatex run in `work`: [(picture, its PDF)].
     unique = list({p.key: p for p in pictures}.values())
     if not unique:
-        return {}
-    work = folder / ".figures"
+        return []
     work.mkdir(parents=True, exist_ok=True)
     tex = work / "figures.tex"
     tex.write_text(FIGURE_DOC % "\n".join(p.tikz for p in unique), "utf-8")
@@ -130,14 +130,31 @@ def figures_to_png(pictures: Sequence[Picture], folder: Path, *, dpi: int = 150)
         pdf = typeset(tex)
     except TypesetError as exc:
         raise QbgenError(f"a figure does not typeset on its own: {exc}") from None
+    return [(p, pdf) for p in unique]
+
+
+def _pages(pdf: Path, count: int) -> None:
+    # The figures' document has one page per picture, or a picture broke the layout.
+    proc = subprocess.run(["pdfinfo", pdf.name], cwd=pdf.parent, capture_output=True, text=True, check=True)
+    pages = int(re.search(r"^Pages:\s+(\d+)", proc.stdout, re.M)[1])  # type: ignore[index]
+    if pages != count:
+        raise QbgenError(f"the figures typeset to {pages} pages for {count} pictures")
+
+
+def figures_to_png(pictures: Sequence[Picture], folder: Path, *, dpi: int = 150) -> dict[str, Path]:
+    """Typeset each picture once (one pdflatex run) and return {key: PNG file} in `folder`."""
+    work = folder / ".figures"
+    done = _typeset_figures(pictures, work)
+    if not done:
+        return {}
+    pdf = done[0][1]
+    _pages(pdf, len(done))
     subprocess.run(
         ["pdftoppm", "-png", "-r", str(dpi), pdf.name, "page"], cwd=work, check=True, capture_output=True
     )
     pages = sorted(work.glob("page-*.png"), key=lambda p: int(p.stem.split("-")[1]))
-    if len(pages) != len(unique):
-        raise QbgenError(f"the figures typeset to {len(pages)} pages for {len(unique)} pictures")
     out = {}
-    for picture, page in zip(unique, pages, strict=True):
+    for (picture, _), page in zip(done, pages, strict=True):
         target = folder / f"figure-{picture.key}.png"
         page.replace(target)
         out[picture.key] = target
@@ -145,4 +162,27 @@ def figures_to_png(pictures: Sequence[Picture], folder: Path, *, dpi: int = 150)
     return out
 
 
-__all__ = ["Picture", "extract_figures", "figures_to_png", "to_html"]
+def figures_to_svg(pictures: Sequence[Picture], folder: Path) -> dict[str, Path]:
+    """Typeset each picture once (one pdflatex run) and return {key: SVG file} in `folder`.
+
+    The SVGs carry their glyphs as outlines: they show the same in any browser, offline.
+    """
+    work = folder / ".figures"
+    done = _typeset_figures(pictures, work)
+    if not done:
+        return {}
+    _pages(done[0][1], len(done))
+    out = {}
+    for page, (picture, pdf) in enumerate(done, start=1):
+        target = folder / f"figure-{picture.key}.svg"
+        subprocess.run(
+            ["pdftocairo", "-svg", "-f", str(page), "-l", str(page), str(pdf), str(target)],
+            check=True,
+            capture_output=True,
+        )
+        out[picture.key] = target
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+__all__ = ["Picture", "extract_figures", "figures_to_png", "figures_to_svg", "to_html"]

@@ -380,6 +380,23 @@ class Paper(Frozen):
     exam: Exam
 
 
+class ReviewQuestion(Frozen):
+    """One bank question as the review site shows it: what it is, and a few draws of it."""
+
+    id: str
+    title: str
+    topic: str
+    tags: tuple[str, ...]
+    kind: Kind
+    marks: float
+    sources: tuple[str, ...]
+    parameterised: bool
+    file: str  # the question's file, relative to its bank's folder
+    bank: str  # the bank's folder name
+    notes: str  # for authors: provenance, reconstruction
+    draws: tuple[QuestionInstance, ...]  # the paper as set first (seed None), then new draws
+
+
 def json_schemas() -> dict[str, dict[str, Any]]:
     """Return the JSON Schemas of question files and exam spec files."""
     out = {}

@@ -24,7 +24,7 @@ from typing import Any
 from .assemble import assemble, instantiate
 from .bank import Bank
 from .errors import InputError
-from .models import Candidate, Exam, Paper, SectionInstance
+from .models import Candidate, Exam, Paper, ReviewQuestion, SectionInstance
 from .roster import folder_for
 from .spec import LoadedSpec
 
@@ -183,3 +183,43 @@ def preview_exam(bank: Bank, ref: str, seed: int | None) -> Exam:
         seed=seed or 0,
         sections=(SectionInstance(number=1, title="", marks=inst.marks, questions=(inst,)),),
     )
+
+
+def review(bank: Bank, seeds: int) -> list[ReviewQuestion]:
+    """Every question of `bank` with its draws for the review site, by topic, then id.
+
+    A question shows the paper as set (its pinned values), then, if parameterised, new
+    draws of seeds 0..seeds-1; a fixed question shows a new paper's view only where it
+    differs from the paper as set (a line marked `only: new`).
+    """
+    out = []
+    for bq in sorted(bank.questions.values(), key=lambda b: (b.question.topic, b.id)):
+        q = bq.question
+        draws = [instantiate(bq, "1", None)]
+        if bq.generator is not None:
+            draws += [instantiate(bq, "1", s) for s in range(seeds)]
+        else:
+            new = instantiate(bq, "1", 0)
+            if new.model_copy(update={"seed": None}) != draws[0]:
+                draws.append(new)
+        try:
+            file = str(bq.path.relative_to(bank.root))
+        except ValueError:
+            file = str(bq.path)
+        out.append(
+            ReviewQuestion(
+                id=bq.id,
+                title=q.title,
+                topic=q.topic,
+                tags=tuple(q.tags),
+                kind=q.kind,
+                marks=q.marks,
+                sources=tuple(q.all_sources()),
+                parameterised=bq.generator is not None,
+                file=file,
+                bank=bank.root.resolve().name,
+                notes=q.notes,
+                draws=tuple(draws),
+            )
+        )
+    return out

@@ -25,6 +25,11 @@ def default_bank() -> Path:
     return settings().bank or _data("bank")
 
 
+def bank_name(root: Path) -> str:
+    """How a bank is called to readers: `builtin` for the shipped one, else its folder's name."""
+    return "builtin" if root.resolve() == _data("bank").resolve() else root.resolve().name
+
+
 def styles() -> list[str]:
     """Return the house styles available (a folder with a `paper.tex.j2`)."""
     return sorted(p.name for p in templates_dir().iterdir() if (p / "paper.tex.j2").is_file())

@@ -142,6 +142,18 @@ def test_wheel_carries_templates_and_bank(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "Max. Marks: 50" in pdf_text(elsewhere / "output" / "paper-b" / "exam.pdf")
+    # The review site's templates, style and KaTeX ship in the wheel too.
+    r = subprocess.run(
+        [str(venv / "bin" / "qbgen"), "site", "--seeds", "0"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    site = elsewhere / "output" / "site"
+    assert (site / "assets" / "katex" / "katex.min.js").stat().st_size > 100_000
+    assert "Question bank review: builtin" in (site / "index.html").read_text("utf-8")
     where = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import qbgen, sys; print(qbgen.__file__)"],
         cwd=elsewhere,

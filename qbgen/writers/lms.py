@@ -58,6 +58,7 @@ class Group:
     spec: str
     code: str  # the set's code: its variant letter, a student's id, or the seed
     number: str  # the question's number (and part label) on the paper
+    label: str  # the part's label, "" for a whole question
     head: str  # the line the question text opens with: which set and question
     name: str
     idnumber: str
@@ -90,8 +91,15 @@ def set_code(paper: Paper) -> str:
 
 def groups_of(paper: Paper, q: QuestionInstance, texts: Texts) -> list[Group]:
     """The LMS questions one paper's question becomes: itself, or one per part."""
-    code = set_code(paper)
-    base = f"{paper.exam.spec_name}:{code}:{q.number}"
+    return question_groups(q, texts, paper.exam.spec_name, set_code(paper))
+
+
+def question_groups(q: QuestionInstance, texts: Texts, spec: str, code: str) -> list[Group]:
+    """The units of one question instance (itself, or one per part) with their texts in `texts`.
+
+    A part's unit repeats the question's prompt first: an LMS shows each part alone.
+    """
+    base = f"{spec}:{code}:{q.number}"
     head = f"<p><small>Set {code}, question {q.number}</small></p>"
     units = [(q.prompt, q.own_answers, q.rubric, q.marks, "")]
     if q.parts:
@@ -114,9 +122,10 @@ def groups_of(paper: Paper, q: QuestionInstance, texts: Texts) -> list[Group]:
         last = not label or label == q.parts[-1].label
         groups.append(
             Group(
-                spec=paper.exam.spec_name,
+                spec=spec,
                 code=code,
                 number=f"{q.number}{label}",
+                label=label,
                 head=head,
                 name=f"{code} {q.number}{f'({label})' if label else ''} {q.id}",
                 idnumber=f"{base}{label}",
@@ -212,6 +221,7 @@ __all__ = [
     "Texts",
     "gather",
     "groups_of",
+    "question_groups",
     "REPORT",
     "para",
     "safe",
