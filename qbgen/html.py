@@ -84,7 +84,7 @@ def to_html(fragments: Sequence[str], image: Callable[[Picture], str]) -> list[s
     for tex in fragments:
         text, found = extract_figures(tex)
         pictures.update((p.key, p) for p in found)
-        marked.append(text.replace(r"\ensuremath", ""))
+        marked.append(text)
     source = f"\n\n{SEPARATOR}\n\n".join(marked)
     exe = shutil.which("pandoc")
     if exe is None:
@@ -102,7 +102,12 @@ def to_html(fragments: Sequence[str], image: Callable[[Picture], str]) -> list[s
     parts = re.split(rf"\s*<p>{SEPARATOR}</p>\s*", proc.stdout.strip())
     if len(parts) != len(fragments):
         raise QbgenError(f"pandoc merged text fragments ({len(parts)} for {len(fragments)})")
-    return [_MARKED.sub(lambda m: image(pictures[m[1]]), part) for part in parts]
+    # A number qbgen printed is `\ensuremath{...}`: outside math pandoc made it math, inside
+    # it stays in the formula's TeX, which MathJax and KaTeX do not know: a plain group.
+    # (Stripping it before pandoc lost numbers: `\enspace {7{,}776}` drops the group.)
+    return [
+        _MARKED.sub(lambda m: image(pictures[m[1]]), part.replace("\\ensuremath{", "{")) for part in parts
+    ]
 
 
 FIGURE_DOC = r"""\documentclass[tikz,border=3pt]{standalone}

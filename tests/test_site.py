@@ -177,6 +177,36 @@ def test_a_question_page_shows_the_draws_intervals_and_mistakes_qbgen_computes(s
 
 
 @needs_browser
+def test_a_table_answer_shows_the_filled_table_and_each_cells_interval(site, page, bank):
+    qid = "cnn-table"
+    open_page(page, site / "questions" / f"{qid}.html")
+    first = page.locator("section.draw").first
+    assert first.locator(".answer.cells .model table").count() == 1  # the key's filled table
+    record = _show(qid, None)
+    spec = next(a for a in bank.get(qid).question.answers if a.kind == "table")
+    table = record["answers"][spec.key]
+    asked = [
+        v
+        for row in table[spec.given_rows :]
+        for v in row[spec.given_columns :]
+        if not isinstance(v, str)  # a text cell is graded by a person
+    ]
+    values = [float(v) for v in first.locator("table.cells td.value").all_inner_texts()]
+    assert values == asked
+    for row in first.locator("table.cells tbody tr").all():
+        if row.locator("td.interval").count():
+            lo, hi = map(float, row.locator("td.interval").inner_text().strip("[]").split(","))
+            assert lo <= float(row.locator("td.value").inner_text()) <= hi
+    entries = first.locator("table.cells tbody tr td:first-child").all_inner_texts()
+    assert any(e.endswith("Activation Map Dimensions") for e in entries), entries
+    # The grader's cross-check (an answer not asked) keeps its number: pandoc once dropped
+    # a number printed right after the label's \enspace.
+    total = record["answers"]["total"]
+    remarks = " ".join(first.locator(".remark").all_inner_texts())
+    assert f"{total:,}" in remarks, remarks
+
+
+@needs_browser
 def test_choice_options_mark_the_correct_ones_and_parts_keep_their_marks(site, page, bank):
     open_page(page, site / "questions" / "linear-network-boundary.html")
     first = page.locator("section.draw").first

@@ -200,6 +200,10 @@ class KindHandler(ABC, Generic[S, I]):
         """The answer as an LMS carries it (default: one answer a person grades, the key's text)."""
         return (LmsWritten(inst.label, NoEscape(self.latex_key(inst))),)
 
+    def html_key(self, inst: I) -> str:
+        """The answer as the key shows it, in LaTeX pandoc reads (default: `latex_key`)."""
+        return self.latex_key(inst)
+
     def crib(self, inst: I) -> tuple[tuple[str, Tex, str, str], ...]:
         """What the grader's crib lists for this answer: (key, label, value, interval), as LaTeX."""
         return ()

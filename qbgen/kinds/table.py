@@ -7,6 +7,7 @@ Room: everything about table answers. Imports the kinds base, latex (and pylatex
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -53,6 +54,14 @@ class TableInstance(AnswerInstance):
     given_rows: int = 0
     caption: Tex = NoEscape("")
     sigfigs: int | None = None
+
+
+# A head broken over lines for print (a nested tabular, \\): one line in an LMS label.
+_NESTED = re.compile(r"\\begin\{tabular\}\{(?:[^{}]|\{[^{}]*\})*\}|\\end\{tabular\}")
+
+
+def _one_line(head: str) -> str:
+    return " ".join(_NESTED.sub("", head).replace("\\\\", " ").split())
 
 
 def _third_figure(value: float) -> float:
@@ -139,7 +148,7 @@ class Table(KindHandler[TableAnswer, TableInstance]):
         A cell of text (dimensions, a label) is a written entry, graded by a person.
         """
         out: list[LmsForm] = []
-        heads = [str(c) for c in inst.columns]
+        heads = [_one_line(str(c)) for c in inst.columns]
         for r, row in enumerate(inst.rows):
             if r < inst.given_rows:
                 continue
@@ -164,6 +173,16 @@ class Table(KindHandler[TableAnswer, TableInstance]):
         """The filled table, after its label."""
         head = f"\\textbf{{{inst.label}:}}\\par\n" if inst.label else ""
         return head + _table(inst, filled=True)
+
+    def html_key(self, inst: TableInstance) -> str:
+        """The filled table as a plain tabular (no minipage, heads on one line), its caption after."""
+        rows = [[f"\\textbf{{{_one_line(str(c))}}}" for c in inst.columns]]
+        rows += [[_cell(v, inst.sigfigs) for v in row] for row in inst.rows]
+        body = "".join(" & ".join(r) + " \\\\ \\hline\n" for r in rows)
+        spec = "|" + "|".join(["l"] + ["c"] * (len(inst.columns) - 1)) + "|"
+        head = f"\\textbf{{{inst.label}:}}\n\n" if inst.label else ""
+        caption = f"\n\n{inst.caption}\n" if inst.caption else ""
+        return f"{head}\\begin{{tabular}}{{{spec}}}\\hline\n{body}\\end{{tabular}}{caption}"
 
     skeleton: ClassVar[str] = """\
 generator: {module}.py

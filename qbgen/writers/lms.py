@@ -69,6 +69,9 @@ class Group:
     rubric: list[tuple[float, int]]
     steps: list[int]
     remarks: list[int]  # answers for the grader only (not asked)
+    # Per asked answer, in order: how many of `forms` it gave, and if more than one (a
+    # table's cells) the key's whole rendering of it, so a page can show it at once.
+    answers: list[tuple[int, int | None]] = field(default_factory=list)
 
     @property
     def graded(self) -> list[tuple[LmsForm, dict[str, int]]]:
@@ -109,10 +112,13 @@ def question_groups(q: QuestionInstance, texts: Texts, spec: str, code: str) -> 
         text = [texts.add(q.prompt)] if label else []
         text.append(texts.add(prompt))
         forms = []
+        per_answer: list[tuple[int, int | None]] = []
         for a in answers:
             if not a.asked:
                 continue
-            for form in KINDS[a.kind].lms(a):
+            given = KINDS[a.kind].lms(a)
+            per_answer.append((len(given), texts.add(KINDS[a.kind].html_key(a)) if len(given) > 1 else None))
+            for form in given:
                 roles = {"label": texts.add(form.label)}
                 if isinstance(form, LmsChoice):
                     roles.update({f"option{i}": texts.add(o) for i, o in enumerate(form.options)})
@@ -136,6 +142,7 @@ def question_groups(q: QuestionInstance, texts: Texts, spec: str, code: str) -> 
                 rubric=[(line.marks, texts.add(line.text)) for line in rubric],
                 steps=[texts.add(s) for s in q.steps] if last else [],
                 remarks=[texts.add(KINDS[a.kind].latex_key(a)) for a in answers if not a.asked],
+                answers=per_answer,
             )
         )
     return groups

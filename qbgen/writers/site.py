@@ -56,12 +56,20 @@ class _Answer:
 
 
 @dataclass
+class _Cells:
+    # An answer of several values (a table): the key's rendering, then each value's line.
+    form: str
+    key: Markup
+    cells: list[_Answer]
+
+
+@dataclass
 class _Unit:
     # The question itself, or one of its parts: prompt, answers, marking scheme.
     label: str
     marks: float
     prompt: Markup
-    answers: list[_Answer]
+    answers: list[_Answer | _Cells]
     remarks: list[Markup]
     rubric: list[tuple[float, Markup]]
 
@@ -157,7 +165,7 @@ class SiteWriter:
                 label=g.label,
                 marks=g.marks,
                 prompt=Markup(texts[g.text[-1]]) if g.label else Markup(""),
-                answers=[_answer(form, roles, texts) for form, roles in g.forms],
+                answers=self._answers(g, texts),
                 remarks=[Markup(texts[i]) for i in g.remarks],
                 rubric=[(marks, Markup(strip_p(texts[i]))) for marks, i in g.rubric],
             )
@@ -175,6 +183,15 @@ class SiteWriter:
             units=units,
             steps=steps,
         )
+
+    @staticmethod
+    def _answers(g: Group, texts: Texts) -> list[_Answer | _Cells]:
+        out: list[_Answer | _Cells] = []
+        forms = iter(g.forms)
+        for count, key in g.answers:
+            mine = [_answer(form, roles, texts) for form, roles in (next(forms) for _ in range(count))]
+            out.extend(mine if key is None else [_Cells("cells", Markup(texts[key]), mine)])
+        return out
 
     def _render(self, template: str, target: Path, **context: Any) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
