@@ -6,10 +6,10 @@ plan, render, typeset, publish, writers. The jobs each have their module:
 - planning the papers (`plan`: one paper, K sets, a roster), each an assembled `Exam`;
 - writing each target over the same papers (`writers`: the LaTeX exam and key PDFs,
   which typeset documents per core and locate a LaTeX error as data; the manifests);
-- publishing (`publish`): everything is made in a staging folder inside the output
-  folder and moved into place only when every file is good, so a failed or
-  interrupted build leaves the previous good output untouched and no half-written
-  file; a LaTeX failure keeps its .tex and .log under `failed/`.
+- publishing (`publish`): everything is made in a staging folder beside the output
+  folder and swapped in at one step only when every file is good, so a failed,
+  interrupted or killed build leaves the previous good output untouched and no
+  half-written file; a LaTeX failure keeps its .tex and .log under `failed/`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def build_papers(
             raise keep_failed(exc, out) from None
         drop_failed(out)
         shutil.rmtree(tmp / ".work", ignore_errors=True)
-        files = publish(tmp, out, names)
+        files = publish(tmp, out, names, keep=kept)
     seconds = time.monotonic() - started
     return BuildResult(out, files, manifests.manifest, stream.count, latex.pages, seconds, tuple(kept))
 
@@ -230,4 +230,4 @@ def preview(bank: Bank, ref: str, out: Path, *, seed: int | None = None) -> Path
         except TypesetError as exc:
             raise keep_failed(exc, out) from None
         drop_failed(out)
-        return publish(tmp, out, [f"{qid}.pdf", f"{qid}.tex"])[0]
+        return publish(tmp, out, [f"{qid}.pdf", f"{qid}.tex"], replaces=False)[0]

@@ -8,6 +8,7 @@ its exit code (2 bad input, 1 a failing question); `--debug` shows the traceback
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -48,16 +49,34 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of erro
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
+def _here() -> bool:
+    try:
+        os.getcwd()
+    except FileNotFoundError:  # the folder was removed, or swapped out by a build into it
+        return False
+    return True
+
+
 def _run(debug: bool, fn: Callable[[], T]) -> T:
     try:
-        return fn()
+        if not _here():
+            raise InputError(
+                "the current folder no longer exists (a build replaced it?); `cd .` and run again"
+            )
+        result = fn()
+        if not _here():  # the shell's folder was the output folder, now swapped whole
+            typer.echo("note: the output folder was replaced whole; `cd .` to see the new files", err=True)
+        return result
     except QbgenError as exc:
         if debug:
             raise
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        typer.echo("error: interrupted; earlier output left as it was", err=True)
+    except KeyboardInterrupt as exc:
+        # Before publishing nothing of the output has changed; during it, Ctrl-C waits
+        # until the new output is whole (publish.Interrupted says so).
+        what = getattr(exc, "what", "earlier output left as it was")
+        typer.echo(f"error: interrupted; {what}", err=True)
         raise typer.Exit(130) from None
 
 

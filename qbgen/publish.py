@@ -1,28 +1,53 @@
-"""Publishing a build: a staging folder inside the output, then every file moved in.
+"""Publishing a build: staged beside the output folder, then swapped in at one step.
 
-Room: the output folder's bookkeeping. Imports only errors. A build makes its files in
-a staging folder inside the output folder and moves them into place only when every
-file is good, so a failed or interrupted build leaves the previous good output and no
-half-written file; a rebuild removes what the previous build wrote and this one does
-not (as the previous top manifest lists it); a LaTeX failure keeps its `.tex` and
-`.log` under `failed/`.
+Room: the output folder's bookkeeping. Imports only errors.
+
+- A build makes its files in a staging folder beside the output folder, on the same
+  file system (`.NAME.qbgen-build-PID-*`). Publishing hard-links into it everything of
+  the output folder that the previous build did not write (the user's own files, a
+  grader's filled sheet, the lock), then exchanges the two folders in one rename
+  (Linux `renameat2(RENAME_EXCHANGE)`): a reader, a crash or a kill sees the previous
+  complete build or the next one, never a mix. The previous build goes with the
+  staging folder.
+- `.qbgen-files` in the output folder records what qbgen wrote there. Only those files
+  are ever replaced or removed; a file of the same name that qbgen did not write makes
+  the build refuse, naming it, before anything moves. No file of a manifest or of any
+  other name is guessed to be qbgen's.
+- Where the output folder cannot be staged beside (its parent is read-only, it is a
+  mount point, its file system cannot exchange), the files move in one at a time, each
+  an atomic rename, with the record last; only that path can leave a mix, and only
+  under SIGKILL or power loss (SIGINT and SIGTERM wait until publishing is done).
+- A LaTeX failure keeps its `.tex` and `.log` under `failed/`.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import fcntl
 import json
 import os
 import re
 import shutil
+import signal
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InputError, TypesetError
 
 LOCK = ".qbgen-lock"  # held (flock) by the build writing into the folder
+RECORD = ".qbgen-files"  # what qbgen wrote into the folder: only these it replaces or removes
+_BUILD = ".qbgen-build-"  # staging folders: beside the output, or (fallback) inside it
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) that arrived while the output was being swapped: it is the new one."""
+
+    what = "the new output was already in place"
 
 
 def _refuse_shared_folders(out: Path, bank: Path | None) -> None:
@@ -39,7 +64,7 @@ def _refuse_shared_folders(out: Path, bank: Path | None) -> None:
 
 @contextmanager
 def staging(out: Path, *, bank: Path | None = None) -> Iterator[Path]:
-    """Yield a temporary folder inside `out`; it is removed whatever happens.
+    """Yield a fresh staging folder for a build into `out`; it is removed whatever happens.
 
     `out` may not be /, the home folder or `bank` (the bank's folder).
 
@@ -62,24 +87,45 @@ def staging(out: Path, *, bank: Path | None = None) -> Iterator[Path]:
                 file=out,
             ) from None
         try:
-            _sweep_stale(out)
-            tmp = Path(tempfile.mkdtemp(prefix=f".qbgen-build-{os.getpid()}-", dir=out))
+            _sweep_stale(out.resolve())
+            tmp = _stage(out.resolve())
         except OSError as exc:
             raise InputError(f"cannot write the output folder: {exc.strerror}", file=out) from None
         try:
             yield tmp
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)  # after a swap: the previous build
     finally:
         os.close(lock)  # and with it the lock
 
 
-def _sweep_stale(out: Path) -> None:
-    # A build killed outright (SIGKILL, power loss) leaves its staging folder; the
-    # published files were never touched. Remove folders whose process is gone.
-    for old in out.glob(".qbgen-build-*"):
-        m = re.match(r"\.qbgen-build-(\d+)-", old.name)
-        if m is None:
+def stage_pattern(out: Path) -> str:
+    """The glob of `out`'s staging folders beside it (for tests and the sweep)."""
+    return f".{out.resolve().name}{_BUILD}*"
+
+
+def _stage(real: Path) -> Path:
+    # Beside the output folder when its parent takes it and it is the same file system
+    # (a swap needs both); else inside it, for the one-at-a-time fallback.
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}{_BUILD}{os.getpid()}-", dir=real.parent))
+    except OSError:
+        tmp = None
+    if tmp is not None:
+        if tmp.stat().st_dev == real.stat().st_dev:
+            os.chmod(tmp, stat.S_IMODE(real.stat().st_mode))  # the swapped-in folder keeps its mode
+            return tmp
+        tmp.rmdir()
+    return Path(tempfile.mkdtemp(prefix=f"{_BUILD}{os.getpid()}-", dir=real))
+
+
+def _sweep_stale(real: Path) -> None:
+    # A build killed outright (SIGKILL, power loss) leaves its staging folder (or, after
+    # its swap, the previous build in it); the output was never mixed. Remove those
+    # whose process is gone.
+    for old in [*real.parent.glob(f".{real.name}{_BUILD}*"), *real.glob(f"{_BUILD}*")]:
+        m = re.search(rf"{re.escape(_BUILD)}(\d+)-", old.name)
+        if m is None or old.is_symlink() or not old.is_dir():
             continue
         try:
             os.kill(int(m.group(1)), 0)
@@ -89,63 +135,195 @@ def _sweep_stale(out: Path) -> None:
             pass  # alive, someone else's
 
 
-PAPER_FILES = ("exam.pdf", "key.pdf", "exam.tex", "key.tex", "manifest.json")
+def _plain(name: str) -> bool:
+    # A path qbgen may have written: relative, inside the folder, no dot-dot.
+    parts = name.split("/")
+    return "\\" not in name and all(p not in ("", ".", "..") for p in parts)
 
 
-def previous_outputs(out: Path) -> set[str]:
-    """The files the last build wrote into `out`, as its top manifest.json names them.
-
-    Only qbgen's own file names, in folders that are one plain path component: a
-    hand-edited or foreign manifest can never point the clean-up outside `out`.
-    """
+def recorded(out: Path) -> set[str]:
+    """The files qbgen's builds wrote into `out`, as its `.qbgen-files` records them."""
     try:
-        old = json.loads((out / "manifest.json").read_text("utf-8"))
+        data = json.loads((out / RECORD).read_text("utf-8"))
     except (OSError, ValueError):
         return set()
-    if not isinstance(old, dict):
-        return set()
-    if "papers" not in old:
-        return set(PAPER_FILES)
-    names = {"exams.pdf", "keys.pdf", "manifest.json", "crib.pdf", "crib.tex"}
-    if old.get("model_key") is True:  # a roster build's one key, at the top
-        names.update({"key.pdf", "key.tex"})
-    for paper in old["papers"] if isinstance(old["papers"], list) else []:
-        folder = paper.get("folder") if isinstance(paper, dict) else None
-        if isinstance(folder, str) and re.fullmatch(r"[^/\\.][^/\\]*", folder):
-            names.update(f"{folder}/{f}" for f in PAPER_FILES)
-    return names
+    files = data.get("files") if isinstance(data, dict) else None
+    return {f for f in files if isinstance(f, str) and _plain(f)} if isinstance(files, list) else set()
 
 
-def publish(tmp: Path, out: Path, names: list[str]) -> list[Path]:
-    """Move finished files from `tmp` into `out`, each with an atomic rename.
+def _record_text(names: Iterable[str]) -> str:
+    return json.dumps({"written_by": "qbgen", "files": sorted(set(names))}, indent=1) + "\n"
 
-    Then remove what the previous build in `out` wrote and this one did not (sets
-    K..T after building 20 sets and then 10, a roster's departed students), so the
-    folder never mixes two builds. Other files in `out` are left alone.
+
+def publish(
+    tmp: Path, out: Path, names: list[str], *, replaces: bool = True, keep: Iterable[str] = ()
+) -> list[Path]:
+    """Make `out` hold the files `names` of `tmp`, in one step where the system allows.
+
+    `replaces`: this is a build, and what the previous build in `out` wrote and this
+    one does not goes (sets K..T after building 20 sets and then 10, a roster's departed
+    students); otherwise (a preview) the files join what is there. `keep`: files of
+    the previous build that stay as they are (a sheet a grader has filled in). Every
+    other file in `out` is left alone, and one that qbgen did not write but this build
+    would replace makes it refuse, naming the file.
     """
-    # Only a build (it writes the top manifest) replaces a build; a preview adds files.
-    stale = previous_outputs(out) - set(names) if "manifest.json" in names else set()
+    real = out.resolve()
+    old = recorded(real)
+    new = set(names)
+    kept = {k for k in keep if k in old}
+    for name in sorted(new):
+        target = real / name
+        _inside(target, real)
+        if (target.exists() or target.is_symlink()) and name not in old:
+            raise InputError(
+                f"was not written by a qbgen build (it is not in {RECORD}); "
+                "move it away or choose another --out",
+                file=out / name,
+            )
+    ours = (old - kept) if replaces else (old & new)  # what the new output does not carry
+    record = (new | kept) if replaces else ((old & _existing(real, old)) | new)
+    _tidy(tmp, new)
+    if tmp.parent != real and _carry(real, tmp, ours | new):
+        (tmp / RECORD).write_text(_record_text(record), "utf-8")
+        with _deferred_signals():
+            if _exchange(tmp, real):
+                _rescue(tmp, real, ours, new)
+                return [out / n for n in names]
+        # Cannot swap here: drop what was carried, publish one file at a time.
+        (tmp / RECORD).unlink()
+    return _one_at_a_time(tmp, out, real, names, ours - new, record)
+
+
+def _existing(real: Path, names: set[str]) -> set[str]:
+    return {n for n in names if (real / n).exists()}
+
+
+def _tidy(tmp: Path, names: set[str]) -> None:
+    # Only the build's files go live: scratch a writer left in the staging folder goes.
+    for root, dirs, files in os.walk(tmp, topdown=False):
+        for f in files:
+            path = Path(root, f)
+            if str(path.relative_to(tmp)) not in names:
+                path.unlink()
+        for d in dirs:
+            path = Path(root, d)
+            if path.is_symlink():
+                path.unlink()
+            elif not any(path.iterdir()):
+                path.rmdir()
+
+
+def _carry(real: Path, tmp: Path, skip: set[str]) -> bool:
+    # Hard-link into `tmp` every entry of `real` not in `skip`: the user's files, the
+    # lock (the same inode, so the lock held stays held), links as links, empty folders.
+    # False if something cannot be linked (another file system, a protected link).
+    try:
+        for root, dirs, files in os.walk(real):
+            here = Path(root)
+            rel = here.relative_to(real)
+            if rel.parts and rel.parts[0].startswith(_BUILD):
+                dirs[:] = []
+                continue
+            for name in files + [d for d in dirs if (here / d).is_symlink()]:
+                key = str(rel / name) if rel.parts else name
+                if key in skip or (not rel.parts and name == RECORD):
+                    continue
+                dest = tmp / key
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.link(here / name, dest, follow_symlinks=False)
+            if rel.parts and not files and not dirs:
+                (tmp / rel).mkdir(parents=True, exist_ok=True)  # an empty folder of the user's
+            dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
+    except OSError:
+        return False
+    return True
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    # renameat2(RENAME_EXCHANGE): both paths stay, their contents trade places at once.
+    libc = ctypes.CDLL(None, use_errno=True)
+    fn = getattr(libc, "renameat2", None)
+    if fn is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.EPERM, errno.ENOTSUP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+
+
+def _rescue(previous: Path, real: Path, ours: set[str], new: set[str]) -> None:
+    # The previous output is now `previous`. A file the user made or replaced in `real`
+    # while the build ran (after the links were made) moves across, never lost.
+    for root, _dirs, files in os.walk(previous):
+        here = Path(root)
+        rel = here.relative_to(previous)
+        if rel.parts and rel.parts[0].startswith(_BUILD):
+            continue
+        for name in files:
+            key = str(rel / name) if rel.parts else name
+            if key in ours or key == RECORD:
+                continue
+            src, dest = here / name, real / key
+            try:
+                if dest.exists() and os.path.samefile(src, dest):
+                    continue
+                if key in new:
+                    dest = dest.with_name(dest.name + ".kept")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dest)
+            except OSError:
+                pass  # best effort: what stays is in the sweep's way only if its process died
+
+
+def _one_at_a_time(
+    tmp: Path, out: Path, real: Path, names: list[str], stale: set[str], record: set[str]
+) -> list[Path]:
     # Manifests go last: a reader that sees one sees the files it describes.
     ordered = sorted(names, key=lambda n: (n.endswith("manifest.json"), n.count("/"), n))
-    root = out.resolve()
-    for name in ordered:  # nothing moves until every target is inside `out`
-        _inside(out / name, root)
     placed = []
-    for name in ordered:
-        dest = out / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp / name, dest)
-        placed.append(dest)
-    for name in sorted(stale):
-        if (out / name).parent.is_symlink() or not (out / name).parent.resolve().is_relative_to(root):
-            continue  # never through a link out of `out`
-        (out / name).unlink(missing_ok=True)
-        if "/" in name:
-            try:
-                (out / name).parent.rmdir()  # only once empty: a user's own file keeps it
-            except OSError:
-                pass
+    with _deferred_signals():
+        for name in ordered:
+            dest = real / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp / name, dest)
+            placed.append(out / name)
+        for name in sorted(stale):
+            path = real / name
+            if path.parent.is_symlink() or not path.parent.resolve().is_relative_to(real):
+                continue  # never through a link out of `out`
+            path.unlink(missing_ok=True)
+            if "/" in name:
+                try:
+                    path.parent.rmdir()  # only once empty: a user's own file keeps it
+                except OSError:
+                    pass
+        part = real / f"{RECORD}.part"
+        part.write_text(_record_text(record), "utf-8")
+        os.replace(part, real / RECORD)
     return placed
+
+
+@contextmanager
+def _deferred_signals() -> Iterator[None]:
+    # Ctrl-C, SIGTERM and SIGHUP wait until the output is whole. Ctrl-C then ends the
+    # run saying the new output is in place; the others take their usual course.
+    got: list[int] = []
+    try:
+        previous = {s: signal.signal(s, lambda n, _f: got.append(n)) for s in _SIGNALS}
+    except ValueError:  # not the main thread: signals are the main thread's business
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if signal.SIGINT in got:
+            raise Interrupted()
+        if got:
+            os.kill(os.getpid(), got[0])
 
 
 FAILED = "failed"
@@ -160,11 +338,13 @@ def drop_failed(out: Path) -> None:
 
 
 def _inside(path: Path, root: Path) -> None:
-    # A folder of `out` that is a symbolic link would take a build's files elsewhere.
+    # A folder of `out` that is a symbolic link, or a file where a folder must go.
     folder = path.parent
-    while folder != folder.parent and folder.resolve() != root:
+    while folder != folder.parent and folder != root:
         if folder.is_symlink():
             raise InputError("is a symbolic link; a build writes only inside its output folder", file=folder)
+        if folder.exists() and not folder.is_dir():
+            raise InputError("is a file where this build writes a folder; move it away", file=folder)
         folder = folder.parent
 
 

@@ -773,6 +773,147 @@ def test_a_users_own_failed_folder_survives(tmp_path):
 
 
 @needs_tex
+def test_a_users_own_exam_tex_or_manifest_makes_the_build_refuse_naming_it(tmp_path):
+    # Only what qbgen recorded (.qbgen-files) is qbgen's: a manifest.json of any shape
+    # is not taken for a previous build's.
+    bank = make(tmp_path)
+    for name in ("exam.tex", "manifest.json"):
+        out = tmp_path / f"o-{name}"
+        out.mkdir()
+        (out / name).write_text('{"papers": [{"folder": "A"}]}')
+        (out / "A").mkdir()
+        (out / "A" / "exam.pdf").write_text("mine too")
+        r = build_t(bank, "--out", out)
+        assert f"{out / name}: was not written by a qbgen build" in one_line_error(r, 2)
+        assert (out / name).read_text() == '{"papers": [{"folder": "A"}]}'
+        assert (out / "A" / "exam.pdf").read_text() == "mine too"
+        assert sorted(p.name for p in out.iterdir()) == sorted([".qbgen-lock", "A", name])
+
+
+@needs_tex
+def test_a_rebuild_swaps_the_whole_folder_in_one_step_and_keeps_the_users_files(tmp_path):
+    from qbgen.publish import RECORD, stage_pattern
+
+    bank = make(tmp_path)
+    out = tmp_path / "o"
+    assert build_t(bank, "--variants", "3", "--out", out).returncode == 0
+    (out / "notes.txt").write_text("mine")
+    (out / "C" / "seat.txt").write_text("mine too")
+    (out / "empty").mkdir()
+    (out / "link").symlink_to(tmp_path)
+    folder, note = out.stat().st_ino, (out / "notes.txt").stat().st_ino
+    r = build_t(bank, "--variants", "2", "--seed", "5", "--out", out)
+    assert r.returncode == 0, r.stderr
+    # A new folder took the old one's place in one rename; the user's files are the
+    # same files (hard links), not copies; the previous build's set C went.
+    assert out.stat().st_ino != folder
+    assert (out / "notes.txt").stat().st_ino == note and (out / "notes.txt").read_text() == "mine"
+    assert [p.name for p in (out / "C").iterdir()] == ["seat.txt"]
+    assert (out / "empty").is_dir() and (out / "link").readlink() == tmp_path
+    recorded = json.loads((out / RECORD).read_text())["files"]
+    assert "A/exam.pdf" in recorded and not any(f.startswith("C/") or "notes" in f for f in recorded)
+    assert all((out / f).is_file() for f in recorded)
+    assert not list(tmp_path.glob(stage_pattern(out)))
+
+
+def _one_whole_build(out):
+    # Whatever happened, the folder holds one complete build: every recorded file is
+    # there, and every paper's manifest is of the seed the top manifest names.
+    top = json.loads((out / "manifest.json").read_text())
+    files = json.loads((out / ".qbgen-files").read_text())["files"]
+    assert all((out / f).is_file() for f in files)
+    folders = [p["folder"] for p in top["papers"]]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(folders)
+    for folder in folders:
+        assert json.loads((out / folder / "manifest.json").read_text())["seed"] == top["seed"]
+    return top["seed"]
+
+
+@needs_tex
+def test_a_build_killed_at_any_moment_leaves_one_whole_build(tmp_path):
+    bank = make(tmp_path)
+    out = tmp_path / "o"
+    started = time.monotonic()
+    assert build_t(bank, "--variants", "3", "--seed", "1", "--out", out).returncode == 0
+    took = time.monotonic() - started
+    seeds = {1}
+    for i, moment in enumerate((0.5, 0.75, 0.9, 0.97, 1.05)):
+        cmd = [sys.executable, "-m", "qbgen", "build", str(bank / "exams" / "t.yaml"), "--bank", str(bank)]
+        proc = subprocess.Popen(
+            [*cmd, "--variants", str(2 + i % 2), "--seed", str(10 + i), "--out", str(out)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(took * moment)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=60)
+        seeds.add(10 + i)
+        assert _one_whole_build(out) in seeds
+    r = build_t(bank, "--variants", "2", "--seed", "99", "--out", out)
+    assert r.returncode == 0 and _one_whole_build(out) == 99, r.stderr
+
+
+def test_ctrl_c_while_the_output_is_swapped_waits_and_says_so():
+    # Publishing defers SIGINT and SIGTERM until the folder is whole, then acts on them.
+    code = """if True:
+        import os, signal
+        from qbgen.publish import _deferred_signals
+        try:
+            with _deferred_signals():
+                os.kill(os.getpid(), signal.SIG)
+                print("published", flush=True)
+        except KeyboardInterrupt as exc:
+            print("then:", exc.what, flush=True)
+        print("ran on", flush=True)
+    """
+    r = subprocess.run(
+        [sys.executable, "-c", code.replace("SIG)", "SIGINT)")], capture_output=True, text=True
+    )
+    assert r.stdout == "published\nthen: the new output was already in place\nran on\n", r.stderr
+    r = subprocess.run(
+        [sys.executable, "-c", code.replace("SIG)", "SIGTERM)")], capture_output=True, text=True
+    )
+    assert r.stdout == "published\n" and r.returncode == -signal.SIGTERM
+
+
+def test_publishing_one_file_at_a_time_where_no_swap_can_be_made(tmp_path):
+    # A staging folder inside the output (its parent read-only, a mount point) publishes
+    # file by file: the user's files stay, the previous build's extra files go, the
+    # record is written last.
+    import tempfile
+
+    from qbgen.publish import publish, recorded
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "mine.txt").write_text("mine")
+
+    def stage(files):
+        tmp = Path(tempfile.mkdtemp(prefix=f".qbgen-build-{os.getpid()}-", dir=out))
+        for name in files:
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_text(name)
+        (tmp / ".work").mkdir()  # scratch a writer left: never published
+        return tmp
+
+    tmp = stage(["a.txt", "d/b.txt", "manifest.json"])
+    publish(tmp, out, ["a.txt", "d/b.txt", "manifest.json"])
+    shutil.rmtree(tmp)
+    assert recorded(out) == {"a.txt", "d/b.txt", "manifest.json"}
+    assert (out / "d" / "b.txt").read_text() == "d/b.txt"
+    tmp = stage(["a.txt"])
+    publish(tmp, out, ["a.txt"])
+    shutil.rmtree(tmp)
+    assert sorted(p.name for p in out.iterdir()) == [".qbgen-files", "a.txt", "mine.txt"]
+    assert recorded(out) == {"a.txt"} and (out / "mine.txt").read_text() == "mine"
+
+
+@needs_tex
 def test_a_second_build_into_a_folder_being_written_is_refused(tmp_path):
     import fcntl
 
@@ -805,22 +946,22 @@ def test_interrupted_build_leaves_earlier_output_untouched(tmp_path, sig):
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    from qbgen.publish import stage_pattern
+
+    staged = stage_pattern(out)  # the staging folder, beside the output folder
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not list(out.glob(".qbgen-build-*/.work/*.log")):
+    while time.monotonic() < deadline and not list(out.parent.glob(f"{staged}/.work/*.log")):
         time.sleep(0.05)
     assert proc.poll() is None, "the build ended before it could be interrupted"
     os.killpg(proc.pid, sig)
     proc.wait(timeout=60)
-    after = {
-        p.relative_to(out): p.read_bytes()
-        for p in out.rglob("*")
-        if p.is_file() and not p.relative_to(out).parts[0].startswith(".qbgen-build-")
-    }
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     if sig == signal.SIGINT:
-        assert not list(out.glob(".qbgen-build-*")), "Ctrl-C cleans its staging folder"
-        assert "Traceback" not in proc.stderr.read().decode()
+        assert not list(out.parent.glob(staged)), "Ctrl-C cleans its staging folder"
+        err = proc.stderr.read().decode()
+        assert err.endswith("error: interrupted; earlier output left as it was\n"), err
     # The next build sweeps what a killed one left and succeeds.
     again = run_cli("build", "--seed", "2", "--out", out)
     assert again.returncode == 0, again.stderr
-    assert not list(out.glob(".qbgen-build-*"))
+    assert not list(out.parent.glob(staged)) and not list(out.glob(".qbgen-build-*"))

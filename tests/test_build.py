@@ -29,6 +29,9 @@ def built(tmp_path_factory):
 def test_build_writes_every_output(built):
     for name in ("exam.pdf", "key.pdf", "exam.tex", "key.tex", "manifest.json"):
         assert (built / name).stat().st_size > 0
+    from qbgen.publish import stage_pattern
+
+    assert not list(built.parent.glob(stage_pattern(built))), "staging folder left behind"
     assert not list(built.glob(".qbgen-build-*")), "staging folder left behind"
 
 

@@ -214,6 +214,7 @@ def test_no_roster_id_can_take_a_name_qbgen_writes_at_the_top(sets):
         p.name for p in sets.iterdir() if not p.name.startswith(".")
     } - papers  # no id makes a dot folder
     assert {"exams.pdf", "keys.pdf", "manifest.json", "crib.pdf", "marks.csv"} <= written
-    written |= set(grade.OUTPUTS) | set(publish.PAPER_FILES) | {crib.TEX, crib.PDF, "failed"}
+    paper_files = {p.name for p in (sets / sorted(papers)[0]).iterdir()}  # exam.pdf, key.tex, ...
+    written |= set(grade.OUTPUTS) | paper_files | {crib.TEX, crib.PDF, publish.FAILED}
     written |= {sheets.MARKS, sheets.RESPONSES, lms.REPORT, moodle.FILE, canvas.PACKAGE, qti21.PACKAGE}
     assert {n.lower() for n in written} <= RESERVED, sorted(written - RESERVED)

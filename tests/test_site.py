@@ -275,3 +275,17 @@ def test_a_failing_generator_leaves_the_previous_site(tmp_path):
     assert r.returncode != 0 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
     assert "rnn-layer-params" in r.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_rebuilt_site_drops_the_pages_of_questions_gone_and_keeps_the_users_files(tmp_path):
+    bank = copy_bank(tmp_path / "bank", ["rnn-layer-params", "kernel-size"])
+    out = tmp_path / "site"
+    assert run_cli("site", "--bank", bank, "--seeds", 0, "--out", out).returncode == 0
+    (out / "review-notes.txt").write_text("mine")
+    assert (out / "questions" / "kernel-size.html").is_file()
+    next(bank.rglob("kernel-size.yaml")).unlink()
+    r = run_cli("site", "--bank", bank, "--seeds", 0, "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (out / "questions").iterdir()) == ["rnn-layer-params.html"]
+    assert (out / "review-notes.txt").read_text() == "mine"
+    assert "kernel-size" not in (out / "index.html").read_text("utf-8")

@@ -153,6 +153,7 @@ def test_rebuilding_fewer_papers_leaves_no_stale_ones(tmp_path):
     files = [p for p in out.rglob("*") if p.is_file() and p.stem != "lstm-vs-rnn-params"]
     left = sorted(str(p.relative_to(out)) for p in files)
     assert left == [
+        ".qbgen-files",  # what qbgen wrote here: only these it replaces (publish.RECORD)
         ".qbgen-lock",  # the lock a build holds while it writes (publish.LOCK)
         "D/notes.txt",
         "exam.pdf",
