@@ -2,7 +2,8 @@
 # Install what is missing on a Debian machine, then build the default exam and key.
 #   - TeX Live from Debian's packages (only when pdflatex is absent), poppler-utils,
 #     pandoc (LaTeX to HTML for the LMS exports and the review site) and chromium (the
-#     tests open the review site in it, headless)
+#     tests open the review site in it, headless); texlive-luatex and the Noto fonts
+#     (names and headers in any script)
 #   - a virtualenv in .venv with qbgen (editable) and its test tools
 #   - `qbgen build`: output/paper-b/exam.pdf and key.pdf
 set -euo pipefail
@@ -18,6 +19,11 @@ command -v pdflatex >/dev/null 2>&1 || need="$need $TEX_PACKAGES"
 command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
 command -v pandoc >/dev/null 2>&1 || need="$need pandoc"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
+# Names and headers in any script: LuaLaTeX (with its font loader) and the Noto fonts
+# typeset the documents pdflatex cannot (Devanagari, CJK, Greek or Cyrillic words).
+kpsewhich luaotfload.sty >/dev/null 2>&1 || need="$need texlive-luatex"
+fc-list 2>/dev/null | grep -q "Noto Serif Devanagari" || need="$need fonts-noto-core"
+fc-list 2>/dev/null | grep -q "Noto Serif CJK" || need="$need fonts-noto-cjk"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need="$need python3-venv python3-pip"
 if [ -n "$need" ]; then
   echo "installing:$need"

@@ -30,6 +30,7 @@ from .kinds import KINDS
 from .kinds.base import Loc
 from .latex import make_env, text_template
 from .models import Question
+from .scripts import LUA_HOOKS, unprintable, unprintable_message
 from .settings import settings
 from .yamlfile import YamlDoc, pydantic_error, read_yaml, validate_model
 
@@ -147,10 +148,33 @@ def _bare_percent(doc: YamlDoc, loc: Loc, source: str) -> None:
             )
 
 
+def _printable(doc: YamlDoc, loc: Loc, source: str) -> None:
+    # A character no installed font can show (an emoji) is named with its line, not
+    # left for LaTeX to fail on in a generated .tex; no text reaches Lua.
+    hook = LUA_HOOKS.search(source)
+    if hook:
+        raise InputError(
+            f"{hook[0]!r} reaches Lua under LuaLaTeX; bank text may not run code (a generator can)",
+            file=doc.path,
+            line=(doc.line_of(loc) or 0) + (source[: hook.start()].count("\n") + 1 if "\n" in source else 0),
+            field=".".join(str(k) for k in loc),
+        )
+    bad = unprintable(source)
+    if bad:
+        before = source[: source.index(bad[0])].count("\n")
+        raise InputError(
+            unprintable_message(bad[0]),
+            file=doc.path,
+            line=(doc.line_of(loc) or 0) + (before + 1 if "\n" in source else 0),
+            field=".".join(str(k) for k in loc),
+        )
+
+
 def _compile(doc: YamlDoc, question: Question) -> dict[Loc, jinja2.Template | PlainText]:
     out: dict[Loc, jinja2.Template | PlainText] = {}
     for loc, source in text_fields(question):
         _bare_percent(doc, loc, source)
+        _printable(doc, loc, source)
         if not any(mark in source for mark in _JINJA_MARKS):
             out[loc] = PlainText(source)
             continue

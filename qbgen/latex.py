@@ -33,6 +33,8 @@ import jinja2
 from pydantic import PlainValidator
 from pylatex.utils import NoEscape, escape_latex
 
+from .scripts import literal
+
 __all__ = [
     "Figure",
     "NoEscape",
@@ -104,7 +106,7 @@ def escape(text: str) -> NoEscape:
     out = escape_latex(text).replace(r"\^{}", r"\textasciicircum{}")  # \^{} is an accent
     # T1 fonts turn ` and ' into curly quotes and <<, >>, ,, into guillemets and low
     # quotes; spell them so each prints as typed.
-    return NoEscape("".join(_LITERAL.get(ch, ch) for ch in out))
+    return NoEscape("".join(_LITERAL.get(ch) or literal(ch) or ch for ch in out))
 
 
 def _group(n: int) -> str:

@@ -18,6 +18,7 @@ theirs alone, not added to a copy of the build's.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -70,7 +71,11 @@ def join(
             box = pages[-1].mediabox
             size = (float(box[2]) - float(box[0]), float(box[3]) - float(box[1]))
         out.docinfo = out.make_indirect(pikepdf.Dictionary(Producer=producer))
-        out.save(target, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        # Into memory, then to disk: a write that fails (a full disk) inside qpdf aborts
+        # the process (C++ terminate); from Python it is an OSError with its reason.
+        buffer = io.BytesIO()
+        out.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        target.write_bytes(buffer.getbuffer())
         return len(out.pages)
     finally:
         out.close()

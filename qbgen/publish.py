@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import InputError, TypesetError
+from .errors import EnvironmentProblem, InputError, QbgenError, TypesetError
 
 LOCK = ".qbgen-lock"  # held (flock) by the build writing into the folder
 RECORD = ".qbgen-files"  # what qbgen wrote into the folder: only these it replaces or removes
@@ -93,6 +93,12 @@ def staging(out: Path, *, bank: Path | None = None) -> Iterator[Path]:
             raise InputError(f"cannot write the output folder: {exc.strerror}", file=out) from None
         try:
             yield tmp
+        except QbgenError as exc:
+            if exc.file == str(tmp):  # the staging folder is qbgen's business: name the output
+                exc.file = str(out)
+            raise
+        except OSError as exc:  # a full disk, say, while a writer wrote into the staging folder
+            raise EnvironmentProblem(f"cannot write the output: {exc.strerror or exc}", file=out) from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # after a swap: the previous build
     finally:
@@ -358,11 +364,15 @@ def keep_failed(exc: TypesetError, out: Path) -> TypesetError:
     drop_failed(out)
     if failed.is_symlink() or failed.exists():
         return exc
-    failed.mkdir(parents=True)
-    (failed / _OURS).write_text("qbgen keeps a failed build's .tex and .log here\n", "utf-8")
     src = Path(exc.file) if exc.file else None
-    if src is not None:
-        for f in src.parent.glob("*"):
-            if f.suffix in (".tex", ".log") and f.is_file():
-                shutil.copy2(f, failed / f.name)
+    try:
+        failed.mkdir(parents=True)
+        (failed / _OURS).write_text("qbgen keeps a failed build's .tex and .log here\n", "utf-8")
+        if src is not None:
+            for f in src.parent.glob("*"):
+                if f.suffix in (".tex", ".log") and f.is_file():
+                    shutil.copy2(f, failed / f.name)
+    except OSError:  # a full disk: the LaTeX error that came first is the one to tell
+        shutil.rmtree(failed, ignore_errors=True)
+        return exc
     return exc.located(file=failed / (src.name if src else "exam.tex"))

@@ -23,6 +23,7 @@ from .kinds import AnswerInstance, handler
 from .latex import make_env
 from .models import Exam
 from .resources import styles, templates_dir
+from .scripts import LUALATEX_EXTRA_LINES, PDFLATEX_FONTS, adapt, symbol_definitions
 from .settings import settings
 
 ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"]
@@ -48,6 +49,7 @@ def _env(root: Path) -> jinja2.Environment:
     env = make_env([root], cache=settings().cache_dir / "jinja")
     env.filters["marks"] = marks_text
     env.globals.update(exam_side=exam_side, key_side=key_side, roman=ROMAN)
+    env.globals.update(fonts_block=NoEscape(PDFLATEX_FONTS), symbols_block=NoEscape(symbol_definitions()))
     return env
 
 
@@ -92,7 +94,12 @@ def render_units(units: Sequence[tuple[Exam, bool]]) -> TexDocument:
         line += text.count("\n")
         pieces.append(text)
     pieces.append(str(doc.tail()))
-    return TexDocument("".join(pieces), tuple(spans))
+    text = "".join(pieces)
+    adapted = adapt(text)  # LuaLaTeX's font block where pdflatex cannot set the text
+    if adapted is not text:
+        shift = LUALATEX_EXTRA_LINES  # the block is in the head: every paper moves alike
+        spans = [(first + shift, last + shift) for first, last in spans]
+    return TexDocument(adapted, tuple(spans))
 
 
 def render_document(units: Sequence[tuple[Exam, bool]]) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .models import Candidate
+from .scripts import unprintable, unprintable_message
 
 REQUIRED = ("id", "name")
 MAX_ID, MAX_NAME = 64, 200  # characters; longer is a pasted paragraph, not a roster field
@@ -103,6 +104,10 @@ def load_roster(path: Path) -> list[Candidate]:
                     line=line,
                     field=column,
                 )
+        for column, value in (("id", sid), ("name", name)):
+            unshown = unprintable(value)
+            if unshown:
+                raise InputError(unprintable_message(unshown[0]), file=path, line=line, field=column)
         if sid in seen:
             raise InputError(
                 f"duplicate id {sid!r} (first on line {seen[sid]})", file=path, line=line, field="id"

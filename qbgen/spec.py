@@ -16,6 +16,7 @@ from .bank import Bank, BankQuestion
 from .errors import InputError
 from .models import ExamSpec, Pool
 from .resources import styles
+from .scripts import unprintable, unprintable_message
 from .yamlfile import YamlDoc, read_yaml, validate_model
 
 MAX_COMBINATIONS = 200_000
@@ -66,12 +67,26 @@ def _too_many(pool: Pool) -> list[tuple[BankQuestion, ...]]:
     raise ValueError(f"the pool admits too many combinations of {pool.count}; narrow its rule")
 
 
+def _printable(doc: YamlDoc, spec: ExamSpec) -> None:
+    # The header's strings print as written, in any script a font has: no emoji.
+    fields: list[tuple[tuple[str | int, ...], str]] = [
+        ((name,), getattr(spec, name)) for name in ("institute", "course", "title", "date", "duration")
+    ]
+    fields += [(("instructions", i), text) for i, text in enumerate(spec.instructions)]
+    fields += [(("sections", i, "title"), s.title) for i, s in enumerate(spec.sections)]
+    for loc, text in fields:
+        bad = unprintable(text)
+        if bad:
+            raise doc.error(loc, unprintable_message(bad[0]))
+
+
 def load_spec(path: Path, bank: Bank) -> LoadedSpec:
     """Load and check the exam spec at `path` against `bank`."""
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
         raise InputError("an exam spec holds a mapping of fields", file=path, line=1)
     spec = validate_model(doc, ExamSpec)
+    _printable(doc, spec)
     if spec.style not in styles():
         raise doc.error(("style",), f"no house style {spec.style!r} (have: {', '.join(styles())})")
     fixed: set[str] = set()

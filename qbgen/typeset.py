@@ -33,6 +33,7 @@ from functools import cache
 from pathlib import Path
 
 from .errors import EnvironmentProblem, TypesetError
+from .scripts import FONT_PACKAGES, LUALATEX_MARK
 from .settings import DEFAULT_TEX_TIMEOUT as DEFAULT_TIMEOUT
 from .settings import settings
 
@@ -129,6 +130,11 @@ def summarise_log(log: str, tex_file: Path) -> tuple[str, int | None]:
             if "not found" in message and re.search(r"`(/|\.\./)", message):
                 message += " (TeX may read only files inside the build folder)"
             return message.strip(), line_no
+    engine = re.search(r"^!\s*(?:pdfTeX|LuaTeX) error: (?:\S+: )?(.*)$", log, re.M)
+    if engine and "fwrite" in engine.group(1):
+        return "LaTeX could not write the PDF: is the disk full?", None
+    if engine:
+        return f"LaTeX stopped: {engine.group(1).strip()}", None
     if "Emergency stop" in log or "Fatal error" in log:
         return "LaTeX stopped (fatal error); see the .log", None
     return "LaTeX failed without an error message; see the .log", None
@@ -198,10 +204,44 @@ def page_map(tex_path: Path) -> list[tuple[int, int]]:
     return [(starts[i], ends[i]) for i in sorted(starts)]
 
 
+@cache
+def lualatex() -> str:
+    """Return the lualatex executable with its font loader, or explain what to install."""
+    exe = shutil.which("lualatex")
+    kpsewhich = shutil.which("kpsewhich")
+    found = (
+        kpsewhich
+        and subprocess.run(
+            [kpsewhich, "luaotfload.sty"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    )
+    if not exe or not found:
+        raise EnvironmentProblem(
+            "a document holds characters pdflatex cannot set (Devanagari, CJK, Greek or Cyrillic "
+            f"words): it needs LuaLaTeX and the Noto fonts: sudo apt-get install {FONT_PACKAGES}"
+        )
+    return exe
+
+
+def engine(tex_path: Path) -> str:
+    """The engine a document was written for: its font block says (see `scripts.adapt`)."""
+    with tex_path.open("rb") as f:
+        head = f.read(8192).decode("utf-8", "replace")
+    return "lualatex" if LUALATEX_MARK in head else "pdflatex"
+
+
 def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = None) -> Path:
-    """Run one pdflatex pass on `tex_path` (in its folder); return the PDF's path."""
+    """Run one pass of its engine on `tex_path` (in its folder); return the PDF's path.
+
+    pdflatex with the cached format `fmt`, or, for a document written for LuaLaTeX
+    (`scripts.adapt`), lualatex from its own preamble.
+    """
     timeout = settings().tex_timeout if timeout is None else timeout
-    exe = pdflatex()
+    name = engine(tex_path)
+    if name == "lualatex":
+        exe, fmt = lualatex(), None
+    else:
+        exe = pdflatex()
     workdir = tex_path.parent
     cmd = [
         exe,
@@ -212,6 +252,8 @@ def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = 
     ]
     if fmt is not None:
         cmd.append(f"-fmt={fmt.with_suffix('')}")
+    if name == "lualatex":
+        cmd.append("--nosocket")  # and the document's preamble takes Lua to the build folder
     cmd.append(tex_path.name)
     try:
         proc = subprocess.run(
@@ -226,14 +268,15 @@ def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = 
         )
     except subprocess.TimeoutExpired:
         raise TypesetError(
-            f"pdflatex did not finish within {timeout:g} s (an endless loop in the text?)",
+            f"{name} did not finish within {timeout:g} s (an endless loop in the text?)",
             file=tex_path,
             question=_question_of(tex_path, _last_line(tex_path)),
         ) from None
     pdf = tex_path.with_suffix(".pdf")
     if proc.returncode != 0 or not pdf.exists():
         log_path = tex_path.with_suffix(".log")
-        log = log_path.read_text("latin-1") if log_path.exists() else proc.stdout.decode("latin-1")
+        raw = log_path.read_bytes() if log_path.exists() else proc.stdout
+        log = raw.decode("utf-8", "replace") if name == "lualatex" else raw.decode("latin-1")
         message, line = summarise_log(log, tex_path)
         if fmt is not None and "format file" in message.lower():
             return typeset(tex_path, fmt=None, timeout=timeout)  # a stale cached format

@@ -17,8 +17,9 @@ ALLOWED = {
     "frozen": set(),
     "settings": {"errors", "frozen"},
     "resources": {"errors", "settings"},
-    "latex": {"errors"},
-    "typeset": {"errors", "settings"},
+    "scripts": {"errors"},  # which engine a document needs, what no font can show
+    "latex": {"errors", "scripts"},
+    "typeset": {"errors", "settings", "scripts"},
     "yamlfile": {"errors"},
     "kinds": {"errors", "frozen", "latex"},  # the package: each kind module, one home per kind
     "models": {"frozen", "kinds", "latex"},
@@ -26,9 +27,9 @@ ALLOWED = {
     "numbers": set(),  # numbers read back out of LaTeX, for validate
     "html": {"errors", "typeset"},  # LaTeX to HTML (pandoc), figures to PNG
     "authoring": {"errors", "latex"},
-    "bank": {"errors", "settings", "models", "kinds", "latex", "yamlfile", "authoring"},
-    "spec": {"errors", "models", "resources", "yamlfile", "bank"},
-    "roster": {"errors", "models"},
+    "bank": {"errors", "settings", "models", "kinds", "latex", "yamlfile", "authoring", "scripts"},
+    "spec": {"errors", "models", "resources", "yamlfile", "bank", "scripts"},
+    "roster": {"errors", "models", "scripts"},
     "assemble": {
         "errors",
         "frozen",
@@ -41,7 +42,7 @@ ALLOWED = {
         "bank",
         "spec",
     },
-    "render": {"errors", "settings", "kinds", "models", "latex", "resources"},  # sees only an Exam
+    "render": {"errors", "settings", "kinds", "models", "latex", "resources", "scripts"},  # sees only an Exam
     "scaffold": {"errors", "kinds", "bank"},
     "validate": {
         "errors",
@@ -60,7 +61,18 @@ ALLOWED = {
     "grade": {"errors", "writers"},  # reads manifests and sheets only: no bank, no LaTeX
     "publish": {"errors"},
     # writers see assembled papers (models) and the stages that typeset them, no bank
-    "writers": {"errors", "frozen", "kinds", "models", "latex", "render", "typeset", "pdfjoin", "html"},
+    "writers": {
+        "errors",
+        "frozen",
+        "kinds",
+        "models",
+        "latex",
+        "render",
+        "typeset",
+        "pdfjoin",
+        "html",
+        "scripts",
+    },
     "build": {
         "errors",
         "models",

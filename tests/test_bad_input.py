@@ -965,3 +965,75 @@ def test_interrupted_build_leaves_earlier_output_untouched(tmp_path, sig):
     again = run_cli("build", "--seed", "2", "--out", out)
     assert again.returncode == 0, again.stderr
     assert not list(out.parent.glob(staged)) and not list(out.glob(".qbgen-build-*"))
+
+
+@needs_tex
+def test_ctrl_c_while_the_pdfs_are_cut_is_one_line_and_leaves_one_whole_build(tmp_path):
+    from qbgen.publish import stage_pattern
+
+    out = tmp_path / "o"
+    assert run_cli("build", "--variants", "2", "--seed", "1", "--out", out).returncode == 0
+    staged = stage_pattern(out)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qbgen", "build", "--variants", "12", "--seed", "2", "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    # The cut starts when the first set's PDF appears in the staging folder.
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        if list(tmp_path.glob(f"{staged}/*/exam.pdf")):
+            break
+        time.sleep(0.005)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    text = err.decode()
+    assert "Traceback" not in text, text
+    if proc.returncode != 0:  # caught in time: one line, and the workers said nothing
+        assert proc.returncode == 130 and text.count("\n") == 1, text
+        assert text.startswith("error: interrupted; "), text
+    assert _one_whole_build(out) in (1, 2)
+    assert not list(tmp_path.glob(staged))
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A real, small file system (tmpfs) where the machine lets this user mount one."""
+    mounted = []
+
+    def make(size):
+        where = tmp_path / f"disk-{size}"
+        where.mkdir()
+        r = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
+        )
+        if r.returncode != 0:
+            pytest.skip("this machine does not let the tests mount a small tmpfs")
+        mounted.append(where)
+        return where
+
+    yield make
+    for where in mounted:
+        subprocess.run(["umount", str(where)], check=False)
+
+
+@needs_tex
+def test_a_full_disk_while_the_pdfs_are_cut_is_one_line_and_leaves_nothing(small_disk):
+    out = small_disk("2m") / "o"
+    r = run_cli("build", "--variants", "3", "--out", out)
+    line = one_line_error(r, 2)
+    assert line == f"error: {out}: writing the PDFs failed: OSError: [Errno 28] No space left on device"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["o"]  # no staging folder left
+    assert [p.name for p in out.iterdir()] == [".qbgen-lock"]
+
+
+@needs_tex
+def test_a_full_disk_under_latex_tells_the_latex_error_not_a_traceback(small_disk):
+    out = small_disk("300k") / "o"
+    r = run_cli("build", "--out", out)
+    line = one_line_error(r, 1)
+    assert line.endswith("LaTeX error: LaTeX could not write the PDF: is the disk full?"), line
+    assert not (out / "exam.pdf").exists()

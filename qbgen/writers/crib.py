@@ -17,6 +17,7 @@ from pathlib import Path
 from ..kinds import KINDS
 from ..latex import escape
 from ..models import Paper, QuestionInstance
+from ..scripts import PDFLATEX_FONTS, adapt, symbol_definitions
 from ..typeset import ensure_format, typeset
 from .streaming import Streaming
 
@@ -24,17 +25,19 @@ TEX = "crib.tex"
 PDF = "crib.pdf"
 PER_TABLE = 3  # answers side by side in one table (a value and its interval each)
 
-PREAMBLE = r"""\documentclass[10pt]{article}
-\usepackage[a4paper,margin=1.8cm]{geometry}
-\usepackage[T1]{fontenc}
-\usepackage{lmodern,amsmath,amssymb,longtable,booktabs}
-\setlength{\parindent}{0pt}
-"""
+PREAMBLE = (
+    "\\documentclass[10pt]{article}\n\\usepackage[a4paper,margin=1.8cm]{geometry}\n"
+    + PDFLATEX_FONTS
+    + "\n\\usepackage{amsmath,amssymb,longtable,booktabs}\n"
+    + symbol_definitions()
+    + "\n\\setlength{\\parindent}{0pt}\n"
+)
 # The preamble loads from a cached format (typeset.ensure_format), as a paper's does.
 HEAD = (
     PREAMBLE
     + r"""\csname endofdump\endcsname
-\pdfinfo{/Creator (qbgen) /Producer (qbgen)}
+\ifdefined\pdfextension\pdfextension info{/Creator (qbgen) /Producer (qbgen)}\else
+  \pdfinfo{/Creator (qbgen) /Producer (qbgen)}\fi
 \begin{document}
 """
 )
@@ -147,7 +150,8 @@ class CribWriter(Streaming):
         folder = self.folder
         work = folder / ".crib"
         work.mkdir(parents=True, exist_ok=True)
-        (work / TEX).write_text(crib_tex(self.spec_name, self.roster, self.numbers, self.lines), "utf-8")
+        tex = adapt(crib_tex(self.spec_name, self.roster, self.numbers, self.lines))  # names in any script
+        (work / TEX).write_text(tex, "utf-8")
         fmt = ensure_format(PREAMBLE)
         typeset(work / TEX, fmt=fmt)
         typeset(work / TEX, fmt=fmt)  # longtable settles its column widths on the second run
