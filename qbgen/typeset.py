@@ -108,6 +108,22 @@ def _question_of(tex_path: Path, line: int | None) -> str | None:
     return question_at(tex_path.read_text("utf-8").splitlines(), line) if line else None
 
 
+def _runaway_line(log: str, tex_file: Path) -> int | None:
+    # "Runaway argument?" and, next, the start of the argument TeX read to the end: the
+    # first line of the .tex holding its opening words is where the brace was opened.
+    m = re.search(r"^Runaway (?:argument|definition|text)\?\n(.*)$", log, re.M)
+    if m is None:
+        return None
+    words = m.group(1).lstrip("{").split("\\")[0].strip()[:40]
+    if len(words) < 4:
+        return None
+    try:
+        lines = tex_file.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((i for i, text in enumerate(lines, 1) if words in text), None)
+
+
 def summarise_log(log: str, tex_file: Path) -> tuple[str, int | None]:
     """Return (the first error's message and context, its .tex line) from a log."""
     lines = log.splitlines()
@@ -127,6 +143,10 @@ def summarise_log(log: str, tex_file: Path) -> tuple[str, int | None]:
                     line_no = line_no or int(lm.group(1))
             if context:
                 message += f" at: {context[-80:]}"
+            runaway = _runaway_line(log, tex_file)
+            if runaway is not None and (line_no is None or "File ended" in message):
+                # TeX read to the end of the file: where the argument began is the place.
+                line_no, message = runaway, message + " (a brace opened there is never closed)"
             if "not found" in message and re.search(r"`(/|\.\./)", message):
                 message += " (TeX may read only files inside the build folder)"
             return message.strip(), line_no

@@ -1037,3 +1037,16 @@ def test_a_full_disk_under_latex_tells_the_latex_error_not_a_traceback(small_dis
     line = one_line_error(r, 1)
     assert line.endswith("LaTeX error: LaTeX could not write the PDF: is the disk full?"), line
     assert not (out / "exam.pdf").exists()
+
+
+@needs_tex
+def test_a_brace_never_closed_names_its_question_not_the_end_of_the_file(tmp_path):
+    # TeX reads to the end of the file looking for the brace: the error's line is the
+    # file's last, but the place is where the argument began.
+    bank = make(tmp_path)
+    edit(bank / "q" / "good.yaml", "squared?", "squared? \\textbf{never closed")
+    line = one_line_error(build_t(bank, "--variants", "2", "--out", tmp_path / "o"), 1)
+    assert "question good: LaTeX error: File ended while scanning use of \\textbf" in line, line
+    assert line.endswith("(a brace opened there is never closed)"), line
+    source, number = line.split(": ")[1].rsplit(":", 1)
+    assert "\\textbf{never closed" in Path(source).read_text().splitlines()[int(number) - 1]
