@@ -837,7 +837,7 @@ def test_a_build_killed_at_any_moment_leaves_one_whole_build(tmp_path):
     assert build_t(bank, "--variants", "3", "--seed", "1", "--out", out).returncode == 0
     took = time.monotonic() - started
     seeds = {1}
-    for i, moment in enumerate((0.5, 0.75, 0.9, 0.97, 1.05)):
+    for i, moment in enumerate((0.6, 0.9, 1.02)):  # while LaTeX runs, near and at the swap
         cmd = [sys.executable, "-m", "qbgen", "build", str(bank / "exams" / "t.yaml"), "--bank", str(bank)]
         proc = subprocess.Popen(
             [*cmd, "--variants", str(2 + i % 2), "--seed", str(10 + i), "--out", str(out)],

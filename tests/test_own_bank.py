@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,9 +17,10 @@ import yaml
 from .conftest import BANK, ROOT, needs_tex, pdf_text, run_cli
 
 
-@pytest.fixture()
-def own(tmp_path):
-    bank = tmp_path / "my-bank"
+@pytest.fixture(scope="module")
+def scaffolded(tmp_path_factory):
+    # A bank of one skeleton per kind, made by `qbgen new` once for the module.
+    bank = tmp_path_factory.mktemp("scaffolded") / "my-bank"
     for qid, kind, topic in [
         ("conv-size", "numeric", "cnn"),
         ("squares", "table", "maths"),
@@ -29,6 +31,12 @@ def own(tmp_path):
         r = run_cli("new", qid, "--kind", kind, "--topic", topic, "--bank", bank)
         assert r.returncode == 0, r.stderr
     return bank
+
+
+@pytest.fixture()
+def own(scaffolded, tmp_path):
+    """A fresh copy of the scaffolded bank: a test may change its files."""
+    return Path(shutil.copytree(scaffolded, tmp_path / "my-bank"))
 
 
 def test_new_questions_validate_with_junit(own, tmp_path):
