@@ -22,6 +22,7 @@ command -v chromium >/dev/null 2>&1 || need="$need chromium"
 # Names and headers in any script: LuaLaTeX (with its font loader) and the Noto fonts
 # typeset the documents pdflatex cannot (Devanagari, CJK, Greek or Cyrillic words).
 kpsewhich luaotfload.sty >/dev/null 2>&1 || need="$need texlive-luatex"
+command -v fc-match >/dev/null 2>&1 || need="$need fontconfig"
 fc-list 2>/dev/null | grep -q "Noto Serif Devanagari" || need="$need fonts-noto-core"
 fc-list 2>/dev/null | grep -q "Noto Serif CJK" || need="$need fonts-noto-cjk"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need="$need python3-venv python3-pip"
