@@ -322,6 +322,7 @@ def _choose(loaded: LoadedSpec, bank: Bank, seed: int, variant: str) -> list[lis
     spec = loaded.spec
     used = {bank.get(p.id).id for s in spec.sections for p in s.questions if p.id}
     chosen: list[list[BankQuestion]] = []
+    rules: dict[str, int] = {}  # how many pools of each rule came before
     for si, section in enumerate(spec.sections):
         picked: list[BankQuestion] = []
         for pi, pick in enumerate(section.questions):
@@ -334,8 +335,12 @@ def _choose(loaded: LoadedSpec, bank: Bank, seed: int, variant: str) -> list[lis
                     ("sections", si, "questions", pi, "pool"),
                     "not enough questions left for this pool after the other picks",
                 )
-            # The pool's draw is keyed by its place and rule, not by other questions.
-            key = f"pool:{si}:{pi}:{pick.pool.model_dump_json() if pick.pool else ''}"
+            # The pool's draw is keyed by its rule (and, for a rule given twice, which
+            # of them it is), never by its place: a question added before it changes
+            # no pick.
+            rule = pick.pool.model_dump_json() if pick.pool else ""
+            rules[rule] = rules.get(rule, 0) + 1
+            key = f"pool:{rule}:{rules[rule]}"
             combo = combos[int(rng_for(derive_seed(seed, variant, key)).integers(len(combos)))]
             used.update(q.id for q in combo)
             picked.extend(combo)

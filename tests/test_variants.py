@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from .conftest import needs_tex, pdf_text, run_cli
+from .conftest import BANK, needs_tex, pdf_text, run_cli
 
 pytestmark = needs_tex
 HOSTILE = "Tom & Jerry_100% $#{}~^\\"
@@ -165,3 +165,33 @@ def test_rebuilding_fewer_papers_leaves_no_stale_ones(tmp_path):
         "responses.csv",
         "seating.csv",
     ]
+
+
+def test_a_pool_draws_the_same_questions_wherever_it_stands(tmp_path, bank):
+    # A fixed question added before the pools (one no pool could draw) changes no pick.
+    from qbgen.plan import plan
+    from qbgen.spec import load_spec
+
+    spec = BANK / "exams" / "quiz.yaml"
+    text = spec.read_text("utf-8")
+    moved = tmp_path / "quiz.yaml"
+    extra = bank.get("paper-a:3d")  # a transformer table: no pool of the quiz takes it
+    moved.write_text(
+        text.replace("max_marks: 20", f"max_marks: {20 + extra.question.marks:g}").replace(
+            "    questions:\n      - pool: {topic: fcnn",
+            f"    questions:\n      - {extra.id}\n      - pool: {{topic: fcnn",
+            1,
+        ),
+        "utf-8",
+    )
+    assert moved.read_text("utf-8") != text
+
+    def picks(path):
+        papers = plan(load_spec(path, bank), bank, variants=6).papers
+        return [
+            [sorted(q.id for q in s.questions if q.id != extra.id) for s in p.exam.sections] for p in papers
+        ]
+
+    before, after = picks(spec), picks(moved)
+    assert before == after
+    assert len({str(p) for p in before}) > 1  # the sets do draw differently
