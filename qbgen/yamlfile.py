@@ -7,8 +7,10 @@ indexes) to the line of the YAML node it names. Imports only `errors`.
 from __future__ import annotations
 
 import difflib
+from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -48,6 +50,18 @@ class YamlDoc:
                 break
             node = child
         return line
+
+    def raw_of(self, loc: tuple[Any, ...]) -> str | None:
+        """The source text of the scalar at `loc` (`1:30`, not the 90 YAML made of it)."""
+        node = self.node
+        for key in loc:
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if k.value == key), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+                node = node.value[key]
+            else:
+                return None
+        return node.value if isinstance(node, yaml.ScalarNode) else None
 
     def error(self, loc: tuple[Any, ...], message: str) -> InputError:
         """Build the one-line error for a field of this file."""
@@ -155,10 +169,33 @@ def validate_model(doc: YamlDoc, model: type[M], data: Any = None) -> M:
     try:
         return model.model_validate(doc.data if data is None else data)
     except ValidationError as exc:
-        raise pydantic_error(doc, exc) from None
+        raise pydantic_error(doc, exc, model=model) from None
 
 
-def pydantic_error(doc: YamlDoc, exc: ValidationError, prefix: tuple = ()) -> InputError:
+@cache
+def _vocabulary(model: type[BaseModel]) -> frozenset[str]:
+    # Every field name (and alias) of `model` and of the models its fields hold: what a
+    # misspelt key is most likely meant to be.
+    names: set[str] = set()
+    seen: set[type] = set()
+    todo: list[Any] = [model]
+    while todo:
+        t = todo.pop()
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            if t in seen:
+                continue
+            seen.add(t)
+            for name, f in t.model_fields.items():
+                names.update(n for n in (name, f.alias) if n)
+                todo.append(f.annotation)
+        else:
+            todo.extend(get_args(t))
+    return frozenset(names)
+
+
+def pydantic_error(
+    doc: YamlDoc, exc: ValidationError, prefix: tuple = (), *, model: type[BaseModel] | None = None
+) -> InputError:
     """Turn the first error of a Pydantic `ValidationError` into a located `InputError`."""
     errors = exc.errors(include_url=False)
     # A misspelt field shows as "unknown" and as "missing": report the typo, with a guess.
@@ -169,6 +206,8 @@ def pydantic_error(doc: YamlDoc, exc: ValidationError, prefix: tuple = ()) -> In
         parent = err["loc"][:-1]
         missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent]
         close = difflib.get_close_matches(str(err["loc"][-1]), missing, n=1)
+        if not close and model is not None:  # not a required one: any field of the file's kind
+            close = difflib.get_close_matches(str(err["loc"][-1]), sorted(_vocabulary(model)), n=1)
         guess = f" (did you mean {close[0]!r}?)" if close else ""
     loc = _file_loc(doc.data, prefix + tuple(err["loc"]))
     msg = err["msg"]
@@ -176,6 +215,12 @@ def pydantic_error(doc: YamlDoc, exc: ValidationError, prefix: tuple = ()) -> In
         msg = "unknown field" + guess
     elif err["type"] == "missing":
         msg = "required field missing"
+    elif err["type"] == "string_type" and _unquoted(doc, loc, err.get("input")):
+        raw = doc.raw_of(loc)
+        what = (
+            "a date" if isinstance(err.get("input"), date) else f"the number {err.get('input')!r} (base 60)"
+        )
+        return doc.error(loc, f'YAML reads {raw} as {what}, not text: write it in quotes, "{raw}"')
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     elif msg.startswith("Assertion failed, "):
@@ -187,6 +232,17 @@ def pydantic_error(doc: YamlDoc, exc: ValidationError, prefix: tuple = ()) -> In
     if "input" in err and err["type"] not in ("missing", "extra_forbidden") and _short(err["input"]):
         msg += f" (got {err['input']!r})"
     return doc.error(loc, msg)
+
+
+def _unquoted(doc: YamlDoc, loc: tuple[Any, ...], value: Any) -> bool:
+    # Text YAML 1.1 turned into something else: a date (2026-03-01), or a time written
+    # 1:30 that became the number 90 (sexagesimal).
+    raw = doc.raw_of(loc)
+    if raw is None:
+        return False
+    if isinstance(value, date):
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and ":" in raw
 
 
 def _has(data: Any, loc: tuple[Any, ...]) -> bool:

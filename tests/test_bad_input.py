@@ -1050,3 +1050,40 @@ def test_a_brace_never_closed_names_its_question_not_the_end_of_the_file(tmp_pat
     assert line.endswith("(a brace opened there is never closed)"), line
     source, number = line.split(": ")[1].rsplit(":", 1)
     assert "\\textbf{never closed" in Path(source).read_text().splitlines()[int(number) - 1]
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        (
+            "date: 2026-03-01",
+            'date: YAML reads 2026-03-01 as a date, not text: write it in quotes, "2026-03-01"',
+        ),
+        (
+            "duration: 1:30",
+            'duration: YAML reads 1:30 as the number 90 (base 60), not text: write it in quotes, "1:30"',
+        ),
+        ("shufle_options: true", "shufle_options: unknown field (did you mean 'shuffle_options'?)"),
+    ],
+)
+def test_a_spec_field_yaml_misreads_or_misspelt_gets_a_hint(tmp_path, line, said):
+    bank = make(tmp_path, exams__t_yaml=GOOD_SPEC.replace("course: Test", f"course: Test\n    {line}"))
+    assert (
+        one_line_error(build_t(bank, "--out", tmp_path / "o"), 2)
+        == f"error: {bank / 'exams' / 't.yaml'}:2: {said}"
+    )
+
+
+def test_an_unknown_answer_field_that_is_not_required_still_gets_a_guess(tmp_path):
+    bank = make(tmp_path, q__good_yaml=GOOD_Q.replace("label: Square", "lable: Square"))
+    line = one_line_error(run_cli("validate", "--bank", bank, "--seeds", "1"), 2)
+    assert line.endswith("answers[0].lable: unknown field (did you mean 'label'?)"), line
+
+
+@needs_tex
+@pytest.mark.parametrize("style", ["iitjammu-a", "iitjammu-b"])
+def test_the_house_styles_print_the_specs_date(tmp_path, style):
+    spec = GOOD_SPEC.replace("course: Test", f'course: Test\n    date: "1 March 2026"\n    style: {style}')
+    bank = make(tmp_path, exams__t_yaml=spec)
+    assert build_t(bank, "--out", tmp_path / "o").returncode == 0
+    assert "1 March 2026" in pdf_text(tmp_path / "o" / "exam.pdf")
