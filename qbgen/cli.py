@@ -27,8 +27,9 @@ from .build import site as write_site
 from .errors import InputError, QbgenError
 from .kinds import KINDS
 from .models import json_schemas
-from .resources import bank_dir, bank_name, default_bank
+from .resources import bank_dir, bank_name, default_bank, installed, is_shipped
 from .roster import load_roster
+from .settings import settings
 from .spec import load_spec
 from .writers import question_record
 
@@ -85,6 +86,13 @@ def _bank(path: Path | None) -> Bank:
 
 
 def _spec_path(bank: Bank, spec: Path | None) -> Path:
+    if spec is None and not is_shipped(bank.root):
+        # Another bank: its one spec, or the list of them to choose from.
+        specs = sorted((bank.root / "exams").glob("*.yaml"))
+        if len(specs) == 1:
+            return specs[0]
+        names = ", ".join(p.stem for p in specs) if specs else f"none yet in {bank.root / 'exams'}"
+        raise InputError(f"which exam spec? give one: this bank's specs: {names}", file=bank.root)
     if spec is None:
         spec = bank.root / "exams" / "paper-b.yaml"
     elif not spec.exists() and (bank.root / "exams" / f"{spec}.yaml").exists():
@@ -439,7 +447,15 @@ def new(
     """
     from .scaffold import new_question
 
-    files = _run(debug, lambda: new_question(bank or default_bank(), question, kind, topic))
+    def go() -> list[Path]:
+        if bank is None and settings().bank is None and installed():
+            raise InputError(
+                "give --bank DIR (or set QBGEN_BANK): without it the question would go into the "
+                "installed qbgen package, which an upgrade replaces"
+            )
+        return new_question(bank or default_bank(), question, kind, topic)
+
+    files = _run(debug, go)
     for f in files:
         typer.echo(str(f))
 

@@ -25,9 +25,19 @@ def default_bank() -> Path:
     return settings().bank or _data("bank")
 
 
+def installed() -> bool:
+    """Whether this qbgen runs from an installed wheel (its bank inside the package)."""
+    return (_PKG / "_data" / "bank").is_dir()
+
+
+def is_shipped(root: Path) -> bool:
+    """Whether `root` is the bank that ships with qbgen."""
+    return root.resolve() == _data("bank").resolve()
+
+
 def bank_name(root: Path) -> str:
     """How a bank is called to readers: `builtin` for the shipped one, else its folder's name."""
-    return "builtin" if root.resolve() == _data("bank").resolve() else root.resolve().name
+    return "builtin" if is_shipped(root) else root.resolve().name
 
 
 def styles() -> list[str]:

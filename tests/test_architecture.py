@@ -86,6 +86,7 @@ ALLOWED = {
     },
     "cli": {
         "errors",
+        "settings",
         "kinds",
         "writers",
         "models",

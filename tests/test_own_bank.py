@@ -150,6 +150,15 @@ def test_wheel_carries_templates_and_bank(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "Max. Marks: 50" in pdf_text(elsewhere / "output" / "paper-b" / "exam.pdf")
+    # `new` without --bank would write into the installed package: refused, one line.
+    r = subprocess.run(
+        [str(venv / "bin" / "qbgen"), "new", "mine", "--kind", "text"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and r.stderr.startswith("error: give --bank DIR"), r.stderr
     # The review site's templates, style and KaTeX ship in the wheel too.
     r = subprocess.run(
         [str(venv / "bin" / "qbgen"), "site", "--seeds", "0"],
@@ -213,3 +222,20 @@ def test_validate_warns_of_a_choice_key_stuck_in_one_place(own):
     r = run_cli("validate", "--bank", own, "--seeds", "40", "-q", "pick-metric")
     assert r.returncode == 0
     assert "warning: the correct option is (B) in 40 of 40 draws; set shuffle: true" in r.stdout
+
+
+@needs_tex
+def test_build_of_another_bank_takes_its_one_spec_or_lists_them(tmp_path):
+    from .conftest import copy_bank
+
+    bank = copy_bank(tmp_path / "b", ["dropout"])
+    spec = "course: A\nmax_marks: 1\nsections:\n  - questions: [dropout]\n"
+    (bank / "exams" / "a.yaml").write_text(spec)
+    r = run_cli("build", "--bank", bank, "--out", tmp_path / "o")
+    assert r.returncode == 0 and (tmp_path / "o" / "exam.pdf").is_file(), r.stderr
+    (bank / "exams" / "b.yaml").write_text(spec)
+    r = run_cli("build", "--bank", bank, "--out", tmp_path / "o2")
+    assert (
+        r.returncode == 2
+        and r.stderr == f"error: {bank}: which exam spec? give one: this bank's specs: a, b\n"
+    )
