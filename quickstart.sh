@@ -26,18 +26,32 @@ command -v fc-match >/dev/null 2>&1 || need="$need fontconfig"
 fc-list 2>/dev/null | grep -q "Noto Serif Devanagari" || need="$need fonts-noto-core"
 fc-list 2>/dev/null | grep -q "Noto Serif CJK" || need="$need fonts-noto-cjk"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need="$need python3-venv python3-pip"
+# A few lines of progress; apt's and pip's own output goes to a log, whose tail is shown
+# if a step fails.
+LOG=".quickstart.log"
+: > "$LOG"
+step() {
+  local what="$1"; shift
+  echo "quickstart: $what"
+  if ! "$@" >>"$LOG" 2>&1; then
+    echo "quickstart: failed: $what; the last lines of $LOG:" >&2
+    tail -n 25 "$LOG" >&2
+    exit 1
+  fi
+}
 if [ -n "$need" ]; then
-  echo "installing:$need"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need
+  step "apt-get update" $SUDO apt-get update -qq
+  step "installing Debian packages:$need" $SUDO env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends $need
 fi
 
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  step "making .venv" python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+step "installing qbgen and its test tools into .venv" sh -c \
+  ".venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e '.[test]'"
 # Bytecode for the checkout (an editable install is not compiled by pip): faster starts.
-.venv/bin/python -m compileall -q qbgen bank >/dev/null
+step "compiling" .venv/bin/python -m compileall -q qbgen bank
 
+echo "quickstart: building the default exam and key"
 .venv/bin/qbgen build "$@"

@@ -25,7 +25,7 @@ import jinja2
 from pydantic import BaseModel, ValidationError
 
 from . import authoring
-from .errors import InputError
+from .errors import InputError, QbgenError
 from .kinds import KINDS
 from .kinds.base import Loc
 from .latex import make_env, text_template
@@ -270,38 +270,53 @@ def question_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_bank(root: Path) -> Bank:
-    """Load every question of the bank folder `root`."""
+def load_bank(root: Path, *, broken: list[tuple[Path, QbgenError]] | None = None) -> Bank:
+    """Load every question of the bank folder `root`.
+
+    The first file that does not load raises its error; given `broken`, each such file
+    is put there with its error instead, and the bank holds every other question
+    (`qbgen validate` reports them all).
+    """
     questions: dict[str, BankQuestion] = {}
     sources: dict[str, str] = {}
     for path in question_files(root):
-        bq = load_question(path)
-        if bq.id != path.stem:  # specs, `show` and `new` all find a question by its file's name
-            raise InputError(
-                f"the id {bq.id!r} differs from the file's name {path.stem!r}; rename one to match",
-                file=path,
-                line=bq.doc.line_of(("id",)),
-                field="id",
-            )
-        if bq.id in questions:
-            other = questions[bq.id]
-            raise InputError(
-                f"question id {bq.id!r} is also used by {other.path}",
-                file=path,
-                line=bq.doc.line_of(("id",)),
-                field="id",
-            )
-        questions[bq.id] = bq
-        for src in bq.question.all_sources():
-            if src in sources:
-                raise InputError(
-                    f"source {src!r} is also claimed by question {sources[src]!r}",
-                    file=path,
-                    line=bq.doc.line_of(("sources",)),
-                    field="sources",
-                )
-            sources[src] = bq.id
+        try:
+            _add(path, questions, sources)
+        except QbgenError as exc:
+            if broken is None:
+                raise
+            broken.append((path, exc))
     return Bank(root, questions, sources)
+
+
+def _add(path: Path, questions: dict[str, BankQuestion], sources: dict[str, str]) -> None:
+    # One question file into the bank: its id its file's, unique, and its sources too.
+    bq = load_question(path)
+    if bq.id != path.stem:  # specs, `show` and `new` all find a question by its file's name
+        raise InputError(
+            f"the id {bq.id!r} differs from the file's name {path.stem!r}; rename one to match",
+            file=path,
+            line=bq.doc.line_of(("id",)),
+            field="id",
+        )
+    if bq.id in questions:
+        other = questions[bq.id]
+        raise InputError(
+            f"question id {bq.id!r} is also used by {other.path}",
+            file=path,
+            line=bq.doc.line_of(("id",)),
+            field="id",
+        )
+    for src in bq.question.all_sources():
+        if src in sources:
+            raise InputError(
+                f"source {src!r} is also claimed by question {sources[src]!r}",
+                file=path,
+                line=bq.doc.line_of(("sources",)),
+                field="sources",
+            )
+    questions[bq.id] = bq
+    sources.update((src, bq.id) for src in bq.question.all_sources())
 
 
 # A generator's draws are validated against its own model: `sample` returning params

@@ -27,7 +27,7 @@ from .errors import InputError, TypesetError
 from .models import Candidate
 from .plan import Progress, Stream, plan, plan_stream, preview_exam, review
 from .publish import drop_failed, keep_failed, publish, staging
-from .render import preamble, render
+from .render import preamble, render_document
 from .spec import LoadedSpec
 from .typeset import ensure_format, typeset
 from .writers import (
@@ -219,12 +219,15 @@ def site(banks: Sequence[Bank], out: Path, *, seeds: int = 3, title: str = "") -
 
 
 def preview(bank: Bank, ref: str, out: Path, *, seed: int | None = None) -> Path:
-    """Typeset one question and its answer (the key's view) into `out/<id>.pdf`."""
+    """Typeset one question into `out/<id>.pdf`: the exam's view, then the key's.
+
+    With `seed`, choice options are shuffled as a build's question of that seed has them.
+    """
     exam = preview_exam(bank, ref, seed)
     qid = exam.questions()[0].id
     with staging(out, bank=bank.root) as tmp:
         tex = tmp / f"{qid}.tex"
-        tex.write_text(render(exam, answers=True), "utf-8")
+        tex.write_text(render_document([(exam, False), (exam, True)]), "utf-8")
         try:
             typeset(tex, fmt=ensure_format(preamble()))
         except TypesetError as exc:

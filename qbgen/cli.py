@@ -27,7 +27,7 @@ from .build import site as write_site
 from .errors import InputError, QbgenError
 from .kinds import KINDS
 from .models import json_schemas
-from .resources import bank_dir, bank_name, default_bank, installed, is_shipped
+from .resources import authoring_guide, bank_dir, bank_name, default_bank, installed, is_shipped
 from .roster import load_roster
 from .settings import settings
 from .spec import load_spec
@@ -398,16 +398,14 @@ def validate(
     """
     started = time.monotonic()
 
-    from .validate import compile_questions, write_junit
-    from .validate import validate as validate_bank
+    from .validate import compile_questions, validate_folder, write_junit
 
     def go() -> Any:
         if junit is not None and junit.is_dir():  # said before the draws, not after them
             raise InputError(
                 f"{junit} is a folder; give a file, e.g. {junit / 'validate.xml'}", field="--junit"
             )
-        b = _bank(bank)
-        reports = validate_bank(b, seeds, question)
+        b, reports = validate_folder(bank_dir(bank), seeds, question)
         if compile_:
             compile_questions(b, reports)
         if junit is not None:
@@ -421,7 +419,8 @@ def validate(
     else:
         for r in reports:
             status = "ok  " if r.ok else "FAIL"
-            typer.echo(f"{status} {r.id:<28} {r.seeds:>5} seeds")
+            what = "resolves" if r.id.startswith("spec ") else f"{r.seeds:>5} seeds"
+            typer.echo(f"{status} {r.id:<28} {what}")
             for f in r.failures:
                 typer.echo(f"     {f}")
             for w in r.warnings:
@@ -458,6 +457,7 @@ def new(
     files = _run(debug, go)
     for f in files:
         typer.echo(str(f))
+    typer.echo(f"the question format, every field of a spec, the TeX packages: {authoring_guide()}", err=True)
 
 
 @app.command()

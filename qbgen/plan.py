@@ -169,7 +169,8 @@ def _assemble_runs(
 def preview_exam(bank: Bank, ref: str, seed: int | None) -> Exam:
     """Return a one-question paper for `qbgen preview` (None: the paper's own values)."""
     bq = bank.get(ref)
-    inst = instantiate(bq, "1", seed)
+    # A seed's options in the order a build's question of that seed shows them.
+    inst = instantiate(bq, "1", seed, shuffle_options=seed is not None)
     return Exam(
         spec_name="preview",
         institute="",

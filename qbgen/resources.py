@@ -25,6 +25,11 @@ def default_bank() -> Path:
     return settings().bank or _data("bank")
 
 
+def authoring_guide() -> Path:
+    """The authors' reference, docs/AUTHORING.md (it ships in the wheel too)."""
+    return _data("docs") / "AUTHORING.md"
+
+
 def installed() -> bool:
     """Whether this qbgen runs from an installed wheel (its bank inside the package)."""
     return (_PKG / "_data" / "bank").is_dir()

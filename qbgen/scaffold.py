@@ -1,23 +1,26 @@
 """`qbgen new`: write a question skeleton that validates and builds as it is.
 
-Room: writing a kind's skeleton (each kind keeps its own) into a bank. Imports errors,
-kinds and bank (to refuse an id already taken). The skeletons are real questions:
+Room: writing a kind's skeleton (each kind keeps its own) into a bank, and the question
+schema its modeline names. Imports errors, kinds, models and bank (to refuse an id
+already taken). The skeletons are real questions:
 `qbgen validate` passes on each the moment it is written; comments show the author
 where to write.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from .bank import load_bank
 from .errors import InputError
 from .kinds import KINDS
+from .models import json_schemas
 
 HEAD = """\
 # yaml-language-server: $schema={schema}
 # A new question. Replace each TODO; `qbgen preview {id}` shows it as a PDF,
-# `qbgen validate -q {id}` checks it. The format: docs/AUTHORING.md.
+# `qbgen validate -q {id}` checks it. The format: AUTHORING.md (`qbgen new` says where).
 id: {id}
 title: TODO a short title
 topic: {topic}
@@ -57,6 +60,10 @@ def new_question(bank: Path, qid: str, kind: str, topic: str = "general") -> lis
     for path in files:
         if path.exists():
             raise InputError("file exists; not overwriting it", file=path)
+    # The modeline's schema, beside the topic folders, if the bank has none yet.
+    schema = bank / "question.schema.json"
+    if not schema.exists():
+        files[schema] = json.dumps(json_schemas()["question"], indent=2) + "\n"
     written: list[Path] = []
     try:
         folder.mkdir(parents=True, exist_ok=True)

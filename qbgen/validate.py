@@ -29,7 +29,7 @@ from typing import Any
 
 from . import authoring
 from .assemble import instantiate
-from .bank import Bank, BankQuestion
+from .bank import Bank, BankQuestion, load_bank
 from .errors import InputError, QbgenError, TypesetError
 from .frozen import thaw
 from .kinds import KINDS
@@ -37,6 +37,7 @@ from .models import Exam, QuestionInstance, SectionInstance
 from .numbers import numbers_of, printed_numbers
 from .render import preamble, render
 from .seeds import rng_for
+from .spec import load_spec
 from .typeset import ensure_format, question_at, typeset
 
 DEFAULT_FIGURES = 4  # what fmt prints without a count: the key's rule for worked steps
@@ -233,6 +234,41 @@ def validate(bank: Bank, seeds: int = 100, only: list[str] | None = None) -> lis
     return [validate_question(bq, seeds) for bq in chosen]
 
 
+def validate_folder(
+    root: Path, seeds: int = 100, only: list[str] | None = None
+) -> tuple[Bank, list[QuestionReport]]:
+    """Validate the bank in `root`, reporting everything: no broken file stops the run.
+
+    A file that does not load is a failing report of its own, and every other question
+    is still validated; without `only`, each exam spec of the bank is loaded too and
+    must resolve (its questions exist, its pools can be filled, its marks add up).
+    """
+    broken: list[tuple[Path, QbgenError]] = []
+    bank = load_bank(root, broken=broken)
+    wanted = set(only or [])
+    reports = [
+        QuestionReport(id=path.stem, path=str(path), failures=[f"does not load: {exc}"])
+        for path, exc in broken
+        if not wanted or path.stem in wanted
+    ]
+    rest = [ref for ref in only or [] if ref not in {p.stem for p, _ in broken}]
+    if rest or not only:
+        reports += validate(bank, seeds, rest or None)
+    if not only:
+        reports += [_spec_report(path, bank) for path in sorted((root / "exams").glob("*.yaml"))]
+    return bank, reports
+
+
+def _spec_report(path: Path, bank: Bank) -> QuestionReport:
+    # A spec resolves against the bank: its questions, its pools, its marks.
+    report = QuestionReport(id=f"spec {path.stem}", path=str(path))
+    try:
+        load_spec(path, bank)
+    except QbgenError as exc:
+        report.failures.append(str(exc))
+    return report
+
+
 def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
     """Typeset every passing question once (its key view), all in one document.
 
@@ -242,8 +278,8 @@ def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
     by_id = {r.id: r for r in reports}
     pending: list[QuestionInstance] = []
     for r in reports:
-        if r.ok:
-            bq = bank.get(r.id)
+        if r.ok and r.id in bank.questions:  # a question's report, not a spec's
+            bq = bank.questions[r.id]
             pending.append(instantiate(bq, str(len(pending) + 1), None if bq.generator is None else 0))
     fmt = ensure_format(preamble())
     with tempfile.TemporaryDirectory(prefix="qbgen-compile-") as tmp:

@@ -43,9 +43,10 @@ ALLOWED = {
         "spec",
     },
     "render": {"errors", "settings", "kinds", "models", "latex", "resources", "scripts"},  # sees only an Exam
-    "scaffold": {"errors", "kinds", "bank"},
+    "scaffold": {"errors", "kinds", "models", "bank"},
     "validate": {
         "errors",
+        "spec",
         "frozen",
         "kinds",
         "models",

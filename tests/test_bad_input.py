@@ -1076,7 +1076,7 @@ def test_a_spec_field_yaml_misreads_or_misspelt_gets_a_hint(tmp_path, line, said
 
 def test_an_unknown_answer_field_that_is_not_required_still_gets_a_guess(tmp_path):
     bank = make(tmp_path, q__good_yaml=GOOD_Q.replace("label: Square", "lable: Square"))
-    line = one_line_error(run_cli("validate", "--bank", bank, "--seeds", "1"), 2)
+    line = one_line_error(run_cli("list", "--bank", bank), 2)
     assert line.endswith("answers[0].lable: unknown field (did you mean 'label'?)"), line
 
 
@@ -1087,3 +1087,27 @@ def test_the_house_styles_print_the_specs_date(tmp_path, style):
     bank = make(tmp_path, exams__t_yaml=spec)
     assert build_t(bank, "--out", tmp_path / "o").returncode == 0
     assert "1 March 2026" in pdf_text(tmp_path / "o" / "exam.pdf")
+
+
+def test_validate_reports_every_broken_file_and_checks_every_question_besides(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    bank = make(
+        tmp_path,
+        q__broken_yaml=GOOD_Q.replace("id: good", "id: broken").replace("marks: 2\n", "marks: two\n", 1),
+    )
+    junit = tmp_path / "v.xml"
+    r = run_cli("validate", "--bank", bank, "--seeds", "2", "--junit", junit)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "FAIL broken" in r.stdout and "ok   good" in r.stdout and "ok   spec t" in r.stdout, r.stdout
+    assert f"does not load: {bank / 'q' / 'broken.yaml'}:5: marks:" in r.stdout, r.stdout
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    assert cases["broken"].find("failure") is not None and cases["good"].find("failure") is None
+
+
+def test_validate_checks_that_every_spec_resolves(tmp_path):
+    bank = make(tmp_path, exams__t_yaml=GOOD_SPEC.replace("[good]", "[goood]"))
+    r = run_cli("validate", "--bank", bank, "--seeds", "2")
+    assert r.returncode == 1 and "ok   good" in r.stdout, r.stdout + r.stderr
+    assert "FAIL spec t" in r.stdout and f"{bank / 'exams' / 't.yaml'}:4: " in r.stdout, r.stdout
+    assert "goood" in r.stdout

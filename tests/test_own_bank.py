@@ -83,6 +83,28 @@ def test_preview_one_question(own, tmp_path):
     pdf = Path(r.stdout.strip())
     text = pdf_text(pdf)
     assert "Preview of conv-size, seed 4" in text and "Marking scheme" in text
+    # Both views in one PDF: the exam's (no answers), then the key's.
+    exam_part, _, key_part = text.partition("Answer Key")
+    assert "Marking scheme" not in exam_part and "Marking scheme" in key_part
+
+
+@needs_tex
+def test_preview_with_a_seed_shuffles_options_as_a_build_of_that_seed(tmp_path):
+    # paper-b shuffles its choice options: question 2's order in a build is the preview's.
+    out = tmp_path / "b"
+    assert run_cli("build", "paper-b", "--seed", "5", "--out", out).returncode == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    q = next(q for q in manifest["questions"] if q["id"] == "evaluation-metric")
+    r = run_cli("preview", "evaluation-metric", "--seed", q["seed"], "--out", tmp_path / "pv")
+    assert r.returncode == 0, r.stderr
+
+    def order(text):
+        line = next(ln for ln in text.splitlines() if "(A)" in ln and "Recall" in ln)
+        return sorted(["Accuracy", "Precision", "Recall", "Loss Value"], key=line.index)
+
+    built = order(pdf_text(out / "exam.pdf", layout=True))
+    assert order(pdf_text(Path(r.stdout.strip()), layout=True)) == built
+    assert built != ["Accuracy", "Precision", "Recall", "Loss Value"]  # the file's order: shuffled
 
 
 @needs_tex
@@ -159,6 +181,16 @@ def test_wheel_carries_templates_and_bank(tmp_path):
         text=True,
     )
     assert r.returncode == 2 and r.stderr.startswith("error: give --bank DIR"), r.stderr
+    r = subprocess.run(
+        [str(venv / "bin" / "qbgen"), "new", "mine", "--kind", "text", "--bank", "b"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    guide = Path(r.stderr.strip().rsplit(": ", 1)[1])
+    assert r.returncode == 0 and guide.name == "AUTHORING.md" and str(venv) in str(guide), r.stderr
+    assert "## An exam spec" in guide.read_text("utf-8")
     # The review site's templates, style and KaTeX ship in the wheel too.
     r = subprocess.run(
         [str(venv / "bin" / "qbgen"), "site", "--seeds", "0"],
@@ -239,3 +271,12 @@ def test_build_of_another_bank_takes_its_one_spec_or_lists_them(tmp_path):
         r.returncode == 2
         and r.stderr == f"error: {bank}: which exam spec? give one: this bank's specs: a, b\n"
     )
+
+
+def test_the_skeletons_modeline_names_a_schema_that_is_there_and_holds(own):
+    for path in own.rglob("*.yaml"):
+        first = path.read_text("utf-8").splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), first
+        schema = (path.parent / first.split("$schema=", 1)[1]).resolve()
+        assert schema == (own / "question.schema.json").resolve()
+        jsonschema.validate(yaml.safe_load(path.read_text("utf-8")), json.loads(schema.read_text("utf-8")))
