@@ -23,8 +23,10 @@ command -v chromium >/dev/null 2>&1 || need="$need chromium"
 # typeset the documents pdflatex cannot (Devanagari, CJK, Greek or Cyrillic words).
 kpsewhich luaotfload.sty >/dev/null 2>&1 || need="$need texlive-luatex"
 command -v fc-match >/dev/null 2>&1 || need="$need fontconfig"
-fc-list 2>/dev/null | grep -q "Noto Serif Devanagari" || need="$need fonts-noto-core"
-fc-list 2>/dev/null | grep -q "Noto Serif CJK" || need="$need fonts-noto-cjk"
+# (fc-list FAMILY prints the fonts of that family; no pipe into grep -q, whose early exit
+# fails the pipe under pipefail.)
+[ -n "$(fc-list "Noto Serif Devanagari" 2>/dev/null)" ] || need="$need fonts-noto-core"
+[ -n "$(fc-list "Noto Serif CJK SC" 2>/dev/null)" ] || need="$need fonts-noto-cjk"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need="$need python3-venv python3-pip"
 # A few lines of progress; apt's and pip's own output goes to a log, whose tail is shown
 # if a step fails.
