@@ -140,11 +140,12 @@ def _bare_percent(doc: YamlDoc, loc: Loc, source: str) -> None:
     # marks" prints "50"): bank text writes \%. Jinja's own code (\VAR{x % 2}) is not text.
     for n, line in enumerate(source.splitlines(), 1):
         if _BARE_PERCENT.search(_JINJA_SPAN.sub("", line)):
-            raise InputError(
+            raise _text_error(
+                doc,
+                loc,
+                source,
+                n,
                 "a bare % starts a LaTeX comment and drops the rest of the line: write \\%",
-                file=doc.path,
-                line=(doc.line_of(loc) or 0) + (n if "\n" in source else 0),
-                field=".".join(str(k) for k in loc),
             )
 
 
@@ -153,21 +154,24 @@ def _printable(doc: YamlDoc, loc: Loc, source: str) -> None:
     # left for LaTeX to fail on in a generated .tex; no text reaches Lua.
     hook = LUA_HOOKS.search(source)
     if hook:
-        raise InputError(
-            f"{hook[0]!r} reaches Lua under LuaLaTeX; bank text may not run code (a generator can)",
-            file=doc.path,
-            line=(doc.line_of(loc) or 0) + (source[: hook.start()].count("\n") + 1 if "\n" in source else 0),
-            field=".".join(str(k) for k in loc),
-        )
+        line = source[: hook.start()].count("\n") + 1
+        message = f"{hook[0]!r} reaches Lua under LuaLaTeX; bank text may not run code (a generator can)"
+        raise _text_error(doc, loc, source, line, message)
     bad = unprintable(source)
     if bad:
-        before = source[: source.index(bad[0])].count("\n")
-        raise InputError(
-            unprintable_message(bad[0]),
-            file=doc.path,
-            line=(doc.line_of(loc) or 0) + (before + 1 if "\n" in source else 0),
-            field=".".join(str(k) for k in loc),
-        )
+        line = source[: source.index(bad[0])].count("\n") + 1
+        raise _text_error(doc, loc, source, line, unprintable_message(bad[0]))
+
+
+def _text_error(doc: YamlDoc, loc: Loc, source: str, line: int, message: str) -> InputError:
+    # The error of a text field at its `line` (1-based): a block scalar's text starts on
+    # the line after its key, a one-line value is on the key's line.
+    return InputError(
+        message,
+        file=doc.path,
+        line=(doc.line_of(loc) or 0) + (line if "\n" in source else 0),
+        field=".".join(str(k) for k in loc),
+    )
 
 
 def _compile(doc: YamlDoc, question: Question) -> dict[Loc, jinja2.Template | PlainText]:
@@ -181,13 +185,7 @@ def _compile(doc: YamlDoc, question: Question) -> dict[Loc, jinja2.Template | Pl
         try:
             out[loc] = text_template(_text_env(), source)
         except jinja2.TemplateSyntaxError as exc:
-            raise InputError(
-                f"template syntax: {exc.message}",
-                file=doc.path,
-                # A block scalar's text starts on the line after its key.
-                line=(doc.line_of(loc) or 0) + ((exc.lineno or 1) if "\n" in source else 0),
-                field=".".join(str(k) for k in loc),
-            ) from None
+            raise _text_error(doc, loc, source, exc.lineno or 1, f"template syntax: {exc.message}") from None
     return out
 
 

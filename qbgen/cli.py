@@ -86,20 +86,20 @@ def _bank(path: Path | None) -> Bank:
 
 
 def _spec_path(bank: Bank, spec: Path | None) -> Path:
+    specs = sorted((bank.root / "exams").glob("*.yaml"))
+    known = ", ".join(p.stem for p in specs)
     if spec is None and not is_shipped(bank.root):
         # Another bank: its one spec, or the list of them to choose from.
-        specs = sorted((bank.root / "exams").glob("*.yaml"))
         if len(specs) == 1:
             return specs[0]
-        names = ", ".join(p.stem for p in specs) if specs else f"none yet in {bank.root / 'exams'}"
+        names = known or f"none yet in {bank.root / 'exams'}"
         raise InputError(f"which exam spec? give one: this bank's specs: {names}", file=bank.root)
     if spec is None:
         spec = bank.root / "exams" / "paper-b.yaml"
     elif not spec.exists() and (bank.root / "exams" / f"{spec}.yaml").exists():
         spec = bank.root / "exams" / f"{spec}.yaml"  # `qbgen build paper-a`
     if not spec.is_file():
-        known = sorted(p.stem for p in (bank.root / "exams").glob("*.yaml"))
-        hint = f"; this bank's specs: {', '.join(known)}" if known else f"; {bank.root / 'exams'} holds none"
+        hint = f"; this bank's specs: {known}" if known else f"; {bank.root / 'exams'} holds none"
         raise InputError(f"exam spec not found{hint}", file=spec)
     return spec
 

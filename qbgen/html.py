@@ -123,43 +123,37 @@ FIGURE_DOC = r"""\documentclass[tikz,border=3pt]{standalone}
 """
 
 
-def _typeset_figures(pictures: Sequence[Picture], work: Path) -> list[tuple[Picture, Path]]:
-    # Each picture once, a page each of one pdflatex run in `work`: [(picture, its PDF)].
+def _typeset_figures(pictures: Sequence[Picture], work: Path) -> tuple[list[Picture], Path]:
+    # Each picture once, a page each of one pdflatex run in `work`: them, and the PDF.
     unique = list({p.key: p for p in pictures}.values())
-    if not unique:
-        return []
     work.mkdir(parents=True, exist_ok=True)
     tex = work / "figures.tex"
     tex.write_text(FIGURE_DOC % "\n".join(p.tikz for p in unique), "utf-8")
     try:
-        pdf = typeset(tex)
+        return unique, typeset(tex)
     except TypesetError as exc:
         raise QbgenError(f"a figure does not typeset on its own: {exc}") from None
-    return [(p, pdf) for p in unique]
 
 
-def _pages(pdf: Path, count: int) -> None:
+def _one_page_each(pages: int, pictures: int) -> None:
     # The figures' document has one page per picture, or a picture broke the layout.
-    proc = subprocess.run(["pdfinfo", pdf.name], cwd=pdf.parent, capture_output=True, text=True, check=True)
-    pages = int(re.search(r"^Pages:\s+(\d+)", proc.stdout, re.M)[1])  # type: ignore[index]
-    if pages != count:
-        raise QbgenError(f"the figures typeset to {pages} pages for {count} pictures")
+    if pages != pictures:
+        raise QbgenError(f"the figures typeset to {pages} pages for {pictures} pictures")
 
 
 def figures_to_png(pictures: Sequence[Picture], folder: Path, *, dpi: int = 150) -> dict[str, Path]:
     """Typeset each picture once (one pdflatex run) and return {key: PNG file} in `folder`."""
-    work = folder / ".figures"
-    done = _typeset_figures(pictures, work)
-    if not done:
+    if not pictures:
         return {}
-    pdf = done[0][1]
-    _pages(pdf, len(done))
+    work = folder / ".figures"
+    unique, pdf = _typeset_figures(pictures, work)
     subprocess.run(
         ["pdftoppm", "-png", "-r", str(dpi), pdf.name, "page"], cwd=work, check=True, capture_output=True
     )
     pages = sorted(work.glob("page-*.png"), key=lambda p: int(p.stem.split("-")[1]))
+    _one_page_each(len(pages), len(unique))
     out = {}
-    for (picture, _), page in zip(done, pages, strict=True):
+    for picture, page in zip(unique, pages, strict=True):
         target = folder / f"figure-{picture.key}.png"
         page.replace(target)
         out[picture.key] = target
@@ -172,13 +166,14 @@ def figures_to_svg(pictures: Sequence[Picture], folder: Path) -> dict[str, Path]
 
     The SVGs carry their glyphs as outlines: they show the same in any browser, offline.
     """
-    work = folder / ".figures"
-    done = _typeset_figures(pictures, work)
-    if not done:
+    if not pictures:
         return {}
-    _pages(done[0][1], len(done))
+    work = folder / ".figures"
+    unique, pdf = _typeset_figures(pictures, work)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    _one_page_each(int(re.search(r"^Pages:\s+(\d+)", info, re.M)[1]), len(unique))  # type: ignore[index]
     out = {}
-    for page, (picture, pdf) in enumerate(done, start=1):
+    for page, picture in enumerate(unique, start=1):
         target = folder / f"figure-{picture.key}.svg"
         subprocess.run(
             ["pdftocairo", "-svg", "-f", str(page), "-l", str(page), str(pdf), str(target)],

@@ -187,7 +187,7 @@ def publish(
                 file=out / name,
             )
     ours = (old - kept) if replaces else (old & new)  # what the new output does not carry
-    record = (new | kept) if replaces else ((old & _existing(real, old)) | new)
+    record = (new | kept) if replaces else (_existing(real, old) | new)
     _tidy(tmp, new)
     if tmp.parent != real and _carry(real, tmp, ours | new):
         (tmp / RECORD).write_text(_record_text(record), "utf-8")
@@ -262,10 +262,11 @@ def _exchange(a: Path, b: Path) -> bool:
 def _rescue(previous: Path, real: Path, ours: set[str], new: set[str]) -> None:
     # The previous output is now `previous`. A file the user made or replaced in `real`
     # while the build ran (after the links were made) moves across, never lost.
-    for root, _dirs, files in os.walk(previous):
+    for root, dirs, files in os.walk(previous):
         here = Path(root)
         rel = here.relative_to(previous)
         if rel.parts and rel.parts[0].startswith(_BUILD):
+            dirs[:] = []  # a fallback build's staging folder: not the user's
             continue
         for name in files:
             key = str(rel / name) if rel.parts else name

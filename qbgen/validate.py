@@ -251,7 +251,8 @@ def validate_folder(
         for path, exc in broken
         if not wanted or path.stem in wanted
     ]
-    rest = [ref for ref in only or [] if ref not in {p.stem for p, _ in broken}]
+    failed = {path.stem for path, _ in broken}
+    rest = [ref for ref in only or [] if ref not in failed]
     if rest or not only:
         reports += validate(bank, seeds, rest or None)
     if not only:

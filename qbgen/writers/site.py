@@ -77,7 +77,6 @@ class _Unit:
 @dataclass
 class _Draw:
     title: str
-    seed: int | None
     params: list[tuple[str, str]]
     prompt: Markup
     note: Markup
@@ -176,7 +175,6 @@ class SiteWriter:
         params = [(k, json.dumps(v)) for k, v in inst.params.items()]
         return _Draw(
             title=title,
-            seed=inst.seed,
             params=params,
             prompt=Markup(texts[groups[0].text[0]]),
             note=Markup(texts[note]),
