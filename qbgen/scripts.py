@@ -95,12 +95,36 @@ LUALATEX_FONTS = r"""% qbgen: fonts lualatex
     end
     return false
   end
-  io.open = function(name, ...)
+  local function writable(name)
+    if not (type(name) == "string") or name:find("..", 1, true) then return false end
+    if not (name:sub(1, 1) == "/") then return true end
+    return string.len(var) > 1 and name:sub(1, string.len(var) + 1) == var .. "/"
+  end
+  io.open = function(name, mode, ...)
     if not (type(name) == "string") or not inside(name) then return nil, "qbgen: outside the build folder" end
-    return real_open(name, ...)
+    if type(mode) == "string" and mode:find("[wa+]") and not writable(name) then
+      return nil, "qbgen: outside the build folder"
+    end
+    return real_open(name, mode, ...)
+  end
+  local real_loadfile, real_dofile, real_remove, real_rename = loadfile, dofile, os.remove, os.rename
+  loadfile = function(name, ...)
+    if not (type(name) == "string") or not inside(name) then return nil, "qbgen: outside the build folder" end
+    return real_loadfile(name, ...)
+  end
+  dofile = function(name)
+    if not (type(name) == "string") or not inside(name) then error("qbgen: outside the build folder") end
+    return real_dofile(name)
+  end
+  os.remove = function(name)
+    if not writable(name) then return nil, "qbgen: outside the build folder" end
+    return real_remove(name)
+  end
+  os.rename = function(old, new)
+    if not (writable(old) and writable(new)) then return nil, "qbgen: outside the build folder" end
+    return real_rename(old, new)
   end
   io.lines, io.popen, os.execute, os.exec, os.spawn = nil, nil, nil, nil, nil
-  os.remove, os.rename, loadfile, dofile = nil, nil, nil, nil
 }
 % qbgen: end fonts"""
 # How many lines the swap adds: what comes after the block moves down by as many.

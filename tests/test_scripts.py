@@ -159,14 +159,23 @@ def test_lua_in_a_lualatex_document_reads_nothing_outside_the_build_folder(tmp_p
     from qbgen.scripts import PDFLATEX_FONTS, adapt
     from qbgen.typeset import typeset
 
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    victim, code = elsewhere / "victim.txt", elsewhere / "code.lua"
+    victim.write_text("mine\n")
+    code.write_text("return 42\n")
     probe = r"""\directlua{local f = io.open("/etc/hostname", "r")
-      tex.print(f and "READ" or "REFUSED")}"""
+      tex.print(f and "READ" or "REFUSED")
+      tex.print(loadfile("CODE") and " LOADED" or " NOTLOADED")
+      tex.print(os.remove("VICTIM") and " REMOVED" or " KEPT")}"""
+    probe = probe.replace("CODE", str(code)).replace("VICTIM", str(victim))
     tex = tmp_path / "doc.tex"
     body = f"\\documentclass{{article}}\n{PDFLATEX_FONTS}\n\\begin{{document}}\nप्रिया {probe}\n"
     body += "\\end{document}\n"
     tex.write_text(adapt(body), "utf-8")
     text = pdf_text(typeset(tex))
     assert "REFUSED" in text and "READ" not in text.replace("REFUSED", ""), text
+    assert "NOTLOADED" in text and "KEPT" in text and victim.read_text() == "mine\n", text
 
 
 def test_bank_text_may_not_reach_lua(tmp_path):
