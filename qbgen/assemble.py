@@ -83,8 +83,9 @@ def _call(bq: BankQuestion, what: str, seed: int | None, fn: Callable[..., Any],
     # its sys.exit() is the question's failure, not the end of validate (exit 0, no report);
     # an endless loop is stopped after QBGEN_GENERATOR_TIMEOUT seconds.
     limit = settings().generator_timeout
+    imports = bq.generator.imports() if bq.generator is not None else contextlib.nullcontext()
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr), imports:
             return _limited(limit, fn, *args)
     except _Overtime as exc:
         file, line = _where(exc, bq)
@@ -395,6 +396,8 @@ def assemble(
         max_marks=spec.max_marks,
         instructions=tuple(spec.instructions),
         style=spec.style,
+        templates=loaded.templates,
+        packages=loaded.packages,
         seed=exam_seed,
         variant=variant,
         candidate=candidate,

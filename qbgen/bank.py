@@ -1,20 +1,28 @@
 """Stage 1: load a bank folder into a `Bank` (questions, generators, compiled text).
 
-Room: reading `bank/**/*.yaml` (all but `exams/`), importing each question's generator
-by path and checking its contract, compiling every text field's Jinja template so a
-syntax error names the file and line. Imports errors, settings, models, kinds, latex,
-yamlfile, authoring. The bank is the registry: nothing registers itself at import time.
+Room: reading `bank/**/*.yaml` (all but `exams/`, `templates/` and `bank.yaml`),
+importing each question's generator by path (with the bank's own `_lib` package) and
+checking its contract, compiling every text field's Jinja template so a syntax error
+names the file and line. One run may read several bank folders into one `Bank`; an id
+in two of them is an error naming both files. Imports errors, settings, models, kinds,
+latex, resources, scripts, yamlfile, authoring. The bank is the registry: nothing
+registers itself at import time.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import hashlib
+import importlib.machinery
 import importlib.util
 import inspect
 import re
+import shutil
+import subprocess
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -29,12 +37,15 @@ from .errors import InputError, QbgenError
 from .kinds import KINDS
 from .kinds.base import Loc
 from .latex import make_env, text_template
-from .models import Question
+from .models import BankConfig, Package, Question
+from .resources import bank_name, styles
 from .scripts import LUA_HOOKS, unprintable, unprintable_message
 from .settings import settings
 from .yamlfile import YamlDoc, pydantic_error, read_yaml, validate_model
 
 TEXT_FIELDS = {"prompt", "text", "label", "explanation", "caption", "key_note"}
+CONFIG = "bank.yaml"  # a bank's own settings, at its top
+LIB = "_lib"  # a bank's shared generator code, imported as `_lib`
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,13 @@ class Generator:
     solve: Callable[..., Any]
     check: Callable[..., Any]
     mistakes: Callable[..., Any] | None = None  # optional: values known wrong methods give
+    lib: dict[str, ModuleType] = field(default_factory=dict, repr=False)  # its bank's `_lib` modules
+
+    @contextlib.contextmanager
+    def imports(self) -> Iterator[None]:
+        """While running this generator's code, `_lib` is its bank's (an import inside `solve`)."""
+        with _lib_modules(self.lib):
+            yield
 
 
 @dataclass(frozen=True)
@@ -77,12 +95,60 @@ class BankQuestion:
 
 
 @dataclass(frozen=True)
-class Bank:
-    """Every question of a bank, by id, and the sources they answer for."""
+class BankFolder:
+    """One bank folder of a run: where it is, its name, its house styles and packages."""
 
     root: Path
+    name: str  # `builtin` for the shipped bank, else bank.yaml's `name` or the folder's
+    packages: tuple[Package, ...] = ()
+
+    @property
+    def templates(self) -> Path:
+        """The folder of the bank's own house styles (`templates/<style>/paper.tex.j2`)."""
+        return self.root / "templates"
+
+    def styles(self) -> list[str]:
+        """The bank's own house styles."""
+        return styles(self.templates)
+
+    def specs(self) -> list[Path]:
+        """The bank's exam specs (`exams/*.yaml`)."""
+        return sorted((self.root / "exams").glob("*.yaml"))
+
+    def holds(self, path: Path) -> bool:
+        """Whether `path` lies inside this bank folder."""
+        return path.resolve().is_relative_to(self.root.resolve())
+
+
+@dataclass(frozen=True)
+class Bank:
+    """Every question of a run's banks, by id, and the sources they answer for."""
+
+    folders: tuple[BankFolder, ...]
     questions: dict[str, BankQuestion]
     sources: dict[str, str]  # "paper-b:7" -> question id
+
+    @property
+    def root(self) -> Path:
+        """The first bank folder (where `qbgen new` writes, whose spec `build` takes by default)."""
+        return self.folders[0].root
+
+    @property
+    def packages(self) -> tuple[Package, ...]:
+        """Every folder's extra LaTeX packages, each once, in order."""
+        seen: dict[str, Package] = {}
+        for folder in self.folders:
+            for p in folder.packages:
+                seen.setdefault(p.name, p)
+        return tuple(seen.values())
+
+    def folder_of(self, path: Path) -> BankFolder:
+        """The bank folder holding `path` (a spec), else the first."""
+        return next((f for f in self.folders if f.holds(path)), self.folders[0])
+
+    def names(self) -> str:
+        """The banks' names, for messages: `mybank, builtin`."""
+        return ", ".join(f.name for f in self.folders)
 
     def get(self, ref: str, *, file: Path | None = None, line: int | None = None) -> BankQuestion:
         """Return the question with id (or source) `ref`; unknown is an `InputError`."""
@@ -90,7 +156,8 @@ class Bank:
             return self.questions[ref]
         if ref in self.sources:
             return self.questions[self.sources[ref]]
-        raise InputError(f"no question {ref!r} in the bank {self.root}", file=file, line=line)
+        where = f"the bank {self.root}" if len(self.folders) == 1 else f"the banks {self.names()}"
+        raise InputError(f"no question {ref!r} in {where}", file=file, line=line)
 
 
 def text_fields(question: Question) -> Iterator[tuple[Loc, str]]:
@@ -196,10 +263,115 @@ def _bank_frame_line(exc: BaseException, path: Path) -> int | None:
     return None
 
 
-def load_generator(path: Path) -> Generator:
-    """Import a generator module by path and check it defines the contract."""
+@contextlib.contextmanager
+def _lib_modules(lib: dict[str, ModuleType]) -> Iterator[None]:
+    # `_lib` and its submodules stand in sys.modules only while one bank's code runs;
+    # what was there before (another bank's) is put back after, so two never collide.
+    theirs = {k: sys.modules.pop(k) for k in [k for k in sys.modules if k == LIB or k.startswith(LIB + ".")]}
+    sys.modules.update(lib)
+    try:
+        yield
+    finally:
+        for k in [k for k in sys.modules if k == LIB or k.startswith(LIB + ".")]:
+            lib[k] = sys.modules.pop(k)  # submodules imported meanwhile stay the bank's
+        sys.modules.update(theirs)
+
+
+def bank_lib(root: Path) -> dict[str, ModuleType]:
+    """The modules of bank `root`'s `_lib` package, importable by its generators as `_lib`.
+
+    Empty if the bank has none; its `__init__.py` is optional. Its files are bank code:
+    an import error names the file and line like a generator's.
+    """
+    folder = root / LIB
+    key = folder.resolve()
+    if key in _LIBS:
+        return _LIBS[key]
+    lib: dict[str, ModuleType] = {}
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*.py")):
+            _only_authoring(path)
+        init = folder / "__init__.py"
+        if init.is_file():
+            spec = importlib.util.spec_from_file_location(LIB, init, submodule_search_locations=[str(folder)])
+        else:
+            spec = importlib.machinery.ModuleSpec(LIB, None, is_package=True)
+            spec.submodule_search_locations = [str(folder)]
+        assert spec is not None
+        module = importlib.util.module_from_spec(spec)
+        lib[LIB] = module
+        with _lib_modules(lib):
+            if spec.loader is not None:
+                _exec(spec, module, init)
+    _LIBS[key] = lib
+    return lib
+
+
+_LIBS: dict[Path, dict[str, ModuleType]] = {}
+
+
+def _exec(spec: importlib.machinery.ModuleSpec, module: ModuleType, path: Path) -> None:
+    # Run bank code; its failure is the bank's, reported with the file and line at fault
+    # (a `_lib` module's own line when the generator's import of it fails there).
+    assert spec.loader is not None
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        file, line, message = path, _bank_frame_line(exc, path), str(exc)
+        if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).is_file():
+            file, line, message = Path(exc.filename), exc.lineno, exc.msg or message
+        else:
+            inner = _deepest_bank_frame(exc)
+            if inner is not None:
+                file, line = inner
+        what = "module" if LIB in path.parts else "generator"
+        raise InputError(
+            f"{what} failed to import: {type(exc).__name__}: {message}", file=file, line=line
+        ) from None
+
+
+def _deepest_bank_frame(exc: BaseException) -> tuple[Path, int | None] | None:
+    # The innermost frame in a bank's `_lib` (beside or above the generator), if any.
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if LIB in Path(frame.filename).parts:
+            return Path(frame.filename), frame.lineno
+    return None
+
+
+def _only_authoring(path: Path) -> None:
+    # Bank code imports only qbgen.authoring from qbgen: the rest may change under it.
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError):
+        return  # importing it says what is wrong, with its line
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] if node.module != "qbgen" else [f"qbgen.{a.name}" for a in node.names]
+        for name in names:
+            if (name == "qbgen" or name.startswith("qbgen.")) and name not in ("qbgen.authoring",):
+                if name == "qbgen" and isinstance(node, ast.Import):
+                    continue  # `import qbgen` alone reaches nothing but the authoring API's name
+                assert isinstance(node, ast.Import | ast.ImportFrom)
+                raise InputError(
+                    f"bank code imports {name}: a generator and its `_lib` import only "
+                    "qbgen.authoring from qbgen (`from qbgen.authoring import ...`)",
+                    file=path,
+                    line=node.lineno,
+                )
+
+
+def load_generator(path: Path, root: Path | None = None) -> Generator:
+    """Import a generator module by path and check it defines the contract.
+
+    `root` is its bank folder: the bank's `_lib` is importable while the module runs.
+    """
     if not path.is_file():
         raise InputError("generator file not found", file=path)
+    _only_authoring(path)
+    lib = bank_lib(root) if root is not None else {}
     # Namespaced by the generator's folder: a second bank (or topic) with a module of
     # the same name never evicts the first's from sys.modules.
     folder = hashlib.sha1(str(path.parent.resolve()).encode()).hexdigest()[:12]
@@ -209,16 +381,11 @@ def load_generator(path: Path) -> Generator:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # pydantic resolves annotations through sys.modules
     try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # bank code: report it as the bank's fault, with its line
+        with _lib_modules(lib):
+            _exec(spec, module, path)
+    except InputError:
         sys.modules.pop(name, None)
-        line = _bank_frame_line(exc, path)
-        message = str(exc)
-        if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == path.resolve():
-            line, message = exc.lineno, exc.msg  # compile errors have no frame in the file
-        raise InputError(
-            f"generator failed to import: {type(exc).__name__}: {message}", file=path, line=line
-        ) from None
+        raise
     missing = [n for n in ("Params", "sample", "solve", "check") if not hasattr(module, n)]
     if missing:
         raise InputError(f"generator does not define {', '.join(missing)}", file=path)
@@ -231,18 +398,18 @@ def load_generator(path: Path) -> Generator:
     mistakes = getattr(module, "mistakes", None)
     if mistakes is not None and not callable(mistakes):
         raise InputError("mistakes is not a function", file=path)
-    return Generator(path, module, params, module.sample, module.solve, module.check, mistakes)
+    return Generator(path, module, params, module.sample, module.solve, module.check, mistakes, lib)
 
 
-def load_question(path: Path) -> BankQuestion:
-    """Load and check one question file (and its generator)."""
+def load_question(path: Path, root: Path | None = None) -> BankQuestion:
+    """Load and check one question file (and its generator; `root`: its bank folder)."""
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
         raise InputError("a question file holds a mapping of fields", file=path, line=1)
     question = validate_model(doc, Question)
     generator = None
     if question.generator:
-        generator = load_generator(path.parent / question.generator)
+        generator = load_generator(path.parent / question.generator, root)
         if question.original is not None:
             try:
                 generator.Params.model_validate(question.original)
@@ -256,40 +423,85 @@ def load_question(path: Path) -> BankQuestion:
 def question_files(root: Path) -> list[Path]:
     """Return the bank's question files in a stable order.
 
-    Specs under `exams/` are not questions; nor is anything hidden or private (a part
-    of the path starting with `.` or `_`: `.github/workflows/`, `.venv/`, `_drafts/`).
+    Specs under `exams/` are not questions, nor house styles under `templates/`, nor the
+    bank's `bank.yaml`; nor is anything hidden or private (a part of the path starting
+    with `.` or `_`: `.github/workflows/`, `.venv/`, `_drafts/`, `_lib/`).
     """
     files = [
         p
         for p in root.rglob("*.yaml")
-        if p.relative_to(root).parts[0] != "exams"
+        if p.relative_to(root).parts[0] not in ("exams", "templates", CONFIG)
         and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)
     ]
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_bank(root: Path, *, broken: list[tuple[Path, QbgenError]] | None = None) -> Bank:
-    """Load every question of the bank folder `root`.
+def load_folder(root: Path) -> BankFolder:
+    """Read a bank folder's `bank.yaml` (if any): its name and extra LaTeX packages."""
+    path = root / CONFIG
+    name = bank_name(root)
+    if not path.is_file():
+        return BankFolder(root, name)
+    doc = read_yaml(path)
+    if doc.data is None:
+        return BankFolder(root, name)
+    if not isinstance(doc.data, dict):
+        raise InputError("bank.yaml holds a mapping of fields (name, packages)", file=path, line=1)
+    config = validate_model(doc, BankConfig)
+    packages = config.package_list()
+    for i, package in enumerate(packages):
+        if not _installed_package(package.name):
+            raise doc.error(
+                ("packages", i),
+                f"no LaTeX package {package.name!r} is installed (kpsewhich {package.name}.sty finds "
+                "nothing); install it (Debian: the texlive-* package that has it) or remove it",
+            )
+    return BankFolder(root, config.name or name, packages)
+
+
+@cache
+def _installed_package(name: str) -> bool:
+    # kpsewhich is TeX's own file search: what it finds, pdflatex finds. No TeX here:
+    # the package is taken on trust and typesetting says the rest.
+    exe = shutil.which("kpsewhich")
+    if exe is None:
+        return True
+    found = subprocess.run([exe, f"{name}.sty"], capture_output=True, text=True, check=False)
+    return bool(found.stdout.strip())
+
+
+def load_bank(roots: Path | Sequence[Path], *, broken: list[tuple[Path, QbgenError]] | None = None) -> Bank:
+    """Load every question of the bank folder(s) `roots` into one bank.
 
     The first file that does not load raises its error; given `broken`, each such file
     is put there with its error instead, and the bank holds every other question
-    (`qbgen validate` reports them all).
+    (`qbgen validate` reports them all). One id (or source) in two folders is an error
+    naming both files.
     """
     questions: dict[str, BankQuestion] = {}
     sources: dict[str, str] = {}
-    for path in question_files(root):
+    folders = []
+    for root in [roots] if isinstance(roots, Path) else roots:
         try:
-            _add(path, questions, sources)
+            folders.append(load_folder(root))
         except QbgenError as exc:
             if broken is None:
                 raise
-            broken.append((path, exc))
-    return Bank(root, questions, sources)
+            broken.append((root / CONFIG, exc))
+            folders.append(BankFolder(root, bank_name(root)))
+        for path in question_files(root):
+            try:
+                _add(path, root, questions, sources)
+            except QbgenError as exc:
+                if broken is None:
+                    raise
+                broken.append((path, exc))
+    return Bank(tuple(folders), questions, sources)
 
 
-def _add(path: Path, questions: dict[str, BankQuestion], sources: dict[str, str]) -> None:
+def _add(path: Path, root: Path, questions: dict[str, BankQuestion], sources: dict[str, str]) -> None:
     # One question file into the bank: its id its file's, unique, and its sources too.
-    bq = load_question(path)
+    bq = load_question(path, root)
     if bq.id != path.stem:  # specs, `show` and `new` all find a question by its file's name
         raise InputError(
             f"the id {bq.id!r} differs from the file's name {path.stem!r}; rename one to match",
@@ -308,7 +520,8 @@ def _add(path: Path, questions: dict[str, BankQuestion], sources: dict[str, str]
     for src in bq.question.all_sources():
         if src in sources:
             raise InputError(
-                f"source {src!r} is also claimed by question {sources[src]!r}",
+                f"source {src!r} is also claimed by question {sources[src]!r}"
+                f" ({questions[sources[src]].path})",
                 file=path,
                 line=bq.doc.line_of(("sources",)),
                 field="sources",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .bank import Bank
-from .errors import InputError, TypesetError
+from .errors import TypesetError
 from .models import Candidate
 from .plan import Progress, Stream, plan, plan_stream, preview_exam, review
 from .publish import drop_failed, keep_failed, publish, staging
@@ -65,7 +65,7 @@ def build_papers(
     jobs: int | None = None,
     progress: Progress | None = None,
     student_keys: bool = False,
-    bank_root: Path | None = None,
+    bank_root: Sequence[Path] = (),
 ) -> BuildResult:
     """Write every paper's exam, key and manifest (and the combined files) into `out`.
 
@@ -142,7 +142,12 @@ def build(
         jobs=jobs,
     )
     return build_papers(
-        stream, out, jobs=jobs, progress=progress, student_keys=student_keys, bank_root=bank.root
+        stream,
+        out,
+        jobs=jobs,
+        progress=progress,
+        student_keys=student_keys,
+        bank_root=[f.root for f in bank.folders],
     )
 
 
@@ -179,7 +184,7 @@ def export(
     }
     writer: LmsWriter = writers[to]()
     manifests = ManifestWriter(planned.head)
-    with staging(out, bank=bank.root) as tmp:
+    with staging(out, bank=[f.root for f in bank.folders]) as tmp:
         names = manifests.write(planned.papers, tmp)
         names += writer.write(planned.papers, tmp)
         files = publish(tmp, out, names)
@@ -196,24 +201,16 @@ class SiteResult:
     seconds: float
 
 
-def site(banks: Sequence[Bank], out: Path, *, seeds: int = 3, title: str = "") -> SiteResult:
-    """Write the review site of `banks` into `out`: an index and a page per question.
+def site(bank: Bank, out: Path, *, seeds: int = 3, title: str = "") -> SiteResult:
+    """Write the review site of `bank` (all its folders) into `out`: an index and a page per question.
 
-    A parameterised question shows the paper as set and `seeds` new draws. One id in
-    two banks is refused, naming both files. `title` heads every page (default: the
-    banks' folder names).
+    A parameterised question shows the paper as set and `seeds` new draws. `title` heads
+    every page (default: the banks' names).
     """
     started = time.monotonic()
-    owner: dict[str, Path] = {}
-    for bank in banks:
-        for qid, bq in bank.questions.items():
-            if qid in owner:
-                raise InputError(f"question id {qid!r} is also in {owner[qid]}", file=bq.path)
-            owner[qid] = bq.path
-    questions = [rq for bank in banks for rq in review(bank, seeds)]
-    names = ", ".join(dict.fromkeys(b.root.resolve().name for b in banks))
-    writer = SiteWriter(title or f"Question bank review: {names}")
-    with staging(out, bank=banks[0].root) as tmp:
+    questions = review(bank, seeds)
+    writer = SiteWriter(title or f"Question bank review: {bank.names()}")
+    with staging(out, bank=[f.root for f in bank.folders]) as tmp:
         files = publish(tmp, out, writer.write(questions, tmp))
     return SiteResult(out, files, len(questions), time.monotonic() - started)
 
@@ -225,11 +222,11 @@ def preview(bank: Bank, ref: str, out: Path, *, seed: int | None = None) -> Path
     """
     exam = preview_exam(bank, ref, seed)
     qid = exam.questions()[0].id
-    with staging(out, bank=bank.root) as tmp:
+    with staging(out, bank=[f.root for f in bank.folders]) as tmp:
         tex = tmp / f"{qid}.tex"
         tex.write_text(render_document([(exam, False), (exam, True)]), "utf-8")
         try:
-            typeset(tex, fmt=ensure_format(preamble()))
+            typeset(tex, fmt=ensure_format(preamble(exam.packages)))
         except TypesetError as exc:
             raise keep_failed(exc, out) from None
         drop_failed(out)

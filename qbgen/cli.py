@@ -27,9 +27,8 @@ from .build import site as write_site
 from .errors import InputError, QbgenError
 from .kinds import KINDS
 from .models import json_schemas
-from .resources import authoring_guide, bank_dir, bank_name, default_bank, installed, is_shipped
+from .resources import authoring_guide, bank_dirs, first_bank, installed, is_shipped
 from .roster import load_roster
-from .settings import settings
 from .spec import load_spec
 from .writers import question_record
 
@@ -43,8 +42,12 @@ app = typer.Typer(
 T = TypeVar("T")
 
 BankOpt = Annotated[
-    Path | None,
-    typer.Option("--bank", help="Bank folder (default: $QBGEN_BANK, else the shipped bank)."),
+    list[Path] | None,
+    typer.Option(
+        "--bank",
+        help="Bank folder; again for more banks, `builtin` for the shipped one "
+        "(default: $QBGEN_BANK, folders separated by `:`, else the shipped bank).",
+    ),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -81,25 +84,36 @@ def _run(debug: bool, fn: Callable[[], T]) -> T:
         raise typer.Exit(130) from None
 
 
-def _bank(path: Path | None) -> Bank:
-    return load_bank(bank_dir(path))
+def _bank(paths: list[Path] | None) -> Bank:
+    return load_bank(bank_dirs(paths))
 
 
 def _spec_path(bank: Bank, spec: Path | None) -> Path:
-    specs = sorted((bank.root / "exams").glob("*.yaml"))
-    known = ", ".join(p.stem for p in specs)
-    if spec is None and not is_shipped(bank.root):
-        # Another bank: its one spec, or the list of them to choose from.
-        if len(specs) == 1:
-            return specs[0]
-        names = known or f"none yet in {bank.root / 'exams'}"
-        raise InputError(f"which exam spec? give one: this bank's specs: {names}", file=bank.root)
+    # A spec file, or a spec's name in any bank's exams/; none given, the one spec of
+    # the banks that are not the shipped one (the shipped bank alone: paper-b).
+    specs = [p for f in bank.folders for p in f.specs()]
+    known = ", ".join(dict.fromkeys(p.stem for p in specs))
+    whose = "this bank's" if len(bank.folders) == 1 else "the banks'"
     if spec is None:
-        spec = bank.root / "exams" / "paper-b.yaml"
-    elif not spec.exists() and (bank.root / "exams" / f"{spec}.yaml").exists():
-        spec = bank.root / "exams" / f"{spec}.yaml"  # `qbgen build paper-a`
+        if all(is_shipped(f.root) for f in bank.folders):
+            return _spec_path(bank, bank.root / "exams" / "paper-b.yaml")
+        own = [p for f in bank.folders if not is_shipped(f.root) for p in f.specs()]
+        if len(own) == 1:
+            return own[0]
+        names = ", ".join(p.stem for p in own) or f"none yet in {bank.root / 'exams'}"
+        raise InputError(f"which exam spec? give one: {whose} specs: {names}", file=bank.root)
+    if not spec.exists() and len(spec.parts) == 1:  # `qbgen build paper-a`: by name
+        name = spec.name if spec.suffix == ".yaml" else f"{spec.name}.yaml"
+        named = [p for p in specs if p.name == name]
+        if len(named) > 1:
+            raise InputError(
+                f"exam spec {spec.name!r} is in more than one bank: {named[0]} and {named[1]}; give its path",
+                file=spec,
+            )
+        if named:
+            return named[0]
     if not spec.is_file():
-        hint = f"; this bank's specs: {known}" if known else f"; {bank.root / 'exams'} holds none"
+        hint = f"; {whose} specs: {known}" if known else f"; {bank.root / 'exams'} holds none"
         raise InputError(f"exam spec not found{hint}", file=spec)
     return spec
 
@@ -194,7 +208,7 @@ class _Progress:
 
 
 def _draws(
-    bank: Path | None, spec: Path | None, seed: int | None, original: bool, roster: Path | None
+    bank: list[Path] | None, spec: Path | None, seed: int | None, original: bool, roster: Path | None
 ) -> tuple[Bank, Any, list[Any] | None]:
     # What build and export both read: the bank, the spec, and the roster if any.
     b = _bank(bank)
@@ -405,7 +419,7 @@ def validate(
             raise InputError(
                 f"{junit} is a folder; give a file, e.g. {junit / 'validate.xml'}", field="--junit"
             )
-        b, reports = validate_folder(bank_dir(bank), seeds, question)
+        b, reports = validate_folder(bank_dirs(bank), seeds, question)
         if compile_:
             compile_questions(b, reports)
         if junit is not None:
@@ -447,12 +461,13 @@ def new(
     from .scaffold import new_question
 
     def go() -> list[Path]:
-        if bank is None and settings().bank is None and installed():
+        root = first_bank(bank)  # the first bank named (made if new)
+        if installed() and is_shipped(root):
             raise InputError(
                 "give --bank DIR (or set QBGEN_BANK): without it the question would go into the "
                 "installed qbgen package, which an upgrade replaces"
             )
-        return new_question(bank or default_bank(), question, kind, topic)
+        return new_question(root, question, kind, topic)
 
     files = _run(debug, go)
     for f in files:
@@ -506,10 +521,7 @@ def preview(
 
 @app.command()
 def site(
-    bank: Annotated[
-        list[Path] | None,
-        typer.Option("--bank", help="Bank folder; give it again for more banks (default: as for build)."),
-    ] = None,
+    bank: BankOpt = None,
     seeds: Annotated[
         int, typer.Option(min=0, max=50, help="New draws shown for each parameterised question.")
     ] = 3,
@@ -528,9 +540,7 @@ def site(
     """
 
     def go() -> Any:
-        banks = [_bank(b) for b in bank] if bank else [_bank(None)]
-        names = ", ".join(dict.fromkeys(bank_name(b.root) for b in banks))
-        return write_site(banks, out, seeds=seeds, title=f"Question bank review: {names}")
+        return write_site(_bank(bank), out, seeds=seeds)
 
     result = _run(debug, go)
     if as_json:

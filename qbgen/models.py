@@ -260,6 +260,34 @@ class ExamSpec(Frozen):
         return " ".join(v.split())
 
 
+PackageName = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="A LaTeX package, as in \\usepackage{NAME}."),
+]
+
+
+class Package(Frozen):
+    r"""A LaTeX package with options: `\usepackage[options]{name}`."""
+
+    name: PackageName
+    options: str = Field(default="", pattern=r"^[^{}\\%]*$", description="Its options, comma-separated.")
+
+
+class BankConfig(Frozen):
+    """A bank's own settings: `bank.yaml` at its top (optional)."""
+
+    name: str = Field(
+        default="", pattern=r"^$|^[a-z0-9][a-z0-9-]*$", description="The bank's name (default: its folder's)."
+    )
+    packages: list[Package | PackageName] = Field(
+        default=[], description="LaTeX packages the bank's text and house styles need, beyond qbgen's."
+    )
+
+    def package_list(self) -> tuple[Package, ...]:
+        """The packages, each a `Package` (a bare string is a name)."""
+        return tuple(p if isinstance(p, Package) else Package(name=p) for p in self.packages)
+
+
 # --------------------------------------------------------------------------- assembled exam
 # Deeply immutable: tuples, read-only mappings, trusted LaTeX as `Tex` (set once, when
 # assemble renders the bank's text) apart from plain strings (escaped when printed).
@@ -362,6 +390,8 @@ class Exam(Frozen):
     max_marks: float
     instructions: tuple[str, ...]
     style: str
+    templates: tuple[str, ...] = ()  # folders of the spec's bank's own styles, before the shipped
+    packages: tuple[Package, ...] = ()  # the banks' extra LaTeX packages
     seed: int
     variant: str = ""  # "A", "B", ... or a student id; "" for a single paper
     candidate: Candidate | None = None
@@ -400,7 +430,7 @@ class ReviewQuestion(Frozen):
 def json_schemas() -> dict[str, dict[str, Any]]:
     """Return the JSON Schemas of question files and exam spec files."""
     out = {}
-    for name, model in (("question", Question), ("spec", ExamSpec)):
+    for name, model in (("question", Question), ("spec", ExamSpec), ("bank", BankConfig)):
         schema = model.model_json_schema(by_alias=True)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"qbgen {name} file"

@@ -181,6 +181,7 @@ def preview_exam(bank: Bank, ref: str, seed: int | None) -> Exam:
         max_marks=inst.marks,
         instructions=(),
         style="iitjammu-b",
+        packages=bank.packages,
         seed=seed or 0,
         sections=(SectionInstance(number=1, title="", marks=inst.marks, questions=(inst,)),),
     )
@@ -204,7 +205,7 @@ def review(bank: Bank, seeds: int) -> list[ReviewQuestion]:
             if new.model_copy(update={"seed": None}) != draws[0]:
                 draws.append(new)
         try:
-            file = str(bq.path.relative_to(bank.root))
+            file = str(bq.path.relative_to(bank.folder_of(bq.path).root))
         except ValueError:
             file = str(bq.path)
         out.append(
@@ -218,7 +219,7 @@ def review(bank: Bank, seeds: int) -> list[ReviewQuestion]:
                 sources=tuple(q.all_sources()),
                 parameterised=bq.generator is not None,
                 file=file,
-                bank=bank.root.resolve().name,
+                bank=bank.folder_of(bq.path).name,
                 notes=q.notes,
                 draws=tuple(draws),
             )

@@ -32,7 +32,7 @@ import shutil
 import signal
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,23 +50,23 @@ class Interrupted(KeyboardInterrupt):
     what = "the new output was already in place"
 
 
-def _refuse_shared_folders(out: Path, bank: Path | None) -> None:
+def _refuse_shared_folders(out: Path, bank: Path | Sequence[Path] | None) -> None:
     # A build removes what it wrote before and sweeps its staging folders: never in a
-    # folder that is everyone's (/), the user's own (~) or the bank's.
+    # folder that is everyone's (/), the user's own (~) or a bank's.
     target = out.resolve()
     shared = {Path("/"): "the root folder", Path.home().resolve(): "your home folder"}
-    if bank is not None:
-        shared[bank.resolve()] = "the bank folder"
+    for root in [bank] if isinstance(bank, Path) else bank or ():
+        shared[root.resolve()] = "the bank folder"
     what = shared.get(target)
     if what is not None:
         raise InputError(f"the output folder is {what}; give a build a folder of its own", file=out)
 
 
 @contextmanager
-def staging(out: Path, *, bank: Path | None = None) -> Iterator[Path]:
+def staging(out: Path, *, bank: Path | Sequence[Path] | None = None) -> Iterator[Path]:
     """Yield a fresh staging folder for a build into `out`; it is removed whatever happens.
 
-    `out` may not be /, the home folder or `bank` (the bank's folder).
+    `out` may not be /, the home folder or `bank` (the bank's folder, or folders).
 
     The build holds `out`'s lock throughout: a second build into the same folder is
     refused with one line, never mixed with the first (PDFs of one seed beside the

@@ -1,6 +1,7 @@
 r"""Stage 4: render an assembled `Exam` into LaTeX source, with answers off or on.
 
-Room: the document templates (`templates/<style>/paper.tex.j2`). Sees only an `Exam`;
+Room: the document templates (`templates/<style>/paper.tex.j2`, a bank's own before the
+shipped ones, so a bank's style may import the shipped common macros). Sees only an `Exam`;
 imports errors, settings, models, kinds, latex, resources. The exam and its key come from the
 same template and the same `Exam`, so they cannot drift apart; with answers off, no
 answer text reaches the .tex at all (not merely hidden). What an answer prints is its
@@ -21,7 +22,7 @@ from pylatex.utils import NoEscape
 from .errors import InputError
 from .kinds import AnswerInstance, handler
 from .latex import make_env
-from .models import Exam
+from .models import Exam, Package
 from .resources import styles, templates_dir
 from .scripts import LUALATEX_EXTRA_LINES, PDFLATEX_FONTS, adapt, symbol_definitions
 from .settings import settings
@@ -45,17 +46,29 @@ def key_side(answers: tuple[AnswerInstance, ...]) -> NoEscape:
 
 
 @cache
-def _env(root: Path) -> jinja2.Environment:
-    env = make_env([root], cache=settings().cache_dir / "jinja")
+def _env(roots: tuple[str, ...]) -> jinja2.Environment:
+    # The bank's own styles first, then the shipped: `common/...` resolves to qbgen's.
+    env = make_env([*map(Path, roots), templates_dir()], cache=settings().cache_dir / "jinja")
     env.filters["marks"] = marks_text
     env.globals.update(exam_side=exam_side, key_side=key_side, roman=ROMAN)
     env.globals.update(fonts_block=NoEscape(PDFLATEX_FONTS), symbols_block=NoEscape(symbol_definitions()))
     return env
 
 
-def preamble() -> str:
+def package_lines(packages: Sequence[Package]) -> dict[str, NoEscape]:
+    r"""The banks' extra packages for the preamble: options before the class, loads after qbgen's.
+
+    Options go through `\PassOptionsToPackage` before `\documentclass`, so a package
+    qbgen loads too (xcolor with `table`) takes them instead of clashing.
+    """
+    before = "".join(f"\\PassOptionsToPackage{{{p.options}}}{{{p.name}}}\n" for p in packages if p.options)
+    after = "".join(f"\\usepackage{{{p.name}}}\n" for p in packages)
+    return {"packages_before": NoEscape(before), "packages_after": NoEscape(after)}
+
+
+def preamble(packages: Sequence[Package] = ()) -> str:
     """Return the shared preamble (the part dumped into the cached format)."""
-    return _env(templates_dir()).get_template("common/preamble.tex.j2").render()
+    return _env(()).get_template("common/preamble.tex.j2").render(package_lines(packages))
 
 
 @dataclass(frozen=True)
@@ -78,12 +91,13 @@ def render_units(units: Sequence[tuple[Exam, bool]]) -> TexDocument:
     style = units[0][0].style
     if any(exam.style != style for exam, _ in units):
         raise ValueError("one document holds papers of one house style")
-    root = templates_dir()
-    if not (root / style / "paper.tex.j2").is_file():
+    first = units[0][0]
+    roots = first.templates
+    if not any((r / style / "paper.tex.j2").is_file() for r in [*map(Path, roots), templates_dir()]):
         raise InputError(f"no house style {style!r} (have: {', '.join(styles())})", field="style")
-    env = _env(root)
+    env = _env(roots)
     doc: Any = env.get_template("common/document.tex.j2").make_module(
-        {"style": env.get_template(f"{style}/paper.tex.j2")}
+        {"style": env.get_template(f"{style}/paper.tex.j2")} | package_lines(first.packages)
     )
     pieces = [str(doc.head())]
     line = pieces[0].count("\n") + 1

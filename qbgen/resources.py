@@ -2,11 +2,13 @@
 
 Room: path lookup only; imports errors and settings. A checkout keeps `bank/` and
 `templates/` beside `qbgen/`; an installed wheel carries them as `qbgen/_data/`.
-`--bank` (or the settings' `bank`, `QBGEN_BANK`) names another bank.
+`--bank` (or the settings' `banks`, `QBGEN_BANK`) names other banks, and the word
+`builtin` the shipped one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import InputError
@@ -20,9 +22,18 @@ def _data(name: str) -> Path:
     return packaged if packaged.is_dir() else _PKG.parent / name
 
 
-def default_bank() -> Path:
-    """Return the bank qbgen uses when none is named: `$QBGEN_BANK`, else the shipped one."""
-    return settings().bank or _data("bank")
+BUILTIN = "builtin"  # the name of the shipped bank wherever a bank folder is asked for
+
+
+def shipped_bank() -> Path:
+    """The bank that ships with qbgen."""
+    return _data("bank")
+
+
+def first_bank(banks: Sequence[Path] | None) -> Path:
+    """The first bank of a run, which need not exist yet (where `qbgen new` writes)."""
+    first = (list(banks or ()) or list(settings().banks) or [shipped_bank()])[0]
+    return shipped_bank() if str(first) == BUILTIN else first
 
 
 def authoring_guide() -> Path:
@@ -45,9 +56,12 @@ def bank_name(root: Path) -> str:
     return "builtin" if is_shipped(root) else root.resolve().name
 
 
-def styles() -> list[str]:
-    """Return the house styles available (a folder with a `paper.tex.j2`)."""
-    return sorted(p.name for p in templates_dir().iterdir() if (p / "paper.tex.j2").is_file())
+def styles(root: Path | None = None) -> list[str]:
+    """Return the house styles in `root` (default: the shipped ones): a folder with a `paper.tex.j2`."""
+    folder = templates_dir() if root is None else root
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / "paper.tex.j2").is_file())
 
 
 def templates_dir() -> Path:
@@ -56,8 +70,22 @@ def templates_dir() -> Path:
 
 
 def bank_dir(bank: Path | None) -> Path:
-    """Resolve and check a bank folder."""
-    root = bank if bank is not None else default_bank()
+    """Resolve and check one bank folder (`builtin`: the shipped bank)."""
+    root = first_bank([bank] if bank is not None else None)
     if not root.is_dir():
         raise InputError("bank folder not found", file=root)
     return root
+
+
+def bank_dirs(banks: Sequence[Path] | None) -> tuple[Path, ...]:
+    """Resolve and check the banks of a run, in order, each once.
+
+    `banks` are the `--bank` options; none given, `$QBGEN_BANK`'s folders; none there,
+    the shipped bank. The word `builtin` names the shipped bank (`./builtin` a folder).
+    """
+    given = list(banks or ()) or list(settings().banks) or [shipped_bank()]
+    out: dict[Path, Path] = {}
+    for bank in given:
+        root = bank_dir(bank)
+        out.setdefault(root.resolve(), root)
+    return tuple(out.values())

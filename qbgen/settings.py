@@ -4,7 +4,8 @@ Room: the environment variables qbgen reads, their defaults and their checks. Im
 errors and frozen. Every other module asks `settings()`; none reads `os.environ` for
 its own configuration. A bad value is one line naming the variable, exit 2.
 
-- `QBGEN_BANK`: the bank used when no `--bank` is given (default: the shipped bank);
+- `QBGEN_BANK`: the banks used when no `--bank` is given, folders separated by `:`
+  (the word `builtin` is the shipped bank; default: the shipped bank);
 - `QBGEN_TEX_TIMEOUT`: seconds one pdflatex run may take (default 120);
 - `QBGEN_GENERATOR_TIMEOUT`: seconds one call of a generator's `sample`, `solve`,
   `check` or `mistakes` may take (default 60);
@@ -32,7 +33,7 @@ DEFAULT_GENERATOR_TIMEOUT = 60.0
 class Settings(Frozen):
     """What the environment configures, checked."""
 
-    bank: Path | None = None
+    banks: tuple[Path, ...] = ()  # QBGEN_BANK's folders, in order
     tex_timeout: float = DEFAULT_TEX_TIMEOUT
     generator_timeout: float = DEFAULT_GENERATOR_TIMEOUT
     pdflatex: str | None = None
@@ -60,9 +61,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     else:
         base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         cache_dir = Path(base) / "qbgen"
-    bank = environ.get("QBGEN_BANK")
+    banks = tuple(Path(part) for part in environ.get("QBGEN_BANK", "").split(":") if part.strip())
     return Settings(
-        bank=Path(bank) if bank else None,
+        banks=banks,
         tex_timeout=_timeout("QBGEN_TEX_TIMEOUT", environ.get("QBGEN_TEX_TIMEOUT"), DEFAULT_TEX_TIMEOUT),
         generator_timeout=_timeout(
             "QBGEN_GENERATOR_TIMEOUT", environ.get("QBGEN_GENERATOR_TIMEOUT"), DEFAULT_GENERATOR_TIMEOUT

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .bank import Bank, BankQuestion
 from .errors import InputError
-from .models import ExamSpec, Pool
+from .models import ExamSpec, Package, Pool
 from .resources import styles
 from .scripts import unprintable, unprintable_message
 from .yamlfile import YamlDoc, read_yaml, validate_model
@@ -30,6 +30,8 @@ class LoadedSpec:
     spec: ExamSpec
     doc: YamlDoc
     pools: dict[tuple[int, int], list[tuple[BankQuestion, ...]]]
+    templates: tuple[str, ...] = ()  # the spec's bank's own house styles, if it has any
+    packages: tuple[Package, ...] = ()  # the banks' extra LaTeX packages
 
     @property
     def path(self) -> Path:
@@ -87,8 +89,12 @@ def load_spec(path: Path, bank: Bank) -> LoadedSpec:
         raise InputError("an exam spec holds a mapping of fields", file=path, line=1)
     spec = validate_model(doc, ExamSpec)
     _printable(doc, spec)
-    if spec.style not in styles():
-        raise doc.error(("style",), f"no house style {spec.style!r} (have: {', '.join(styles())})")
+    home = bank.folder_of(path)  # a spec's style is its bank's own or a shipped one
+    own = home.styles()
+    if spec.style not in own and spec.style not in styles():
+        have = ", ".join([*own, *(s for s in styles() if s not in own)])
+        raise doc.error(("style",), f"no house style {spec.style!r} (have: {have})")
+    templates = (str(home.templates),) if own else ()
     fixed: set[str] = set()
     for si, section in enumerate(spec.sections):
         for pi, pick in enumerate(section.questions):
@@ -134,4 +140,4 @@ def load_spec(path: Path, bank: Bank) -> LoadedSpec:
             pools[(si, pi)] = combos
     if not math.isclose(total, spec.max_marks):
         raise doc.error(("max_marks",), f"the questions add up to {total:g} marks, not {spec.max_marks:g}")
-    return LoadedSpec(path.stem, spec, doc, pools)
+    return LoadedSpec(path.stem, spec, doc, pools, templates, bank.packages)

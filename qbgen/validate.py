@@ -22,18 +22,18 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import authoring
 from .assemble import instantiate
-from .bank import Bank, BankQuestion, load_bank
+from .bank import Bank, BankQuestion, Generator, load_bank
 from .errors import InputError, QbgenError, TypesetError
 from .frozen import thaw
 from .kinds import KINDS
-from .models import Exam, QuestionInstance, SectionInstance
+from .models import Exam, Package, QuestionInstance, SectionInstance
 from .numbers import numbers_of, printed_numbers
 from .render import preamble, render
 from .seeds import rng_for
@@ -92,6 +92,11 @@ def check_bites(bq: BankQuestion, seed: int) -> list[str]:
     """Return the answers (numbers, texts, table cells) whose change `check` does not notice."""
     gen = bq.generator
     assert gen is not None
+    with gen.imports():
+        return _check_bites(gen, seed)
+
+
+def _check_bites(gen: Generator, seed: int) -> list[str]:
     params = gen.Params.model_validate(authoring.plain(gen.sample(rng_for(seed)).model_dump()))
     sol = gen.solve(params)
     missed = []
@@ -235,16 +240,16 @@ def validate(bank: Bank, seeds: int = 100, only: list[str] | None = None) -> lis
 
 
 def validate_folder(
-    root: Path, seeds: int = 100, only: list[str] | None = None
+    roots: Path | Sequence[Path], seeds: int = 100, only: list[str] | None = None
 ) -> tuple[Bank, list[QuestionReport]]:
-    """Validate the bank in `root`, reporting everything: no broken file stops the run.
+    """Validate the bank(s) in `roots`, reporting everything: no broken file stops the run.
 
     A file that does not load is a failing report of its own, and every other question
     is still validated; without `only`, each exam spec of the bank is loaded too and
     must resolve (its questions exist, its pools can be filled, its marks add up).
     """
     broken: list[tuple[Path, QbgenError]] = []
-    bank = load_bank(root, broken=broken)
+    bank = load_bank(roots, broken=broken)
     wanted = set(only or [])
     reports = [
         QuestionReport(id=path.stem, path=str(path), failures=[f"does not load: {exc}"])
@@ -256,7 +261,7 @@ def validate_folder(
     if rest or not only:
         reports += validate(bank, seeds, rest or None)
     if not only:
-        reports += [_spec_report(path, bank) for path in sorted((root / "exams").glob("*.yaml"))]
+        reports += [_spec_report(path, bank) for folder in bank.folders for path in folder.specs()]
     return bank, reports
 
 
@@ -282,12 +287,12 @@ def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
         if r.ok and r.id in bank.questions:  # a question's report, not a spec's
             bq = bank.questions[r.id]
             pending.append(instantiate(bq, str(len(pending) + 1), None if bq.generator is None else 0))
-    fmt = ensure_format(preamble())
+    fmt = ensure_format(preamble(bank.packages))
     with tempfile.TemporaryDirectory(prefix="qbgen-compile-") as tmp:
         while pending:
             tex = Path(tmp) / "all.tex"
             try:
-                _typeset_together(pending, tex, fmt)
+                _typeset_together(pending, tex, fmt, bank.packages)
                 _overfull_warnings(tex, by_id)
                 return
             except TypesetError as exc:
@@ -298,7 +303,7 @@ def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
                     continue
                 # Not placed in a question (a run stopped at its time limit shows no line):
                 # each question alone says which fail; if none does, they fail together.
-                alone = _failing_alone(pending, Path(tmp), fmt)
+                alone = _failing_alone(pending, Path(tmp), fmt, bank.packages)
                 for q in pending:
                     why = alone.get(q.id)
                     if why is not None:
@@ -310,22 +315,26 @@ def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
                 pending = [q for q in pending if q.id not in alone]
 
 
-def _typeset_together(questions: list[QuestionInstance], tex: Path, fmt: Path | None) -> None:
+def _typeset_together(
+    questions: list[QuestionInstance], tex: Path, fmt: Path | None, packages: tuple[Package, ...]
+) -> None:
     marks = sum(q.marks for q in questions)
     exam = Exam(
         spec_name="validate", institute="", course="qbgen validate --compile", title="",
-        date="", duration="", max_marks=marks, instructions=(), style="iitjammu-b", seed=0,
+        date="", duration="", max_marks=marks, instructions=(), style="iitjammu-b", seed=0, packages=packages,
         sections=(SectionInstance(number=1, title="", marks=marks, questions=tuple(questions)),),
     )  # fmt: skip
     tex.write_text(render(exam, answers=True), "utf-8")
     typeset(tex, fmt=fmt)
 
 
-def _failing_alone(questions: list[QuestionInstance], folder: Path, fmt: Path | None) -> dict[str, str]:
+def _failing_alone(
+    questions: list[QuestionInstance], folder: Path, fmt: Path | None, packages: tuple[Package, ...]
+) -> dict[str, str]:
     failing = {}
     for q in questions:
         try:
-            _typeset_together([q], folder / "one.tex", fmt)
+            _typeset_together([q], folder / "one.tex", fmt, packages)
         except TypesetError as exc:
             failing[q.id] = exc.detail()
     return failing

@@ -104,7 +104,7 @@ def test_settings_are_read_once_and_checked():
     s = load_settings({"QBGEN_TEX_TIMEOUT": "2.5", "QBGEN_BANK": "/b", "XDG_CACHE_HOME": "/c"})
     assert s.tex_timeout == 2.5 and s.bank == Path("/b") and s.cache_dir == Path("/c/qbgen")
     assert load_settings({"QBGEN_CACHE": "/x", "XDG_CACHE_HOME": "/c"}).cache_dir == Path("/x")
-    assert load_settings({}).tex_timeout == 120 and load_settings({}).bank is None
+    assert load_settings({}).tex_timeout == 120 and load_settings({}).banks == ()
     for bad in ("abc", "-1", "0", "inf", "nan"):
         with pytest.raises(EnvironmentProblem, match="QBGEN_TEX_TIMEOUT: must be a positive number"):
             load_settings({"QBGEN_TEX_TIMEOUT": bad})

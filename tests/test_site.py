@@ -253,7 +253,7 @@ def test_site_of_two_banks_and_an_id_in_both(tmp_path):
     again = tmp_path / "again"
     r = run_cli("site", "--bank", ROOT / "bank", "--bank", copy, "--out", again)
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
-    assert "kernel-size.yaml" in r.stderr and "'kernel-size' is also in" in r.stderr
+    assert "kernel-size.yaml" in r.stderr and "'kernel-size' is also used by" in r.stderr
     assert str(ROOT / "bank") in r.stderr and str(copy) in r.stderr
     assert not again.exists() or not any(again.iterdir())
 

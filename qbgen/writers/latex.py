@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EnvironmentProblem, TypesetError
-from ..models import Exam, Paper
+from ..models import Exam, Package, Paper
 from ..render import TexDocument, preamble, render, render_units
 from ..typeset import ensure_format, page_map, typeset_all
 from .streaming import Streaming
@@ -90,6 +90,7 @@ class LatexWriter(Streaming):
         self.groups: list[list[int]] = []
         self.received = 0
         self.model = False
+        self.packages: tuple[Package, ...] = ()
 
     def add(self, papers: Sequence[Paper]) -> None:
         """Take the next papers, in order: their .tex files, then each complete document."""
@@ -128,6 +129,7 @@ class LatexWriter(Streaming):
     def _plan(self, first: Paper) -> None:
         # From the first paper: one model key or a key each, and the documents.
         n = self.count
+        self.packages = first.exam.packages
         self.model = not self.student_keys and first.exam.candidate is not None
         keys = 1 if self.model else n
         self.units = [Unit("", False)] * n + [Unit("", True)] * keys  # each set by _source
@@ -181,7 +183,7 @@ class LatexWriter(Streaming):
         spans: list[tuple[tuple[int, int], ...]],
         units: list[Unit],
     ) -> list[Path]:
-        fmt = ensure_format(preamble())
+        fmt = ensure_format(preamble(self.packages))
         self.note("typeset", 0, len(docs))
         try:
             pdfs = typeset_all(docs, fmt=fmt, jobs=self.jobs)
