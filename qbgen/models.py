@@ -46,6 +46,56 @@ def _sum_marks(items: list[Any]) -> float:
     return math.fsum(i.marks for i in items)
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scheme_total(rubric: Any) -> float | None:
+    # What a marking scheme gives, as a new paper prints it (both views must agree, which
+    # the models check after); None where the file is not yet well-formed enough to say.
+    if not isinstance(rubric, list) or not all(isinstance(x, dict) for x in rubric):
+        return None
+    marks = [x.get("marks") for x in rubric if x.get("only") != "original"]
+    if not marks or not all(_number(m) for m in marks):
+        return None
+    return math.fsum(marks)
+
+
+def _derived_marks(data: Any) -> Any:
+    # Marks said once: a question's (or part's) `marks` left out is its parts' total, or
+    # its marking scheme's. Given, it is checked against them (after validation).
+    if not isinstance(data, dict) or "marks" in data:
+        return data
+    parts = data.get("parts")
+    total: float | None
+    if isinstance(parts, list) and parts:
+        each: list[Any] = [_derived_marks(p).get("marks") if isinstance(p, dict) else None for p in parts]
+        total = math.fsum(each) if all(_number(m) for m in each) else None
+    else:
+        total = _scheme_total(data.get("rubric"))
+    return data if total is None else {**data, "marks": total}
+
+
+def _derived_kind(data: Any) -> Any:
+    # A question's `kind` left out is that of its highest-ranked asked answer (a kind's
+    # `rank`: choice, table, code, numeric, text).
+    if not isinstance(data, dict) or "kind" in data:
+        return data
+    parts: list[Any] = data["parts"] if isinstance(data.get("parts"), list) else []
+    given: Any = data.get("answers") or [
+        a for p in parts if isinstance(p, dict) for a in p.get("answers") or []
+    ]
+    answers = (
+        [a for a in given if isinstance(a, dict) and a.get("kind") in KINDS]
+        if isinstance(given, list)
+        else []
+    )
+    asked = [a for a in answers if a.get("asked", True) is not False] or answers
+    if not asked:
+        return data
+    return {**data, "kind": max((a["kind"] for a in asked), key=lambda k: KINDS[k].rank)}
+
+
 def in_view(items: Sequence[T], original: bool) -> list[tuple[int, T]]:
     """Return the items (answers, rubric lines) the paper as set or a new paper prints, by index."""
     view = "original" if original else "new"
@@ -102,6 +152,11 @@ class Part(Frozen):
     rubric: list[RubricItem] = Field(min_length=1)
     sources: list[SourceRef] = []
 
+    @model_validator(mode="before")
+    @classmethod
+    def _said_once(cls, data: Any) -> Any:
+        return _derived_marks(data)
+
     @model_validator(mode="after")
     def _rubric_adds_up(self) -> Part:
         problem = _scheme_problem(self.rubric, self.answers, self.marks, "part")
@@ -117,8 +172,8 @@ class Question(Frozen):
     title: str = Field(min_length=1)
     topic: str = Field(min_length=1)
     tags: list[str] = []
-    kind: Kind
-    marks: Marks
+    kind: Kind = Field(description="The main answer kind (default: that of its highest-ranked asked answer).")
+    marks: Marks = Field(description="Its marks (default: its parts' or its marking scheme's total).")
     sources: list[SourceRef] = []
     notes: str = Field(default="", description="For authors: provenance, reconstruction notes.")
     key_note: str = Field(
@@ -146,6 +201,11 @@ class Question(Frozen):
         description="With parts: print marks after each part, or once after the question's text.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _said_once(cls, data: Any) -> Any:
+        return _derived_kind(_derived_marks(data))
+
     @model_validator(mode="after")
     def _marks_add_up(self) -> Question:
         if self.parts:
@@ -166,6 +226,12 @@ class Question(Frozen):
                 raise ValueError(problem)
         if self.original is not None and self.generator is None:
             raise ValueError("original: pinned values need a generator")
+        kinds = list(dict.fromkeys(a.kind for a in self.all_answers()))
+        if self.kind not in kinds:
+            raise ValueError(
+                f"kind: no answer of this question is {self.kind!r} (its answers: {', '.join(kinds)});"
+                " leave `kind` out and the answers give it"
+            )
         return self
 
     def all_answers(self) -> list[AnswerSpec]:
@@ -427,11 +493,20 @@ class ReviewQuestion(Frozen):
     draws: tuple[QuestionInstance, ...]  # the paper as set first (seed None), then new draws
 
 
+def _optional(schema: dict[str, Any], derived: dict[str, tuple[str, ...]]) -> None:
+    # Fields a file may leave out because they are derived: not `required` to an editor.
+    for name, fields in derived.items():
+        model = schema if schema.get("title") == name else schema.get("$defs", {}).get(name)
+        if model and "required" in model:
+            model["required"] = [f for f in model["required"] if f not in fields]
+
+
 def json_schemas() -> dict[str, dict[str, Any]]:
     """Return the JSON Schemas of question files and exam spec files."""
     out = {}
     for name, model in (("question", Question), ("spec", ExamSpec), ("bank", BankConfig)):
         schema = model.model_json_schema(by_alias=True)
+        _optional(schema, {"Question": ("kind", "marks"), "Part": ("marks",)})
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"qbgen {name} file"
         out[name] = schema

@@ -25,8 +25,8 @@ id: {id}
 title: TODO a short title
 topic: {topic}
 tags: [{topic}]
-kind: {kind}
-marks: 2
+# Its marks are its marking scheme's total, and its kind its answers' ({kind}):
+# neither is said twice (give `marks:` and it is checked against the scheme).
 sources: []          # where it was asked, e.g. [paper-b:7]
 """
 

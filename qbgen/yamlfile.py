@@ -193,6 +193,9 @@ def _vocabulary(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(names)
 
 
+_DERIVED = {("marks",), ("kind",)}  # fields a question file may leave to its parts, scheme, answers
+
+
 def pydantic_error(
     doc: YamlDoc, exc: ValidationError, prefix: tuple = (), *, model: type[BaseModel] | None = None
 ) -> InputError:
@@ -200,7 +203,10 @@ def pydantic_error(
     errors = exc.errors(include_url=False)
     # A misspelt field shows as "unknown" and as "missing": report the typo, with a guess.
     extra = [e for e in errors if e["type"] == "extra_forbidden"]
-    err = extra[0] if extra else errors[0]
+    # A derived field (a question's marks, its kind) is missing because what it comes
+    # from is wrong: report that instead.
+    cause = [e for e in errors if not (e["type"] == "missing" and e["loc"][-1:] in _DERIVED)]
+    err = extra[0] if extra else (cause or errors)[0]
     guess = ""
     if extra:
         parent = err["loc"][:-1]
@@ -213,6 +219,10 @@ def pydantic_error(
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown field" + guess
+    elif err["type"] == "missing" and err["loc"][-1:] in _DERIVED:
+        msg = (
+            "missing, and nothing to derive it from: give it, or the marking scheme and answers it comes from"
+        )
     elif err["type"] == "missing":
         msg = "required field missing"
     elif err["type"] == "string_type" and _unquoted(doc, loc, err.get("input")):

@@ -93,7 +93,7 @@ def test_mutated_spec_fails_cleanly(tmp_path_factory, ops, data):
 def test_mutated_file_through_the_cli_is_one_line(tmp_path):
     root = tmp_path / "bank"
     (root / "rnn").mkdir(parents=True)
-    text = SOURCES[0].read_text().replace("marks: 5\n", "marks: 5\nmarks: [\n", 1)
+    text = SOURCES[0].read_text().replace("\ntitle:", "\nmarks: [\ntitle:", 1)
     (root / "rnn" / "lstm-vs-rnn-params.yaml").write_text(text)
     r = run_cli("list", "--bank", root)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

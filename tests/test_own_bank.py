@@ -235,7 +235,7 @@ def test_preview_watch_rebuilds_when_the_question_changes(own, tmp_path):
         assert pdf.stat().st_mtime_ns != first, "rebuilt after the change"
         assert "Why ReLU and not sigmoid" in pdf_text(pdf)
         # A broken edit is reported as one line; watching goes on.
-        path.write_text(path.read_text().replace("marks: 2", "marks: zwei"))
+        path.write_text(path.read_text().replace("  - marks: 1", "  - marks: zwei", 1))
         time.sleep(1.5)
         assert proc.poll() is None
     finally:

@@ -154,6 +154,9 @@ class KindHandler(ABC, Generic[S, I]):
     """One answer kind: every method a stage or writer needs, in one place."""
 
     name: ClassVar[str]
+    # A question's kind, unless its file says, is that of its highest-ranked asked answer:
+    # choice 5, table 4, code 3, numeric 2, text 1 (a worked number with a remark is numeric).
+    rank: ClassVar[int]
     spec_model: ClassVar[type[AnswerSpec]]
     instance_model: ClassVar[type[AnswerInstance]]
     skeleton: ClassVar[str]  # the question file body `qbgen new --kind NAME` writes

@@ -66,6 +66,7 @@ class Choice(KindHandler[ChoiceAnswer, ChoiceInstance]):
     """Choices: the options in the exam; the correct letters and the reason in the key."""
 
     name: ClassVar[str] = "choice"
+    rank: ClassVar[int] = 5
     spec_model = ChoiceAnswer
     instance_model = ChoiceInstance
 

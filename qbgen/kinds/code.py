@@ -44,6 +44,7 @@ class Code(KindHandler[CodeAnswer, CodeInstance]):
     """Code: nothing shown in the exam; the listing and its explanation in the key."""
 
     name: ClassVar[str] = "code"
+    rank: ClassVar[int] = 3
     spec_model = CodeAnswer
     instance_model = CodeInstance
 

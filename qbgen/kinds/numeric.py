@@ -112,6 +112,7 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
     """Numbers: nothing shown in the exam; the value, unit and tolerance in the key."""
 
     name: ClassVar[str] = "numeric"
+    rank: ClassVar[int] = 2
     spec_model = NumericAnswer
     instance_model = NumericInstance
 

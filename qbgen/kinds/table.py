@@ -106,6 +106,7 @@ class Table(KindHandler[TableAnswer, TableInstance]):
     """Tables: blank but the given cells in the exam; shown once, filled, in the key."""
 
     name: ClassVar[str] = "table"
+    rank: ClassVar[int] = 4
     spec_model = TableAnswer
     instance_model = TableInstance
 

@@ -32,6 +32,7 @@ class Text(KindHandler[TextAnswer, TextInstance]):
     """Words: nothing shown in the exam; the model answer in the key."""
 
     name: ClassVar[str] = "text"
+    rank: ClassVar[int] = 1
     spec_model = TextAnswer
     instance_model = TextInstance
 
