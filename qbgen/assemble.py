@@ -192,6 +192,14 @@ def solve_instance(bq: BankQuestion, seed: int | None) -> Solved:
                 f"{bq.id}{_seed_note(seed)}: answer {key!r} is not finite ({value!r})",
                 file=gen.path,
             )
+    parts = len(bq.question.parts)
+    stray = sorted(n for n in solution.part_steps if not 1 <= n <= parts)
+    if stray:
+        have = f"it has {parts} part{'s' if parts != 1 else ''}" if parts else "it has no parts"
+        raise QuestionFailure(
+            f"{bq.id}: solve returns part_steps for part {stray[0]}, but {have} (numbered from 1)",
+            file=gen.path,
+        )
     for answer in bq.question.all_answers():
         for key in KINDS[answer.kind].keys(answer):
             if key not in solution.answers:
@@ -281,6 +289,7 @@ def instantiate(
     values = deep_freeze(sol.answers)
     wrong = deep_freeze(solved.mistakes)
     opt_rng = rng_for(derive_seed(seed or 0, "options", bq.id)) if shuffle_options else None
+    shown = q.steps_only in (None, view)
     parts = tuple(
         PartInstance(
             label=PART_LABELS[i],
@@ -291,6 +300,7 @@ def instantiate(
                 RubricLine(marks=item.marks, text=r(("parts", i, "rubric", j, "text")))
                 for j, item in in_view(p.rubric, original)
             ),
+            steps=tuple(NoEscape(step) for step in sol.part_steps.get(i + 1, [])) if shown else (),
         )
         for i, p in enumerate(q.parts)
     )
@@ -308,7 +318,7 @@ def instantiate(
         derived=deep_freeze(solved.derived),
         prompt=r(("prompt",), key=False),
         key_note=r(("key_note",)),
-        steps=tuple(NoEscape(step) for step in sol.steps) if q.steps_only in (None, view) else (),
+        steps=tuple(NoEscape(step) for step in sol.steps) if shown else (),
         own_answers=_answers(r, q.answers, ("answers",), values, opt_rng, wrong),
         rubric=tuple(
             RubricLine(marks=item.marks, text=r(("rubric", j, "text")))

@@ -78,7 +78,9 @@ class Solution(BaseModel):
     """What `solve` returns.
 
     `answers` holds every computed answer by name (the question file's `key`s name
-    them); `steps` the worked steps shown in the key (trusted LaTeX, one item a line);
+    them); `steps` the worked steps shown in the key (trusted LaTeX, one item a line),
+    under the question; for a question in parts, `part_steps` the steps under part N
+    (1-based: `{1: [...], 2: [...]}`), each below its part's answers;
     `givens` what the question text may print (LaTeX, code, `figure`s); `data` what the
     generator drew that the paper shows, as plain data (a point set, coordinates), for
     `check` and for any output that draws it anew. Values are converted to plain Python.
@@ -88,6 +90,7 @@ class Solution(BaseModel):
 
     answers: dict[str, Any]
     steps: list[str] = Field(default_factory=list)
+    part_steps: dict[int, list[str]] = Field(default_factory=dict)
     givens: dict[str, Any] = Field(default_factory=dict)
     data: dict[str, Any] = Field(default_factory=dict)
 

@@ -374,6 +374,7 @@ class PartInstance(Frozen):
     prompt: Tex
     answers: tuple[AnswerInstance, ...]
     rubric: tuple[RubricLine, ...]
+    steps: tuple[Tex, ...] = ()  # the worked steps of this part (Solution.part_steps)
 
 
 class QuestionInstance(Frozen):
@@ -401,6 +402,10 @@ class QuestionInstance(Frozen):
     def all_answers(self) -> tuple[AnswerInstance, ...]:
         """Return every answer instance, parts included, in order."""
         return self.own_answers + tuple(a for p in self.parts for a in p.answers)
+
+    def all_steps(self) -> tuple[Tex, ...]:
+        """Return every worked step: each part's, then the question's."""
+        return tuple(s for p in self.parts for s in p.steps) + self.steps
 
     def items(self) -> dict[str, float]:
         """What a grader marks, by name, with its maximum: the question, or each part.

@@ -137,7 +137,7 @@ def step_problems(inst: QuestionInstance) -> list[str]:
     loose: list[str] = []
     figures: list[str] = []
     twice: dict[str, list[str]] = {key: [] for key in answer_lines}  # by answer, as reported
-    for i, step in enumerate(inst.steps, 1):  # each step's numbers are read once
+    for i, step in enumerate(inst.all_steps(), 1):  # each step's numbers are read once
         for num in printed_numbers(step):
             if not num.accounted(vouched):
                 loose.append(

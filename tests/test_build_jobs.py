@@ -102,7 +102,7 @@ def test_papers_given_a_run_at_a_time_build_what_one_run_builds(tmp_path):
 
 def test_settings_are_read_once_and_checked():
     s = load_settings({"QBGEN_TEX_TIMEOUT": "2.5", "QBGEN_BANK": "/b", "XDG_CACHE_HOME": "/c"})
-    assert s.tex_timeout == 2.5 and s.bank == Path("/b") and s.cache_dir == Path("/c/qbgen")
+    assert s.tex_timeout == 2.5 and s.banks == (Path("/b"),) and s.cache_dir == Path("/c/qbgen")
     assert load_settings({"QBGEN_CACHE": "/x", "XDG_CACHE_HOME": "/c"}).cache_dir == Path("/x")
     assert load_settings({}).tex_timeout == 120 and load_settings({}).banks == ()
     for bad in ("abc", "-1", "0", "inf", "nan"):

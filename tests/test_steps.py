@@ -5,7 +5,7 @@ import pytest
 from qbgen.latex import fmt
 from qbgen.numbers import printed_numbers, unaccounted
 
-from .conftest import run_cli
+from .conftest import pdf_text, run_cli
 from .test_bad_input import edit, make
 
 GEN_WITH_STEPS = """
@@ -131,3 +131,81 @@ def test_a_rounded_number_in_a_step_has_the_keys_figures(tmp_path, figures, fail
     edit(bank / "q" / "good.yaml", "label: Square}", "label: Square, tolerance: 0.01}")
     r = run_cli("validate", "--seeds", "20", "--bank", bank)
     assert (r.returncode == 1, "significant figures, where the key's rule is 4" in r.stdout) == (fails, fails)
+
+
+# ------------------------------------------------------------ steps under their part
+
+PARTED_Q = """
+    id: good
+    title: Good, in parts
+    topic: q
+    generator: good_gen.py
+    prompt: Let $x = \\VAR{p.x}$.
+    parts:
+      - prompt: Give half of $x$.
+        answers: [{kind: numeric, key: half, label: Half}]
+        rubric: [{marks: 1, text: Half.}]
+      - prompt: Give the square of $x$.
+        answers: [{kind: numeric, key: sq, label: Square}]
+        rubric: [{marks: 1, text: Square.}]
+"""
+
+GEN_PART_STEPS = """
+    from pydantic import Field
+    from qbgen import authoring
+    from qbgen.authoring import Solution, agree, fmt
+
+    class Params(authoring.Params):
+        x: int = Field(ge=3, le=9)
+
+    def sample(rng):
+        return Params(x=int(rng.integers(3, 10)))
+
+    def solve(p):
+        half = p.x / 2
+        return Solution(
+            answers={"half": half, "sq": p.x ** 2},
+            part_steps={
+                1: [rf"HALFSTEP $x/2 = {fmt(half)}$."],
+                2: [rf"SQUARESTEP $x^2 = (2 \\\\cdot {fmt(half)})^2 = {fmt(p.x ** 2)}$."],
+            },
+        )
+
+    def check(p, s):
+        agree("half", sum(0.5 for _ in range(p.x)), s.answers["half"])
+        agree("sq", sum(p.x for _ in range(p.x)), s.answers["sq"])
+"""
+
+
+def _parted(tmp_path):
+    return make(
+        tmp_path,
+        q__good_yaml=PARTED_Q,
+        q__good_gen_py=GEN_PART_STEPS,
+        exams__t_yaml="course: T\nmax_marks: 2\nsections:\n  - questions: [good]\n",
+    )
+
+
+def test_part_steps_print_under_their_part_and_are_checked(tmp_path):
+    bank = _parted(tmp_path)
+    r = run_cli("validate", "--seeds", "20", "--bank", bank)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run_cli("build", "t", "--bank", bank, "--seed", "3", "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    key = pdf_text(tmp_path / "out" / "key.pdf")
+    # Part (a)'s answer, then its step, then part (b) with its answer and its own step.
+    order = [key.index(s) for s in ("Half:", "HALFSTEP", "Give the square", "Square:", "SQUARESTEP")]
+    assert order == sorted(order), key
+    assert "HALFSTEP" not in pdf_text(tmp_path / "out" / "exam.pdf")
+    # A wrong number in a part's step fails validate like one under the question.
+    edit(bank / "q" / "good_gen.py", "{fmt(half)})^2", "{fmt(half + 1)})^2")
+    r = run_cli("validate", "--seeds", "20", "--bank", bank)
+    assert r.returncode == 1 and "worked step 2 prints" in r.stdout, r.stdout + r.stderr
+
+
+def test_steps_for_a_part_the_question_lacks_fail(tmp_path):
+    bank = _parted(tmp_path)
+    edit(bank / "q" / "good_gen.py", "2: [rf", "3: [rf")
+    r = run_cli("validate", "--seeds", "5", "--bank", bank)
+    assert r.returncode == 1
+    assert "solve returns part_steps for part 3, but it has 2 parts (numbered from 1)" in r.stdout

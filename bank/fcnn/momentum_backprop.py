@@ -257,7 +257,10 @@ def solve(p: Params) -> Solution:
         "w5_new": w5n,
         "w6_new": w6n,
     }
-    return Solution(answers=answers, steps=steps, givens={"figure": figure(_figure(p), ALT)})
+    # The forward pass under part (a), the backward pass and the update under part (b).
+    return Solution(
+        answers=answers, part_steps={1: steps[:4], 2: steps[4:]}, givens={"figure": figure(_figure(p), ALT)}
+    )
 
 
 def mistakes(p: Params) -> dict[str, dict[str, float]]:

@@ -104,11 +104,11 @@ def question_groups(q: QuestionInstance, texts: Texts, spec: str, code: str) -> 
     """
     base = f"{spec}:{code}:{q.number}"
     head = f"<p><small>Set {code}, question {q.number}</small></p>"
-    units = [(q.prompt, q.own_answers, q.rubric, q.marks, "")]
+    units = [(q.prompt, q.own_answers, q.rubric, q.marks, "", ())]
     if q.parts:
-        units = [(p.prompt, p.answers, p.rubric, p.marks, p.label) for p in q.parts]
+        units = [(p.prompt, p.answers, p.rubric, p.marks, p.label, p.steps) for p in q.parts]
     groups = []
-    for prompt, answers, rubric, marks, label in units:
+    for prompt, answers, rubric, marks, label, own_steps in units:
         text = [texts.add(q.prompt)] if label else []
         text.append(texts.add(prompt))
         forms = []
@@ -140,7 +140,7 @@ def question_groups(q: QuestionInstance, texts: Texts, spec: str, code: str) -> 
                 text=text,
                 forms=forms,
                 rubric=[(line.marks, texts.add(line.text)) for line in rubric],
-                steps=[texts.add(s) for s in q.steps] if last else [],
+                steps=[texts.add(s) for s in own_steps + (q.steps if last else ())],
                 remarks=[texts.add(KINDS[a.kind].latex_key(a)) for a in answers if not a.asked],
                 answers=per_answer,
             )
