@@ -207,7 +207,7 @@ def _bare_percent(doc: YamlDoc, loc: Loc, source: str) -> None:
     # marks" prints "50"): bank text writes \%. Jinja's own code (\VAR{x % 2}) is not text.
     for n, line in enumerate(source.splitlines(), 1):
         if _BARE_PERCENT.search(_JINJA_SPAN.sub("", line)):
-            raise _text_error(
+            raise text_error(
                 doc,
                 loc,
                 source,
@@ -223,16 +223,19 @@ def _printable(doc: YamlDoc, loc: Loc, source: str) -> None:
     if hook:
         line = source[: hook.start()].count("\n") + 1
         message = f"{hook[0]!r} reaches Lua under LuaLaTeX; bank text may not run code (a generator can)"
-        raise _text_error(doc, loc, source, line, message)
+        raise text_error(doc, loc, source, line, message)
     bad = unprintable(source)
     if bad:
         line = source[: source.index(bad[0])].count("\n") + 1
-        raise _text_error(doc, loc, source, line, unprintable_message(bad[0]))
+        raise text_error(doc, loc, source, line, unprintable_message(bad[0]))
 
 
-def _text_error(doc: YamlDoc, loc: Loc, source: str, line: int, message: str) -> InputError:
-    # The error of a text field at its `line` (1-based): a block scalar's text starts on
-    # the line after its key, a one-line value is on the key's line.
+def text_error(doc: YamlDoc, loc: Loc, source: str, line: int, message: str) -> InputError:
+    """The error of a text field at its `line` (1-based), placed in the question file.
+
+    A block scalar's text starts on the line after its key, a one-line value is on the
+    key's line.
+    """
     return InputError(
         message,
         file=doc.path,
@@ -252,7 +255,7 @@ def _compile(doc: YamlDoc, question: Question) -> dict[Loc, jinja2.Template | Pl
         try:
             out[loc] = text_template(_text_env(), source)
         except jinja2.TemplateSyntaxError as exc:
-            raise _text_error(doc, loc, source, exc.lineno or 1, f"template syntax: {exc.message}") from None
+            raise text_error(doc, loc, source, exc.lineno or 1, f"template syntax: {exc.message}") from None
     return out
 
 

@@ -29,11 +29,12 @@ from typing import Any
 
 from . import authoring
 from .assemble import instantiate
-from .bank import Bank, BankQuestion, Generator, load_bank
+from .bank import Bank, BankQuestion, Generator, load_bank, text_error
 from .errors import InputError, QbgenError, TypesetError
 from .frozen import thaw
 from .kinds import KINDS
-from .models import Exam, Package, QuestionInstance, SectionInstance
+from .kinds.base import Loc
+from .models import Exam, Package, QuestionInstance, SectionInstance, in_view
 from .numbers import numbers_of, printed_numbers
 from .render import preamble, render
 from .seeds import rng_for
@@ -275,44 +276,140 @@ def _spec_report(path: Path, bank: Bank) -> QuestionReport:
     return report
 
 
-def compile_questions(bank: Bank, reports: list[QuestionReport]) -> None:
-    """Typeset every passing question once (its key view), all in one document.
+COMPILE_DRAWS = 3  # new draws of a parameterised question `--compile` typesets, beside the paper's
 
-    A question LaTeX rejects gets the failure in its report; the document is typeset
-    again without it, until the rest compiles.
+
+@dataclass(frozen=True)
+class _Draw:
+    """One instance `--compile` typesets: its question, its seed (None: as set), the instance."""
+
+    bq: BankQuestion
+    seed: int | None
+    inst: QuestionInstance
+
+    @property
+    def name(self) -> str:
+        return f"{self.bq.id} ({'original values' if self.seed is None else f'seed {self.seed}'})"
+
+
+def _draws(bank: Bank, reports: list[QuestionReport], draws: int) -> list[_Draw]:
+    # The paper as set and new papers: what a view shows differs (`only:`, new numbers).
+    out: list[_Draw] = []
+    for r in reports:
+        if not (r.ok and r.id in bank.questions):  # a question's report, not a spec's
+            continue
+        bq = bank.questions[r.id]
+        seeds: list[int | None] = [] if bq.generator and bq.question.original is None else [None]
+        seeds += list(range(draws if bq.generator else 1))
+        out += [_Draw(bq, s, instantiate(bq, str(len(out) + 1), s)) for s in seeds]
+    return out
+
+
+def compile_questions(bank: Bank, reports: list[QuestionReport], draws: int = COMPILE_DRAWS) -> None:
+    """Typeset every passing question (its key view) for several draws, all in one document.
+
+    Each question is typeset as set and for `draws` new seeds. A question LaTeX rejects
+    gets the failure in its report, placed in its file (the line and field whose text
+    holds the error); the document is typeset again without it, until the rest compiles.
     """
     by_id = {r.id: r for r in reports}
-    pending: list[QuestionInstance] = []
-    for r in reports:
-        if r.ok and r.id in bank.questions:  # a question's report, not a spec's
-            bq = bank.questions[r.id]
-            pending.append(instantiate(bq, str(len(pending) + 1), None if bq.generator is None else 0))
+    pending = _draws(bank, reports, draws)
     fmt = ensure_format(preamble(bank.packages))
     with tempfile.TemporaryDirectory(prefix="qbgen-compile-") as tmp:
         while pending:
             tex = Path(tmp) / "all.tex"
             try:
-                _typeset_together(pending, tex, fmt, bank.packages)
-                _overfull_warnings(tex, by_id)
+                _typeset_together([d.inst for d in pending], tex, fmt, bank.packages)
+                _overfull_warnings(tex, by_id, pending)
                 return
             except TypesetError as exc:
-                culprit = next((q for q in pending if q.id == exc.question), None)
+                culprit = _draw_at(pending, tex, exc.line) if exc.question else None
                 if culprit is not None:
-                    by_id[culprit.id].failures.append(f"{culprit.id}: does not typeset: {exc.detail()}")
-                    pending = [q for q in pending if q.id != culprit.id]
+                    placed = _placed(culprit, tex, exc)
+                    by_id[culprit.bq.id].failures.append(f"{culprit.name}: does not typeset: {placed}")
+                    pending = [d for d in pending if d.bq.id != culprit.bq.id]
                     continue
                 # Not placed in a question (a run stopped at its time limit shows no line):
                 # each question alone says which fail; if none does, they fail together.
-                alone = _failing_alone(pending, Path(tmp), fmt, bank.packages)
-                for q in pending:
-                    why = alone.get(q.id)
+                alone = _failing_alone([d.inst for d in pending], Path(tmp), fmt, bank.packages)
+                for qid in dict.fromkeys(d.bq.id for d in pending):
+                    why = alone.get(qid)
                     if why is not None:
-                        by_id[q.id].failures.append(f"{q.id}: does not typeset: {why}")
+                        by_id[qid].failures.append(f"{qid}: does not typeset: {why}")
                     elif not alone:
-                        by_id[q.id].failures.append(f"does not typeset with the others: {exc.detail()}")
+                        by_id[qid].failures.append(f"does not typeset with the others: {exc.detail()}")
                 if not alone:
                     return
-                pending = [q for q in pending if q.id not in alone]
+                pending = [d for d in pending if d.bq.id not in alone]
+
+
+def _draw_at(pending: list[_Draw], tex: Path, line: int | None) -> _Draw | None:
+    # The k-th question span of the document is the k-th draw typeset.
+    if line is None:
+        return None
+    begun = sum(
+        1 for text in tex.read_text("utf-8").splitlines()[:line] if text.startswith("% qbgen: begin ")
+    )
+    return pending[begun - 1] if 1 <= begun <= len(pending) else None
+
+
+def _fields(draw: _Draw) -> list[tuple[Loc, str]]:
+    # (location in the question file, rendered LaTeX) of each text the key prints.
+    q, inst, original = draw.bq.question, draw.inst, draw.seed is None
+    out: list[tuple[Loc, str]] = [(("prompt",), inst.prompt), (("key_note",), inst.key_note)]
+
+    def scheme(loc: Loc, items: list[Any], lines: Sequence[Any]) -> None:
+        out.extend(
+            (loc + (j, "text"), line.text)
+            for (j, _), line in zip(in_view(items, original), lines, strict=True)
+        )
+
+    def answers(loc: Loc, items: list[Any], given: Sequence[Any]) -> None:
+        for (j, _), a in zip(in_view(items, original), given, strict=True):
+            for name in ("label", "text", "explanation", "caption"):
+                value = getattr(a, name, None)
+                if isinstance(value, str) and value:
+                    out.append((loc + (j, name), value))
+
+    scheme(("rubric",), q.rubric, inst.rubric)
+    answers(("answers",), q.answers, inst.own_answers)
+    for i, (part, pi) in enumerate(zip(q.parts, inst.parts, strict=True)):
+        out.append((("parts", i, "prompt"), pi.prompt))
+        scheme(("parts", i, "rubric"), part.rubric, pi.rubric)
+        answers(("parts", i, "answers"), part.answers, pi.answers)
+    return out
+
+
+def _placed(draw: _Draw, tex: Path, exc: TypesetError) -> str:
+    # The question file's line and field whose text holds the .tex line LaTeX stopped at;
+    # a worked step's is the generator's; else the .tex's own place, as LaTeX gave it.
+    lines = tex.read_text("utf-8").splitlines()
+    at = exc.line or 0
+    for loc, text in _fields(draw):
+        first = next((t.strip() for t in text.splitlines() if t.strip()), "")
+        if not first:
+            continue
+        for start in range(max(at - text.count("\n") - 1, 0), at):  # 0-based; `at` is 1-based
+            if first in lines[start]:
+                template = _source_of(draw.bq, loc) or text
+                offset = min(at - start, template.count("\n") + 1)  # Jinja may drop lines
+                return str(text_error(draw.bq.doc, loc, template, offset, exc.message))
+    if draw.bq.generator is not None and any(
+        str(step).strip() and any(str(step).strip()[:40] in ln for ln in lines[max(at - 3, 0) : at])
+        for step in draw.inst.all_steps()
+    ):
+        return f"{draw.bq.generator.path}: a worked step of solve: {exc.message}"
+    return exc.detail()
+
+
+def _source_of(bq: BankQuestion, loc: Loc) -> str | None:
+    # The field's text as the file has it (its template), for its line count.
+    value: Any = bq.question
+    for key in loc:
+        value = value[key] if isinstance(key, int) else getattr(value, key, None)
+        if value is None:
+            return None
+    return value if isinstance(value, str) else None
 
 
 def _typeset_together(
@@ -343,15 +440,19 @@ def _failing_alone(
 OVERFULL_PT = 2.0  # smaller overruns are invisible at print size
 
 
-def _overfull_warnings(tex: Path, by_id: dict[str, QuestionReport]) -> None:
-    # A line that runs into the margin is a layout fault an author should see.
-    lines = tex.read_text("utf-8").splitlines()
+def _overfull_warnings(tex: Path, by_id: dict[str, QuestionReport], draws: list[_Draw]) -> None:
+    # A line that runs into the margin is a layout fault an author should see: which
+    # draw, and the text of the line.
     log = tex.with_suffix(".log").read_text("latin-1")
+    lines = tex.read_text("utf-8").splitlines()
     for m in re.finditer(r"^Overfull \\hbox \(([\d.]+)pt too wide\) .*?lines? (\d+)", log, re.M):
         width, line = float(m.group(1)), int(m.group(2))
-        qid = question_at(lines, line)
-        if width >= OVERFULL_PT and qid in by_id:
-            by_id[qid].warnings.append(f"a line of its text or key runs {width:.0f}pt into the margin")
+        draw = _draw_at(draws, tex, line) if question_at(lines, line) else None
+        if width >= OVERFULL_PT and draw is not None and draw.bq.id in by_id:
+            text = " ".join(lines[line - 1].split())[:60]
+            warning = f"{draw.name}: a line of its text or key runs {width:.0f}pt into the margin: {text}"
+            if warning not in by_id[draw.bq.id].warnings:
+                by_id[draw.bq.id].warnings.append(warning)
 
 
 def write_junit(reports: list[QuestionReport], path: Path, seconds: float) -> None:

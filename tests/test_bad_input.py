@@ -3,6 +3,7 @@ naming the file, the line and the field or question, and never a traceback."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -703,6 +704,53 @@ def test_validate_compile_names_the_one_question_that_timed_out(tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAIL good" in r.stdout and "ok   other" in r.stdout, r.stdout
     assert "good: does not typeset: pdflatex did not finish within 3 s" in r.stdout + r.stderr
+
+
+@needs_tex
+def test_validate_compile_places_a_latex_error_in_the_question_file(tmp_path):
+    # Only a new paper shows the bad macro: the paper as set typesets, seed 0 does not.
+    bank = make(tmp_path)
+    edit(
+        bank / "q" / "good.yaml",
+        "  What is \\VAR{p.x} squared?\n",
+        "  What is \\VAR{p.x} squared?\n"
+        "  \\BLOCK{if not original}Mind the \\nosuchmacro sign.\\BLOCK{endif}\n",
+    )
+    edit(bank / "q" / "good.yaml", "generator: good_gen.py\n", "generator: good_gen.py\noriginal: {x: 2}\n")
+    text = (bank / "q" / "good.yaml").read_text()
+    line = text.splitlines().index("  \\BLOCK{if not original}Mind the \\nosuchmacro sign.\\BLOCK{endif}") + 1
+    r = run_cli("validate", "--bank", bank, "--seeds", "2", "--compile")
+    assert r.returncode == 1, r.stdout + r.stderr
+    want = f"good (seed 0): does not typeset: {bank / 'q' / 'good.yaml'}:{line}: prompt: LaTeX error:"
+    assert want in r.stdout and "Undefined control sequence" in r.stdout, r.stdout
+    assert ".tex" not in r.stdout  # not a line of the generated document
+    # In a marking scheme's line: that line and field.
+    edit(bank / "q" / "good.yaml", "\\BLOCK{if not original}Mind the \\nosuchmacro sign.\\BLOCK{endif}", "")
+    edit(bank / "q" / "good.yaml", "text: Right square.}", "text: Right \\badmacro square.}")
+    text = (bank / "q" / "good.yaml").read_text()
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "badmacro" in t)
+    r = run_cli("validate", "--bank", bank, "--seeds", "2", "--compile")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert (
+        f"good (original values): does not typeset: {bank / 'q' / 'good.yaml'}:{line}: rubric.0.text:"
+        in r.stdout
+    )
+
+
+@needs_tex
+def test_validate_compile_warns_of_a_line_into_the_margin_naming_the_draw(tmp_path):
+    # Only new papers print the over-wide box: each new draw is warned of, the paper as set not.
+    bank = make(tmp_path)
+    wide = "\\BLOCK{if not original}\\mbox{" + "wide " * 30 + "}\\BLOCK{endif}"
+    edit(bank / "q" / "good.yaml", "squared?", "squared? " + wide)
+    edit(bank / "q" / "good.yaml", "generator: good_gen.py\n", "generator: good_gen.py\noriginal: {x: 2}\n")
+    r = run_cli("validate", "--bank", bank, "--seeds", "2", "--compile")
+    assert r.returncode == 0, r.stdout + r.stderr
+    warned = re.findall(
+        r"warning: good \(([^)]*)\): a line of its text or key runs \d+pt into the margin: \\question",
+        r.stdout,
+    )
+    assert warned == ["seed 0", "seed 1", "seed 2"], r.stdout
 
 
 # ---------------------------------------------------------------- nothing lost

@@ -33,11 +33,14 @@ def solve(p):
 
 
 def test_shipped_bank_validates():
-    r = run_cli("validate", "--seeds", "30", "--json")
+    # --compile: every question typesets as set and for new draws, and no line of it (or
+    # of its key) runs into the margin.
+    r = run_cli("validate", "--seeds", "30", "--json", "--compile")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     reports = json.loads(r.stdout)
     specs = {f"spec {p.stem}" for p in (BANK / "exams").glob("*.yaml")}
     assert {x["id"] for x in reports} == set(load_bank(BANK).questions) | specs
+    assert [(x["id"], x["warnings"]) for x in reports if x["warnings"]] == []
     assert all(x["ok"] for x in reports)
     assert all(x["seeds"] == 30 for x in reports if x["id"] in GENERATED)
 

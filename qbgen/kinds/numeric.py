@@ -227,7 +227,11 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
         """
         unit = "\\," + escape(inst.unit) if inst.unit else ""
         bounds = self.bounds(inst)
-        tol = f" \\quad\\mbox{{(accept {bounds[0]} to {bounds[1]})}}" if bounds else ""
+        # The interval follows the value, or starts the next line when the line is full
+        # (a long label): the fil glues cancel unless TeX breaks there, and what follows a
+        # break is dropped. An LMS's HTML sees the \quad alone (pandoc drops the rest).
+        gap = " \\hspace{0pt plus 1fil}\\penalty100\\hspace{0pt plus -1fil}\\quad"
+        tol = f"{gap}\\mbox{{(accept {bounds[0]} to {bounds[1]})}}" if bounds else ""
         value = self.printed(inst)[inst.key]
         return f"{label_tex(inst.label, 'Answer')}{value}{unit}{tol}\\par\n"
 
