@@ -194,8 +194,9 @@ def test_the_crib_lists_every_sets_numbers_as_its_key_prints_them(sets):
     crib = pdf_text(sets / "crib.pdf", layout=True)
     assert "Crib: paper-b" in crib
     for code in "AB":
-        # Each answer line of the set's key: "LABEL: VALUE (accept LOW to HIGH)".
-        key = re.findall(r": (\S+) \(accept (\S+) to (\S+)\)", pdf_text(sets / code / "key.pdf"))
+        # Each answer line of the set's key: "LABEL: VALUE (accept LOW to HIGH)", the
+        # interval on the next line where a long label fills the first.
+        key = re.findall(r": (\S+)\s+\(accept (\S+) to (\S+)\)", pdf_text(sets / code / "key.pdf"))
         assert len(key) > 10
         rows = [ln.split() for ln in crib.splitlines() if ln.split()[:1] == [code]]
         cells = [cell for row in rows for cell in row[1:]]
