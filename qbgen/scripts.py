@@ -72,6 +72,14 @@ PDFLATEX_FONTS = r"""% qbgen: fonts pdflatex
 \usepackage{lmodern}
 \usepackage[utf8]{inputenc}
 % qbgen: end fonts"""
+# The Lua sandbox at its end (no Lua comments in it: TeX joins its lines): reads only
+# in the build folder and the system's TeX and font trees; writes, removals and new
+# folders only in the build folder, which it cannot leave (no lfs.chdir); no processes,
+# no C libraries, no debug library but its traceback and getinfo; a file of the build
+# folder loads as text only. `load` still takes bytecode (lualibs loads what it dumps),
+# so this confines mistakes, not a hostile bank (whose generators run Python anyway). What
+# luaotfload learns of fonts it cannot save from here: typeset.warm_lualatex fills its
+# caches first, from qbgen's own text.
 LUALATEX_FONTS = r"""% qbgen: fonts lualatex
 \usepackage{fontspec}
 \directlua{luaotfload.add_fallback("qbfallback", {
@@ -88,7 +96,7 @@ LUALATEX_FONTS = r"""% qbgen: fonts lualatex
     "/usr/share/fonts/", "/usr/local/share/fonts/", var .. "/"}
   local real_open = io.open
   local function inside(name)
-    if name:find("..", 1, true) then return false end
+    if not (type(name) == "string") or name:find("..", 1, true) then return false end
     if not (name:sub(1, 1) == "/") then return true end
     for _, tree in ipairs(trees) do
       if string.len(tree) > 1 and name:sub(1, string.len(tree)) == tree then return true end
@@ -96,34 +104,54 @@ LUALATEX_FONTS = r"""% qbgen: fonts lualatex
     return false
   end
   local function writable(name)
-    if not (type(name) == "string") or name:find("..", 1, true) then return false end
-    if not (name:sub(1, 1) == "/") then return true end
-    return string.len(var) > 1 and name:sub(1, string.len(var) + 1) == var .. "/"
+    return type(name) == "string" and not name:find("..", 1, true) and not (name:sub(1, 1) == "/")
   end
+  local function refuse() error("qbgen: outside the build folder") end
   io.open = function(name, mode, ...)
-    if not (type(name) == "string") or not inside(name) then return nil, "qbgen: outside the build folder" end
+    if not inside(name) then return nil, "qbgen: outside the build folder" end
     if type(mode) == "string" and mode:find("[wa+]") and not writable(name) then
       return nil, "qbgen: outside the build folder"
     end
     return real_open(name, mode, ...)
   end
-  local real_loadfile, real_dofile, real_remove, real_rename = loadfile, dofile, os.remove, os.rename
-  loadfile = function(name, ...)
-    if not (type(name) == "string") or not inside(name) then return nil, "qbgen: outside the build folder" end
-    return real_loadfile(name, ...)
+  local real_output, real_input = io.output, io.input
+  io.output = function(f)
+    if type(f) == "string" and not writable(f) then refuse() end
+    return real_output(f)
+  end
+  io.input = function(f)
+    if type(f) == "string" and not inside(f) then refuse() end
+    return real_input(f)
+  end
+  local real_loadfile = loadfile
+  loadfile = function(name, mode, ...)
+    if not inside(name) then return nil, "qbgen: outside the build folder" end
+    if writable(name) then mode = "t" end
+    return real_loadfile(name, mode, ...)
   end
   dofile = function(name)
-    if not (type(name) == "string") or not inside(name) then error("qbgen: outside the build folder") end
-    return real_dofile(name)
+    if not inside(name) then refuse() end
+    local chunk, why = loadfile(name)
+    if not chunk then error(why) end
+    return chunk()
   end
-  os.remove = function(name)
-    if not writable(name) then return nil, "qbgen: outside the build folder" end
-    return real_remove(name)
-  end
+  local real_rename = os.rename
   os.rename = function(old, new)
     if not (writable(old) and writable(new)) then return nil, "qbgen: outside the build folder" end
     return real_rename(old, new)
   end
+  local function confined(real)
+    return function(name, ...)
+      if not writable(name) then return nil, "qbgen: outside the build folder" end
+      return real(name, ...)
+    end
+  end
+  lfs.mkdir, lfs.rmdir, lfs.touch = confined(lfs.mkdir), confined(lfs.rmdir), confined(lfs.touch)
+  os.remove = confined(os.remove)
+  lfs.chdir, lfs.link, lfs.lock, lfs.unlock, lfs.lock_dir = nil, nil, nil, nil, nil
+  os.tmpname, os.tmpdir = nil, nil
+  package.loadlib, package.cpath = nil, ""
+  debug = {traceback = debug.traceback, getinfo = debug.getinfo}
   io.lines, io.popen, os.execute, os.exec, os.spawn = nil, nil, nil, nil, nil
 }
 % qbgen: end fonts"""
@@ -141,6 +169,29 @@ FALLBACK_FONTS = (
     "Noto Sans Symbols2",
 )
 FONT_PACKAGES = "texlive-luatex fonts-noto-core fonts-noto-cjk"
+
+
+def lualatex_warmup() -> str:
+    """A document of qbgen's own text in every font of the LuaLaTeX block, without its sandbox.
+
+    A document's Lua may write only into its build folder, so it cannot save what
+    luaotfload learns of a font; `typeset` runs this once first (trusted: no bank text),
+    which fills luaotfload's caches, or every document would analyse the CJK fonts anew.
+    """
+    fonts = LUALATEX_FONTS[: LUALATEX_FONTS.index("\\directlua{\n  local home")]
+    sample = "Latin Ελληνικά Кириллица देवनागरी 中文 日本語 한국어 ⊕ ∮ ☃"
+    # Every size the class sets (Latin Modern has a design per size) in every shape: a
+    # font the caches lack makes luaotfload rescan the system's fonts on every run.
+    sizes = r"\tiny \scriptsize \footnotesize \small \normalsize \large \Large \LARGE \huge \Huge".split()
+    shapes = [
+        r"\rmfamily", r"\bfseries", r"\itshape", r"\bfseries\itshape", r"\slshape", r"\scshape",
+        r"\sffamily", r"\sffamily\bfseries", r"\sffamily\itshape", r"\ttfamily", r"\ttfamily\bfseries",
+        r"\ttfamily\itshape",
+    ]  # fmt: skip
+    body = "\n".join(f"{{{size}{shape} {sample}}}\\par" for size in sizes for shape in shapes)
+    return f"\\documentclass[11pt]{{article}}\n{fonts}\n\\begin{{document}}\n{body}\n\\end{{document}}\n"
+
+
 # Names that reach Lua from TeX: bank text may not hold them (nor build them with
 # \csname, which is spelled out the same way).
 LUA_HOOKS = re.compile(r"directlua|latelua|luaexec|luadirect|luacode|luafunction|luabytecode|luadef|luacall")

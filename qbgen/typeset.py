@@ -20,6 +20,7 @@ format.
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import os
@@ -33,7 +34,7 @@ from functools import cache
 from pathlib import Path
 
 from .errors import EnvironmentProblem, TypesetError
-from .scripts import FONT_PACKAGES, LUALATEX_MARK
+from .scripts import FONT_PACKAGES, LUALATEX_FONTS, LUALATEX_MARK, lualatex_warmup
 from .settings import DEFAULT_TEX_TIMEOUT as DEFAULT_TIMEOUT
 from .settings import settings
 
@@ -243,6 +244,50 @@ def lualatex() -> str:
     return exe
 
 
+WARMUP_TIMEOUT = 900.0  # the first LuaLaTeX run on a machine analyses the Noto CJK fonts
+
+
+def warm_lualatex(exe: str) -> None:
+    """Fill luaotfload's font caches once per font block and engine (`scripts.lualatex_warmup`).
+
+    Serialised by a lock in the cache folder, so two documents typeset at once do not
+    both pay for it; a failure here is left for the document's own run to report.
+    """
+    key = hashlib.sha256((LUALATEX_FONTS + "\0" + _engine_id(exe)).encode()).hexdigest()[:16]
+    stamp = cache_dir() / f"lualatex-fonts-{key}.ok"
+    if stamp.exists():
+        return
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(stamp.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            return
+        with tempfile.TemporaryDirectory(prefix="qbgen-fonts-") as tmp:
+            (Path(tmp) / "warm.tex").write_text(lualatex_warmup(), "utf-8")
+            cmd = [
+                exe,
+                "-interaction=nonstopmode",
+                "-halt-on-error",
+                "-no-shell-escape",
+                "--nosocket",
+                "warm.tex",
+            ]
+            proc = subprocess.run(
+                cmd, cwd=tmp, env=tex_env(), stdin=subprocess.DEVNULL, capture_output=True,
+                timeout=WARMUP_TIMEOUT, check=False,
+            )  # fmt: skip
+        if proc.returncode == 0:
+            stamp.touch()
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    finally:
+        os.close(lock)
+
+
 def engine(tex_path: Path) -> str:
     """The engine a document was written for: its font block says (see `scripts.adapt`)."""
     with tex_path.open("rb") as f:
@@ -260,6 +305,7 @@ def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = 
     name = engine(tex_path)
     if name == "lualatex":
         exe, fmt = lualatex(), None
+        warm_lualatex(exe)
     else:
         exe = pdflatex()
     workdir = tex_path.parent

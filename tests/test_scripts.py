@@ -167,8 +167,12 @@ def test_lua_in_a_lualatex_document_reads_nothing_outside_the_build_folder(tmp_p
     probe = r"""\directlua{local f = io.open("/etc/hostname", "r")
       tex.print(f and "READ" or "REFUSED")
       tex.print(loadfile("CODE") and " LOADED" or " NOTLOADED")
-      tex.print(os.remove("VICTIM") and " REMOVED" or " KEPT")}"""
-    probe = probe.replace("CODE", str(code)).replace("VICTIM", str(victim))
+      tex.print(os.remove("VICTIM") and " REMOVED" or " KEPT")
+      tex.print(lfs.chdir and " CHDIR" or " NOCHDIR")
+      tex.print(pcall(io.output, "OUTSIDE") and " WROTE" or " NOOUT")
+      tex.print(debug.getupvalue and " UPVALUES" or " NOUPVALUES")}"""
+    outside = elsewhere / "written.txt"
+    probe = probe.replace("CODE", str(code)).replace("VICTIM", str(victim)).replace("OUTSIDE", str(outside))
     tex = tmp_path / "doc.tex"
     body = f"\\documentclass{{article}}\n{PDFLATEX_FONTS}\n\\begin{{document}}\nप्रिया {probe}\n"
     body += "\\end{document}\n"
@@ -176,6 +180,9 @@ def test_lua_in_a_lualatex_document_reads_nothing_outside_the_build_folder(tmp_p
     text = pdf_text(typeset(tex))
     assert "REFUSED" in text and "READ" not in text.replace("REFUSED", ""), text
     assert "NOTLOADED" in text and "KEPT" in text and victim.read_text() == "mine\n", text
+    for refused in ("NOCHDIR", "NOOUT", "NOUPVALUES"):  # no way round the checks
+        assert refused in text, text
+    assert not outside.exists()
 
 
 def test_bank_text_may_not_reach_lua(tmp_path):

@@ -277,3 +277,14 @@ def test_package_options_reach_a_package_qbgen_loads_too(tmp_path):
     tex = (tmp_path / "p" / "shaded.tex").read_text()
     assert tex.index("\\PassOptionsToPackage{table}{xcolor}") < tex.index("\\documentclass")
     assert "\\usepackage{booktabs}" in tex
+
+
+def test_the_example_bank_yaml_validates_against_the_shipped_schema():
+    import jsonschema
+    import yaml
+
+    from qbgen.models import json_schemas
+
+    jsonschema.validate(yaml.safe_load((EXAMPLE / "bank.yaml").read_text()), json_schemas()["bank"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"packages": [{"name": "x", "options": "a}b"}]}, json_schemas()["bank"])
