@@ -165,7 +165,7 @@ def solve_instance(bq: BankQuestion, seed: int | None) -> Solved:
     if gen is None:
         return Solved({}, authoring.Solution(answers={}), {}, {})
     if seed is None:
-        params = bq.original_params()
+        params = bq.original_params()  # load_question checked they validate
         if params is None:
             params = _call(bq, "sample", 0, gen.sample, rng_for(0))
     else:
@@ -179,6 +179,11 @@ def solve_instance(bq: BankQuestion, seed: int | None) -> Solved:
             f"{bq.id}{_seed_note(seed)}: sample drew params its own Params model rejects: "
             f"{field}: {err['msg']}",
             file=gen.path,
+        ) from None
+    except Exception as exc:  # a validator of Params failing: bank code, located
+        file, line = _where(exc, bq)
+        raise QuestionFailure(
+            f"{bq.id}{_seed_note(seed)}: Params raised {type(exc).__name__}: {exc}", file=file, line=line
         ) from None
     solution = _call(bq, "solve", seed, gen.solve, params)
     if not isinstance(solution, authoring.Solution):

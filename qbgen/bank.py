@@ -91,7 +91,8 @@ class BankQuestion:
         """Return the pinned paper values as `Params`, or None."""
         if self.generator is None or self.question.original is None:
             return None
-        return self.generator.Params.model_validate(self.question.original)
+        with self.generator.imports():  # a Params validator may use the bank's _lib
+            return self.generator.Params.model_validate(self.question.original)
 
 
 @dataclass(frozen=True)
@@ -135,12 +136,13 @@ class Bank:
 
     @property
     def packages(self) -> tuple[Package, ...]:
-        """Every folder's extra LaTeX packages, each once, in order."""
-        seen: dict[str, Package] = {}
+        """Every folder's extra LaTeX packages, each once, in order, with all their options."""
+        seen: dict[str, list[str]] = {}
         for folder in self.folders:
             for p in folder.packages:
-                seen.setdefault(p.name, p)
-        return tuple(seen.values())
+                options = seen.setdefault(p.name, [])
+                options += [o for o in p.options.split(",") if o.strip() and o not in options]
+        return tuple(Package(name=name, options=",".join(options)) for name, options in seen.items())
 
     def folder_of(self, path: Path) -> BankFolder:
         """The bank folder holding `path` (a spec), else the first."""
@@ -156,8 +158,11 @@ class Bank:
             return self.questions[ref]
         if ref in self.sources:
             return self.questions[self.sources[ref]]
-        where = f"the bank {self.root}" if len(self.folders) == 1 else f"the banks {self.names()}"
-        raise InputError(f"no question {ref!r} in {where}", file=file, line=line)
+        raise InputError(f"no question {ref!r} in {self.where()}", file=file, line=line)
+
+    def where(self) -> str:
+        """The bank, or the banks, for messages: `the bank ROOT`, `the banks mine, builtin`."""
+        return f"the bank {self.root}" if len(self.folders) == 1 else f"the banks {self.names()}"
 
 
 def text_fields(question: Question) -> Iterator[tuple[Loc, str]]:
@@ -287,12 +292,14 @@ def bank_lib(root: Path) -> dict[str, ModuleType]:
     an import error names the file and line like a generator's.
     """
     folder = root / LIB
-    key = folder.resolve()
+    files = sorted(folder.rglob("*.py")) if folder.is_dir() else []
+    # Keyed by the files' times too: `preview --watch` reloading the bank sees an edit.
+    key = (folder.resolve(), tuple((str(f), f.stat().st_mtime_ns) for f in files))
     if key in _LIBS:
         return _LIBS[key]
     lib: dict[str, ModuleType] = {}
     if folder.is_dir():
-        for path in sorted(folder.rglob("*.py")):
+        for path in files:
             _only_authoring(path)
         init = folder / "__init__.py"
         if init.is_file():
@@ -310,7 +317,7 @@ def bank_lib(root: Path) -> dict[str, ModuleType]:
     return lib
 
 
-_LIBS: dict[Path, dict[str, ModuleType]] = {}
+_LIBS: dict[tuple[Path, tuple[tuple[str, int], ...]], dict[str, ModuleType]] = {}
 
 
 def _exec(spec: importlib.machinery.ModuleSpec, module: ModuleType, path: Path) -> None:
@@ -415,9 +422,17 @@ def load_question(path: Path, root: Path | None = None) -> BankQuestion:
         generator = load_generator(path.parent / question.generator, root)
         if question.original is not None:
             try:
-                generator.Params.model_validate(question.original)
+                with generator.imports():
+                    generator.Params.model_validate(question.original)
             except ValidationError as exc:
                 raise pydantic_error(doc, exc, prefix=("original",)) from None
+            except Exception as exc:  # a validator of Params failing: bank code, located
+                line = _bank_frame_line(exc, generator.path)
+                raise InputError(
+                    f"Params rejects the original values: {type(exc).__name__}: {exc}",
+                    file=generator.path if line else path,
+                    line=line or doc.line_of(("original",)),
+                ) from None
     elif any(KINDS[a.kind].keys(a) for a in question.all_answers()):
         raise doc.error(("generator",), "answers computed by key need a generator")
     return BankQuestion(question, doc, generator, _compile(doc, question))
@@ -538,4 +553,5 @@ def _add(path: Path, root: Path, questions: dict[str, BankQuestion], sources: di
 def checked_params(gen: Generator, value: Any) -> BaseModel:
     """Return `value` re-validated through the generator's own `Params` model."""
     data = value.model_dump() if isinstance(value, BaseModel) else value
-    return gen.Params.model_validate(authoring.plain(data))
+    with gen.imports():
+        return gen.Params.model_validate(authoring.plain(data))

@@ -396,7 +396,7 @@ def validate(
     seeds: Annotated[int, typer.Option(min=0, help="Draws per generator.")] = 100,
     question: Annotated[list[str] | None, typer.Option("--question", "-q", help="Only these.")] = None,
     compile_: Annotated[
-        bool, typer.Option("--compile", help="Also typeset every question once, in one document.")
+        bool, typer.Option("--compile", help="Also typeset each question as set and for up to 3 new draws.")
     ] = False,
     junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
     bank: BankOpt = None,
@@ -412,7 +412,7 @@ def validate(
     """
     started = time.monotonic()
 
-    from .validate import compile_questions, validate_folder, write_junit
+    from .validate import COMPILE_DRAWS, compile_questions, validate_folder, write_junit
 
     def go() -> Any:
         if junit is not None and junit.is_dir():  # said before the draws, not after them
@@ -421,7 +421,7 @@ def validate(
             )
         b, reports = validate_folder(bank_dirs(bank), seeds, question)
         if compile_:
-            compile_questions(b, reports)
+            compile_questions(b, reports, draws=min(COMPILE_DRAWS, seeds))
         if junit is not None:
             write_junit(reports, junit, time.monotonic() - started)
         return reports
@@ -467,7 +467,8 @@ def new(
                 "give --bank DIR (or set QBGEN_BANK): without it the question would go into the "
                 "installed qbgen package, which an upgrade replaces"
             )
-        return new_question(root, question, kind, topic)
+        others = bank_dirs(bank[1:]) if bank and len(bank) > 1 else ()
+        return new_question(root, question, kind, topic, others)
 
     files = _run(debug, go)
     for f in files:
@@ -503,6 +504,7 @@ def preview(
                 b = _bank(bank)
                 bq = b.get(question)
                 files = [bq.path] + ([bq.generator.path] if bq.generator else [])
+                files += sorted((b.folder_of(bq.path).root / "_lib").rglob("*.py"))  # its shared code
                 stamp = tuple(f.stat().st_mtime for f in files)
             except QbgenError as exc:
                 stamp = (-1.0,)

@@ -90,7 +90,8 @@ def _derived_kind(data: Any) -> Any:
         if isinstance(given, list)
         else []
     )
-    asked = [a for a in answers if a.get("asked", True) is not False] or answers
+    asked = [a for a in answers if a.get("asked", True) is not False]
+    asked = [a for a in asked if a.get("only") != "original"] or asked or answers  # as a new paper asks
     if not asked:
         return data
     return {**data, "kind": max((a["kind"] for a in asked), key=lambda k: KINDS[k].rank)}
@@ -336,7 +337,7 @@ class Package(Frozen):
     r"""A LaTeX package with options: `\usepackage[options]{name}`."""
 
     name: PackageName
-    options: str = Field(default="", pattern=r"^[^{}\\%]*$", description="Its options, comma-separated.")
+    options: str = Field(default="", pattern=r"^[^{}\\%#\n]*$", description="Its options, comma-separated.")
 
 
 class BankConfig(Frozen):

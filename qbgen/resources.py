@@ -81,7 +81,8 @@ def bank_dirs(banks: Sequence[Path] | None) -> tuple[Path, ...]:
     """Resolve and check the banks of a run, in order, each once.
 
     `banks` are the `--bank` options; none given, `$QBGEN_BANK`'s folders; none there,
-    the shipped bank. The word `builtin` names the shipped bank (`./builtin` a folder).
+    the shipped bank. The word `builtin` names the shipped bank (a folder of that name
+    is given by its full path: `./builtin` reads as the word too).
     """
     given = list(banks or ()) or list(settings().banks) or [shipped_bank()]
     out: dict[Path, Path] = {}

@@ -10,6 +10,7 @@ where to write.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from .bank import load_bank
@@ -31,8 +32,14 @@ sources: []          # where it was asked, e.g. [paper-b:7]
 """
 
 
-def new_question(bank: Path, qid: str, kind: str, topic: str = "general") -> list[Path]:
-    """Write the skeleton of question `qid` of `kind` under `bank/topic/`; return its files."""
+def new_question(
+    bank: Path, qid: str, kind: str, topic: str = "general", others: Sequence[Path] = ()
+) -> list[Path]:
+    """Write the skeleton of question `qid` of `kind` under `bank/topic/`; return its files.
+
+    `others` are the run's other banks: an id taken there is refused too, since one id
+    in two banks of a run is an error.
+    """
     if kind not in KINDS:
         raise InputError(f"no kind {kind!r} (kinds: {', '.join(KINDS)})", field="kind")
     if not qid or not all(c.isalnum() and c.islower() or c.isdigit() or c == "-" for c in qid):
@@ -43,8 +50,8 @@ def new_question(bank: Path, qid: str, kind: str, topic: str = "general") -> lis
         bank.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError.unwritable(bank, exc, "the bank folder") from None
-    if any(bank.iterdir()):
-        existing = load_bank(bank)
+    if any(bank.iterdir()) or others:
+        existing = load_bank([bank, *(b for b in others if b.resolve() != bank.resolve())])
         if qid in existing.questions:
             raise InputError(f"question {qid!r} already exists", file=existing.questions[qid].path)
     folder = bank / topic

@@ -61,7 +61,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     else:
         base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         cache_dir = Path(base) / "qbgen"
-    banks = tuple(Path(part) for part in environ.get("QBGEN_BANK", "").split(":") if part.strip())
+    banks = tuple(Path(part.strip()) for part in environ.get("QBGEN_BANK", "").split(":") if part.strip())
     return Settings(
         banks=banks,
         tex_timeout=_timeout("QBGEN_TEX_TIMEOUT", environ.get("QBGEN_TEX_TIMEOUT"), DEFAULT_TEX_TIMEOUT),

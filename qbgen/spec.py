@@ -101,7 +101,7 @@ def load_spec(path: Path, bank: Bank) -> LoadedSpec:
             if pick.id is not None:
                 loc = ("sections", si, "questions", pi)
                 if pick.id not in bank.questions and pick.id not in bank.sources:
-                    raise doc.error(loc, f"no question {pick.id!r} in the bank {bank.root}")
+                    raise doc.error(loc, f"no question {pick.id!r} in {bank.where()}")
                 qid = bank.get(pick.id).id
                 if qid in fixed:
                     raise doc.error(loc, f"question {qid!r} is picked twice")

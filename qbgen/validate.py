@@ -301,14 +301,18 @@ def _draws(bank: Bank, reports: list[QuestionReport], draws: int) -> list[_Draw]
         bq = bank.questions[r.id]
         seeds: list[int | None] = [] if bq.generator and bq.question.original is None else [None]
         seeds += list(range(draws if bq.generator else 1))
-        out += [_Draw(bq, s, instantiate(bq, str(len(out) + 1), s)) for s in seeds]
+        try:
+            out += [_Draw(bq, s, instantiate(bq, str(len(out) + 1), s)) for s in seeds]
+        except QbgenError as exc:  # a draw validate's own seeds did not reach
+            r.failures.append(str(exc))
     return out
 
 
 def compile_questions(bank: Bank, reports: list[QuestionReport], draws: int = COMPILE_DRAWS) -> None:
     """Typeset every passing question (its key view) for several draws, all in one document.
 
-    Each question is typeset as set and for `draws` new seeds. A question LaTeX rejects
+    Each question is typeset as set and for `draws` new seeds (those validate drew, so
+    no more than its `--seeds`). A question LaTeX rejects
     gets the failure in its report, placed in its file (the line and field whose text
     holds the error); the document is typeset again without it, until the rest compiles.
     """

@@ -12,7 +12,7 @@ import pytest
 
 from qbgen.assemble import show_instance
 from qbgen.bank import load_bank
-from qbgen.errors import InputError
+from qbgen.errors import InputError, QuestionFailure
 from qbgen.resources import bank_dirs, shipped_bank
 from qbgen.settings import load_settings
 
@@ -288,3 +288,57 @@ def test_the_example_bank_yaml_validates_against_the_shipped_schema():
     jsonschema.validate(yaml.safe_load((EXAMPLE / "bank.yaml").read_text()), json_schemas()["bank"])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"packages": [{"name": "x", "options": "a}b"}]}, json_schemas()["bank"])
+
+
+@needs_tex
+def test_the_crib_of_sets_loads_the_banks_packages(tmp_path):
+    bank = Path(shutil.copytree(EXAMPLE, tmp_path / "second-bank"))
+    q = bank / "cnn" / "conv-output-size.yaml"
+    q.write_text(
+        q.read_text().replace("label: Learnable parameters", r"label: Learnable parameters of $\bm{W}$")
+    )
+    r = run_cli(
+        "build", "midterm", "--bank", bank, "--bank", "builtin", "--variants", "2", "--out", tmp_path / "o"
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Learnable parameters of" in pdf_text(tmp_path / "o" / "crib.pdf", layout=True)
+
+
+def test_a_lib_edit_is_seen_by_the_next_load_and_params_validators_see_lib(tmp_path):
+    bank = _lib_bank(tmp_path / "one", "times-two", 2)
+    gen = bank / "maths" / "times_two.py"
+    gen.write_text(
+        gen.read_text()
+        .replace(
+            "    x: int = Field(ge=1, le=9)\n",
+            "    x: int = Field(ge=1, le=9)\n\n"
+            "    @field_validator('x')\n    @classmethod\n    def _odd_ok(cls, v):\n"
+            "        from _lib.helpers import OFFSET  # lazily, as Params validates\n\n"
+            "        return v + OFFSET - OFFSET\n",
+        )
+        .replace("from pydantic import Field", "from pydantic import Field, field_validator")
+        + "\n"
+    )
+    (bank / "maths" / "times-two.yaml").write_text(
+        (bank / "maths" / "times-two.yaml").read_text().replace("generator:", "original: {x: 3}\ngenerator:")
+    )
+    assert show_instance(load_bank(bank), "times-two", None).answers["y"] == 6
+    (bank / "_lib" / "helpers.py").write_text("OFFSET = 7\n\n\ndef factor() -> int:\n    return 5\n")
+    # The edit, not a cache: solve now gives 5x (and check, which says 2x, objects).
+    with pytest.raises(QuestionFailure, match="check derived 6, solve gave 15"):
+        show_instance(load_bank(bank), "times-two", None)
+
+
+def test_new_refuses_an_id_another_bank_of_the_run_has(tmp_path):
+    r = run_cli("new", "cnn-table", "--topic", "cnn", "--bank", tmp_path / "mine", "--bank", "builtin")
+    assert r.returncode == 2 and "already exists" in r.stderr and "cnn-table.yaml" in r.stderr
+    assert not (tmp_path / "mine" / "cnn").exists()
+
+
+def test_two_banks_options_for_one_package_are_both_passed(tmp_path):
+    one = write_tree(tmp_path / "one", {"bank.yaml": "packages: [{name: xcolor, options: dvipsnames}]\n"})
+    two = write_tree(
+        tmp_path / "two", {"bank.yaml": "packages: [{name: xcolor, options: 'table,dvipsnames'}]\n"}
+    )
+    (package,) = load_bank([one, two]).packages
+    assert (package.name, package.options) == ("xcolor", "dvipsnames,table")

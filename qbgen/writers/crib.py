@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..kinds import KINDS
 from ..latex import escape
-from ..models import Paper, QuestionInstance
+from ..models import Package, Paper, QuestionInstance
+from ..render import package_lines
 from ..scripts import PDFLATEX_FONTS, adapt, symbol_definitions
 from ..typeset import ensure_format, typeset
 from .streaming import Streaming
@@ -32,15 +33,20 @@ PREAMBLE = (
     + symbol_definitions()
     + "\n\\setlength{\\parindent}{0pt}\n"
 )
+
+
+def crib_preamble(packages: Sequence[Package] = ()) -> str:
+    """The crib's preamble, with the banks' packages (its labels are bank text)."""
+    lines = package_lines(packages)
+    return str(lines["packages_before"]) + PREAMBLE + str(lines["packages_after"])
+
+
 # The preamble loads from a cached format (typeset.ensure_format), as a paper's does.
-HEAD = (
-    PREAMBLE
-    + r"""\csname endofdump\endcsname
+HEAD = r"""\csname endofdump\endcsname
 \ifdefined\pdfextension\pdfextension info{/Creator (qbgen) /Producer (qbgen)}\else
   \pdfinfo{/Creator (qbgen) /Producer (qbgen)}\fi
 \begin{document}
 """
-)
 
 
 def _who(paper: Paper) -> str:
@@ -72,12 +78,18 @@ def lines_of(paper: Paper) -> list[Line]:
     return [Line(_who(paper), q.id, q.title, _entries(q)) for q in paper.exam.questions()]
 
 
-def crib_tex(spec_name: str, roster: bool, numbers: Sequence[str], lines: Sequence[Sequence[Line]]) -> str:
+def crib_tex(
+    spec_name: str,
+    roster: bool,
+    numbers: Sequence[str],
+    lines: Sequence[Sequence[Line]],
+    packages: Sequence[Package] = (),
+) -> str:
     """The crib as one LaTeX document: `lines[k]` holds every paper's line for question k."""
     who = r"\textbf{Id} & \textbf{Name}" if roster else r"\textbf{Set}"
     count = len(lines[0]) if lines else 0
     out = [
-        HEAD,
+        crib_preamble(packages) + HEAD,
         rf"{{\Large\bfseries Crib: {escape(spec_name)}}}\par\smallskip",
         rf"{count} {'students' if roster else 'sets'}. For each question with numbers, each paper's "
         r"answers as its key prints them, and the interval a grader accepts (low -- high). "
@@ -130,6 +142,7 @@ class CribWriter(Streaming):
         """Begin a build of `count` papers into `folder`."""
         self.folder, self.count = folder, count
         self.spec_name, self.roster = "", False
+        self.packages: tuple[Package, ...] = ()
         self.numbers: list[str] = []
         self.lines: list[list[Line]] = []
 
@@ -138,6 +151,7 @@ class CribWriter(Streaming):
         for paper in papers:
             if not self.numbers:
                 self.spec_name, self.roster = paper.exam.spec_name, paper.exam.candidate is not None
+                self.packages = paper.exam.packages
                 self.numbers = [q.number for q in paper.exam.questions()]
                 self.lines = [[] for _ in self.numbers]
             for k, line in enumerate(lines_of(paper)):
@@ -150,9 +164,9 @@ class CribWriter(Streaming):
         folder = self.folder
         work = folder / ".crib"
         work.mkdir(parents=True, exist_ok=True)
-        tex = adapt(crib_tex(self.spec_name, self.roster, self.numbers, self.lines))  # names in any script
-        (work / TEX).write_text(tex, "utf-8")
-        fmt = ensure_format(PREAMBLE)
+        tex = crib_tex(self.spec_name, self.roster, self.numbers, self.lines, self.packages)
+        (work / TEX).write_text(adapt(tex), "utf-8")  # names in any script
+        fmt = ensure_format(crib_preamble(self.packages))
         typeset(work / TEX, fmt=fmt)
         typeset(work / TEX, fmt=fmt)  # longtable settles its column widths on the second run
         (work / TEX).replace(folder / TEX)
