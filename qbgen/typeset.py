@@ -125,6 +125,13 @@ def _runaway_line(log: str, tex_file: Path) -> int | None:
     return next((i for i, text in enumerate(lines, 1) if words in text), None)
 
 
+def _disk_full(tex_file: Path) -> bool:
+    try:
+        return shutil.disk_usage(tex_file.parent).free < 64 * 1024
+    except OSError:
+        return False
+
+
 def summarise_log(log: str, tex_file: Path) -> tuple[str, int | None]:
     """Return (the first error's message and context, its .tex line) from a log."""
     lines = log.splitlines()
@@ -156,6 +163,8 @@ def summarise_log(log: str, tex_file: Path) -> tuple[str, int | None]:
         return "LaTeX could not write the PDF: is the disk full?", None
     if engine:
         return f"LaTeX stopped: {engine.group(1).strip()}", None
+    if _disk_full(tex_file):  # the log itself was cut short: no message to read
+        return "LaTeX could not write its files: is the disk full?", None
     if "Emergency stop" in log or "Fatal error" in log:
         return "LaTeX stopped (fatal error); see the .log", None
     return "LaTeX failed without an error message; see the .log", None
