@@ -135,6 +135,11 @@ class Bank:
         return self.folders[0].root
 
     @property
+    def roots(self) -> tuple[Path, ...]:
+        """Every bank folder of the run, in order."""
+        return tuple(f.root for f in self.folders)
+
+    @property
     def packages(self) -> tuple[Package, ...]:
         """Every folder's extra LaTeX packages, each once, in order, with all their options."""
         seen: dict[str, list[str]] = {}
@@ -275,13 +280,17 @@ def _bank_frame_line(exc: BaseException, path: Path) -> int | None:
 def _lib_modules(lib: dict[str, ModuleType]) -> Iterator[None]:
     # `_lib` and its submodules stand in sys.modules only while one bank's code runs;
     # what was there before (another bank's) is put back after, so two never collide.
-    theirs = {k: sys.modules.pop(k) for k in [k for k in sys.modules if k == LIB or k.startswith(LIB + ".")]}
+    def taken() -> dict[str, ModuleType]:
+        return {
+            k: sys.modules.pop(k) for k in [k for k in sys.modules if k == LIB or k.startswith(LIB + ".")]
+        }
+
+    theirs = taken()
     sys.modules.update(lib)
     try:
         yield
     finally:
-        for k in [k for k in sys.modules if k == LIB or k.startswith(LIB + ".")]:
-            lib[k] = sys.modules.pop(k)  # submodules imported meanwhile stay the bank's
+        lib.update(taken())  # submodules imported meanwhile stay the bank's
         sys.modules.update(theirs)
 
 
@@ -312,7 +321,7 @@ def bank_lib(root: Path) -> dict[str, ModuleType]:
         lib[LIB] = module
         with _lib_modules(lib):
             if spec.loader is not None:
-                _exec(spec, module, init)
+                _exec(spec, module, init, folder)
     _LIBS[key] = lib
     return lib
 
@@ -320,9 +329,9 @@ def bank_lib(root: Path) -> dict[str, ModuleType]:
 _LIBS: dict[tuple[Path, tuple[tuple[str, int], ...]], dict[str, ModuleType]] = {}
 
 
-def _exec(spec: importlib.machinery.ModuleSpec, module: ModuleType, path: Path) -> None:
+def _exec(spec: importlib.machinery.ModuleSpec, module: ModuleType, path: Path, lib: Path | None) -> None:
     # Run bank code; its failure is the bank's, reported with the file and line at fault
-    # (a `_lib` module's own line when the generator's import of it fails there).
+    # (a line of the bank's `_lib` folder when the generator's import of it fails there).
     assert spec.loader is not None
     try:
         spec.loader.exec_module(module)
@@ -331,19 +340,19 @@ def _exec(spec: importlib.machinery.ModuleSpec, module: ModuleType, path: Path) 
         if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).is_file():
             file, line, message = Path(exc.filename), exc.lineno, exc.msg or message
         else:
-            inner = _deepest_bank_frame(exc)
+            inner = _deepest_frame_in(exc, lib) if lib is not None else None
             if inner is not None:
                 file, line = inner
-        what = "module" if LIB in path.parts else "generator"
+        what = "module" if lib is not None and path.is_relative_to(lib) else "generator"
         raise InputError(
             f"{what} failed to import: {type(exc).__name__}: {message}", file=file, line=line
         ) from None
 
 
-def _deepest_bank_frame(exc: BaseException) -> tuple[Path, int | None] | None:
-    # The innermost frame in a bank's `_lib` (beside or above the generator), if any.
+def _deepest_frame_in(exc: BaseException, folder: Path) -> tuple[Path, int | None] | None:
+    # The innermost frame of a traceback in `folder` (a bank's `_lib`), if any.
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if LIB in Path(frame.filename).parts:
+        if Path(frame.filename).is_relative_to(folder):
             return Path(frame.filename), frame.lineno
     return None
 
@@ -355,22 +364,20 @@ def _only_authoring(path: Path) -> None:
     except (SyntaxError, ValueError):
         return  # importing it says what is wrong, with its line
     for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
+        if isinstance(node, ast.Import):  # `import qbgen` alone reaches only the API's name
+            names = [a.name for a in node.names if a.name != "qbgen"]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module] if node.module != "qbgen" else [f"qbgen.{a.name}" for a in node.names]
-        for name in names:
-            if (name == "qbgen" or name.startswith("qbgen.")) and name not in ("qbgen.authoring",):
-                if name == "qbgen" and isinstance(node, ast.Import):
-                    continue  # `import qbgen` alone reaches nothing but the authoring API's name
-                assert isinstance(node, ast.Import | ast.ImportFrom)
-                raise InputError(
-                    f"bank code imports {name}: a generator and its `_lib` import only "
-                    "qbgen.authoring from qbgen (`from qbgen.authoring import ...`)",
-                    file=path,
-                    line=node.lineno,
-                )
+        else:
+            continue
+        wrong = next((n for n in names if n.startswith("qbgen.") and n != "qbgen.authoring"), None)
+        if wrong is not None:
+            raise InputError(
+                f"bank code imports {wrong}: a generator and its `_lib` import only "
+                "qbgen.authoring from qbgen (`from qbgen.authoring import ...`)",
+                file=path,
+                line=node.lineno,
+            )
 
 
 def load_generator(path: Path, root: Path | None = None) -> Generator:
@@ -392,7 +399,7 @@ def load_generator(path: Path, root: Path | None = None) -> Generator:
     sys.modules[name] = module  # pydantic resolves annotations through sys.modules
     try:
         with _lib_modules(lib):
-            _exec(spec, module, path)
+            _exec(spec, module, path, root / LIB if root is not None else None)
     except InputError:
         sys.modules.pop(name, None)
         raise

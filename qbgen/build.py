@@ -147,7 +147,7 @@ def build(
         jobs=jobs,
         progress=progress,
         student_keys=student_keys,
-        bank_root=[f.root for f in bank.folders],
+        bank_root=bank.roots,
     )
 
 
@@ -184,7 +184,7 @@ def export(
     }
     writer: LmsWriter = writers[to]()
     manifests = ManifestWriter(planned.head)
-    with staging(out, bank=[f.root for f in bank.folders]) as tmp:
+    with staging(out, bank=bank.roots) as tmp:
         names = manifests.write(planned.papers, tmp)
         names += writer.write(planned.papers, tmp)
         files = publish(tmp, out, names)
@@ -210,7 +210,7 @@ def site(bank: Bank, out: Path, *, seeds: int = 3, title: str = "") -> SiteResul
     started = time.monotonic()
     questions = review(bank, seeds)
     writer = SiteWriter(title or f"Question bank review: {bank.names()}")
-    with staging(out, bank=[f.root for f in bank.folders]) as tmp:
+    with staging(out, bank=bank.roots) as tmp:
         files = publish(tmp, out, writer.write(questions, tmp))
     return SiteResult(out, files, len(questions), time.monotonic() - started)
 
@@ -222,7 +222,7 @@ def preview(bank: Bank, ref: str, out: Path, *, seed: int | None = None) -> Path
     """
     exam = preview_exam(bank, ref, seed)
     qid = exam.questions()[0].id
-    with staging(out, bank=[f.root for f in bank.folders]) as tmp:
+    with staging(out, bank=bank.roots) as tmp:
         tex = tmp / f"{qid}.tex"
         tex.write_text(render_document([(exam, False), (exam, True)]), "utf-8")
         try:

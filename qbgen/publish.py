@@ -50,12 +50,12 @@ class Interrupted(KeyboardInterrupt):
     what = "the new output was already in place"
 
 
-def _refuse_shared_folders(out: Path, bank: Path | Sequence[Path] | None) -> None:
+def _refuse_shared_folders(out: Path, banks: Sequence[Path]) -> None:
     # A build removes what it wrote before and sweeps its staging folders: never in a
     # folder that is everyone's (/), the user's own (~) or a bank's.
     target = out.resolve()
     shared = {Path("/"): "the root folder", Path.home().resolve(): "your home folder"}
-    for root in [bank] if isinstance(bank, Path) else bank or ():
+    for root in banks:
         shared[root.resolve()] = "the bank folder"
     what = shared.get(target)
     if what is not None:
@@ -63,10 +63,10 @@ def _refuse_shared_folders(out: Path, bank: Path | Sequence[Path] | None) -> Non
 
 
 @contextmanager
-def staging(out: Path, *, bank: Path | Sequence[Path] | None = None) -> Iterator[Path]:
+def staging(out: Path, *, bank: Sequence[Path] = ()) -> Iterator[Path]:
     """Yield a fresh staging folder for a build into `out`; it is removed whatever happens.
 
-    `out` may not be /, the home folder or `bank` (the bank's folder, or folders).
+    `out` may not be /, the home folder or one of `bank` (the run's bank folders).
 
     The build holds `out`'s lock throughout: a second build into the same folder is
     refused with one line, never mixed with the first (PDFs of one seed beside the

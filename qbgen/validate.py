@@ -29,7 +29,7 @@ from typing import Any
 
 from . import authoring
 from .assemble import instantiate
-from .bank import Bank, BankQuestion, Generator, load_bank, text_error
+from .bank import Bank, BankQuestion, Generator, load_bank, text_error, text_fields
 from .errors import InputError, QbgenError, TypesetError
 from .frozen import thaw
 from .kinds import KINDS
@@ -327,9 +327,10 @@ def compile_questions(bank: Bank, reports: list[QuestionReport], draws: int = CO
                 _overfull_warnings(tex, by_id, pending)
                 return
             except TypesetError as exc:
-                culprit = _draw_at(pending, tex, exc.line) if exc.question else None
+                lines = tex.read_text("utf-8").splitlines()
+                culprit = _draw_at(pending, lines, exc.line) if exc.question else None
                 if culprit is not None:
-                    placed = _placed(culprit, tex, exc)
+                    placed = _placed(culprit, lines, exc)
                     by_id[culprit.bq.id].failures.append(f"{culprit.name}: does not typeset: {placed}")
                     pending = [d for d in pending if d.bq.id != culprit.bq.id]
                     continue
@@ -347,13 +348,11 @@ def compile_questions(bank: Bank, reports: list[QuestionReport], draws: int = CO
                 pending = [d for d in pending if d.bq.id not in alone]
 
 
-def _draw_at(pending: list[_Draw], tex: Path, line: int | None) -> _Draw | None:
-    # The k-th question span of the document is the k-th draw typeset.
+def _draw_at(pending: list[_Draw], lines: list[str], line: int | None) -> _Draw | None:
+    # The k-th question span of the document (its `lines`) is the k-th draw typeset.
     if line is None:
         return None
-    begun = sum(
-        1 for text in tex.read_text("utf-8").splitlines()[:line] if text.startswith("% qbgen: begin ")
-    )
+    begun = sum(1 for text in lines[:line] if text.startswith("% qbgen: begin "))
     return pending[begun - 1] if 1 <= begun <= len(pending) else None
 
 
@@ -384,18 +383,18 @@ def _fields(draw: _Draw) -> list[tuple[Loc, str]]:
     return out
 
 
-def _placed(draw: _Draw, tex: Path, exc: TypesetError) -> str:
+def _placed(draw: _Draw, lines: list[str], exc: TypesetError) -> str:
     # The question file's line and field whose text holds the .tex line LaTeX stopped at;
     # a worked step's is the generator's; else the .tex's own place, as LaTeX gave it.
-    lines = tex.read_text("utf-8").splitlines()
     at = exc.line or 0
+    sources = dict(text_fields(draw.bq.question))
     for loc, text in _fields(draw):
         first = next((t.strip() for t in text.splitlines() if t.strip()), "")
         if not first:
             continue
         for start in range(max(at - text.count("\n") - 1, 0), at):  # 0-based; `at` is 1-based
             if first in lines[start]:
-                template = _source_of(draw.bq, loc) or text
+                template = sources.get(loc, text)
                 offset = min(at - start, template.count("\n") + 1)  # Jinja may drop lines
                 return str(text_error(draw.bq.doc, loc, template, offset, exc.message))
     if draw.bq.generator is not None and any(
@@ -404,16 +403,6 @@ def _placed(draw: _Draw, tex: Path, exc: TypesetError) -> str:
     ):
         return f"{draw.bq.generator.path}: a worked step of solve: {exc.message}"
     return exc.detail()
-
-
-def _source_of(bq: BankQuestion, loc: Loc) -> str | None:
-    # The field's text as the file has it (its template), for its line count.
-    value: Any = bq.question
-    for key in loc:
-        value = value[key] if isinstance(key, int) else getattr(value, key, None)
-        if value is None:
-            return None
-    return value if isinstance(value, str) else None
 
 
 def _typeset_together(
@@ -451,7 +440,7 @@ def _overfull_warnings(tex: Path, by_id: dict[str, QuestionReport], draws: list[
     lines = tex.read_text("utf-8").splitlines()
     for m in re.finditer(r"^Overfull \\hbox \(([\d.]+)pt too wide\) .*?lines? (\d+)", log, re.M):
         width, line = float(m.group(1)), int(m.group(2))
-        draw = _draw_at(draws, tex, line) if question_at(lines, line) else None
+        draw = _draw_at(draws, lines, line) if question_at(lines, line) else None
         if width >= OVERFULL_PT and draw is not None and draw.bq.id in by_id:
             text = " ".join(lines[line - 1].split())[:60]
             warning = f"{draw.name}: a line of its text or key runs {width:.0f}pt into the margin: {text}"
