@@ -8,7 +8,8 @@ from qbgen.numbers import printed_numbers, unaccounted
 from .conftest import pdf_text, run_cli
 from .test_bad_input import edit, make
 
-GEN_WITH_STEPS = """
+# What the step generators draw: x from 3 to 9.
+GEN_HEAD = """
     from pydantic import Field
     from qbgen import authoring
     from qbgen.authoring import Solution, agree, fmt
@@ -18,7 +19,11 @@ GEN_WITH_STEPS = """
 
     def sample(rng):
         return Params(x=int(rng.integers(3, 10)))
+"""
 
+GEN_WITH_STEPS = (
+    GEN_HEAD
+    + """
     def solve(p):
         half = p.x / 2
         return Solution(
@@ -30,6 +35,7 @@ GEN_WITH_STEPS = """
         agree("sq", sum(p.x for _ in range(p.x)), s.answers["sq"])
         return {"half": sum(0.5 for _ in range(p.x))}
 """
+)
 
 
 def _texts(tex):
@@ -92,18 +98,12 @@ def test_a_step_with_an_unaccounted_number_fails_validate(tmp_path, old, new, sa
     assert r.returncode == 1 and says in r.stdout, r.stdout + r.stderr
 
 
-GEN_TWO_WAYS = """
+GEN_TWO_WAYS = (
+    """
     import math
-    from pydantic import Field
-    from qbgen import authoring
-    from qbgen.authoring import Solution, agree, fmt
-
-    class Params(authoring.Params):
-        x: int = Field(ge=3, le=9)
-
-    def sample(rng):
-        return Params(x=int(rng.integers(3, 10)))
-
+"""
+    + GEN_HEAD
+    + """
     def solve(p):
         root = p.x ** 0.5
         return Solution(answers={"sq": root}, steps=[rf"$\\sqrt{{x}} = {fmt(root, FIGURES)}$."])
@@ -111,6 +111,7 @@ GEN_TWO_WAYS = """
     def check(p, s):
         agree("sq", math.exp(0.5 * math.log(p.x)), s.answers["sq"])
 """
+)
 
 
 @pytest.mark.parametrize("figures, fails", [(4, False), (3, True)])
@@ -150,17 +151,9 @@ PARTED_Q = """
         rubric: [{marks: 1, text: Square.}]
 """
 
-GEN_PART_STEPS = """
-    from pydantic import Field
-    from qbgen import authoring
-    from qbgen.authoring import Solution, agree, fmt
-
-    class Params(authoring.Params):
-        x: int = Field(ge=3, le=9)
-
-    def sample(rng):
-        return Params(x=int(rng.integers(3, 10)))
-
+GEN_PART_STEPS = (
+    GEN_HEAD
+    + """
     def solve(p):
         half = p.x / 2
         return Solution(
@@ -175,6 +168,7 @@ GEN_PART_STEPS = """
         agree("half", sum(0.5 for _ in range(p.x)), s.answers["half"])
         agree("sq", sum(p.x for _ in range(p.x)), s.answers["sq"])
 """
+)
 
 
 def _parted(tmp_path):
