@@ -36,6 +36,7 @@ from .models import (
     SectionInstance,
     in_view,
 )
+from .numbering import DEFAULT, Numbering
 from .seeds import derive_seed, rng_for
 from .settings import settings
 from .spec import LoadedSpec
@@ -283,8 +284,12 @@ def instantiate(
     seed: int | None,
     *,
     shuffle_options: bool = False,
+    numbering: Numbering = DEFAULT,
 ) -> QuestionInstance:
-    """Build one question instance: params drawn from `seed` (None: the paper's values)."""
+    """Build one question instance: params drawn from `seed` (None: the paper's values).
+
+    `number` is the question's name; its parts are named by `numbering` after it.
+    """
     solved = solve_instance(bq, seed)
     params, sol = solved.params, solved.solution
     original = seed is None
@@ -298,6 +303,7 @@ def instantiate(
     parts = tuple(
         PartInstance(
             label=PART_LABELS[i],
+            name=numbering.part_name(number, i + 1),
             marks=p.marks,
             prompt=r(("parts", i, "prompt"), key=False),
             answers=_answers(r, p.answers, ("parts", i, "answers"), values, opt_rng, wrong),
@@ -379,20 +385,30 @@ def assemble(
     """Assemble one paper. `variant` (a label or a student id) keys every seed."""
     spec = loaded.spec
     exam_seed = spec.seed if seed is None else seed
-    numbered = any(s.title for s in spec.sections)
+    numbering = loaded.numbering
     sections = []
     n = 0
+    names: dict[str, str] = {}  # every item's name, and the question that has it
     for si, (section, picked) in enumerate(
         zip(spec.sections, _choose(loaded, bank, exam_seed, variant), strict=True)
     ):
         questions = []
         for qi, bq in enumerate(picked):
             n += 1
-            number = f"{si + 1}{PART_LABELS[qi]}" if numbered else str(n)
+            number = numbering.question_name(n=n, section=si + 1, q=qi + 1)
             qseed = None if original else derive_seed(exam_seed, variant, bq.id)
-            questions.append(
-                instantiate(bq, number, qseed, shuffle_options=spec.shuffle_options and not original)
+            inst = instantiate(
+                bq, number, qseed, shuffle_options=spec.shuffle_options and not original, numbering=numbering
             )
+            for name in inst.items():
+                if name in names:
+                    raise loaded.doc.error(
+                        ("style",),
+                        f"the style's numbering names two items {name!r} ({names[name]} and {bq.id});"
+                        " its `numbering` must give every question and part its own name",
+                    )
+                names[name] = bq.id
+            questions.append(inst)
         sections.append(
             SectionInstance(
                 number=si + 1,

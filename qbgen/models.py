@@ -370,7 +370,8 @@ class RubricLine(Frozen):
 class PartInstance(Frozen):
     """A rendered part."""
 
-    label: str
+    label: str  # its letter within the question: a, b, ...
+    name: str  # its name, as the paper prints it after the question's (the style's numbering)
     marks: float
     prompt: Tex
     answers: tuple[AnswerInstance, ...]
@@ -411,27 +412,11 @@ class QuestionInstance(Frozen):
     def items(self) -> dict[str, float]:
         """What a grader marks, by name, with its maximum: the question, or each part.
 
-        A part is named as the paper prints it after the question's number: `1a` in a
-        paper numbered 1, 2, ...; `1e(ii)` where the number already ends in a letter.
+        The names are the paper's (`6`, `8a`, `1e(ii)`): the style's numbering made them once.
         """
         if not self.parts:
             return {self.number: self.marks}
-        out = {}
-        for i, part in enumerate(self.parts):
-            name = (
-                f"{self.number}({_roman(i + 1)})" if self.number[-1:].isalpha() else self.number + part.label
-            )
-            out[name] = part.marks
-        return out
-
-
-def _roman(n: int) -> str:
-    numerals = [(10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
-    out = ""
-    for value, letters in numerals:
-        while n >= value:
-            out, n = out + letters, n - value
-    return out
+        return {part.name: part.marks for part in self.parts}
 
 
 class SectionInstance(Frozen):

@@ -15,7 +15,8 @@ from pathlib import Path
 from .bank import Bank, BankQuestion
 from .errors import InputError
 from .models import ExamSpec, Package, Pool
-from .resources import styles
+from .numbering import DEFAULT, Numbering, style_numbering
+from .resources import styles, templates_dir
 from .scripts import unprintable, unprintable_message
 from .yamlfile import YamlDoc, read_yaml, validate_model
 
@@ -32,6 +33,7 @@ class LoadedSpec:
     pools: dict[tuple[int, int], list[tuple[BankQuestion, ...]]]
     templates: tuple[str, ...] = ()  # the spec's bank's own house styles, if it has any
     packages: tuple[Package, ...] = ()  # the banks' extra LaTeX packages
+    numbering: Numbering = DEFAULT  # how the style names questions and parts
 
     @property
     def path(self) -> Path:
@@ -95,6 +97,8 @@ def load_spec(path: Path, bank: Bank) -> LoadedSpec:
         have = ", ".join([*own, *(s for s in styles() if s not in own)])
         raise doc.error(("style",), f"no house style {spec.style!r} (have: {have})")
     templates = (str(home.templates),) if own else ()
+    style_home = home.templates if spec.style in own else templates_dir()
+    numbering = style_numbering(style_home / spec.style / "paper.tex.j2")
     fixed: set[str] = set()
     for si, section in enumerate(spec.sections):
         for pi, pick in enumerate(section.questions):
@@ -140,4 +144,4 @@ def load_spec(path: Path, bank: Bank) -> LoadedSpec:
             pools[(si, pi)] = combos
     if not math.isclose(total, spec.max_marks):
         raise doc.error(("max_marks",), f"the questions add up to {total:g} marks, not {spec.max_marks:g}")
-    return LoadedSpec(path.stem, spec, doc, pools, templates, bank.packages)
+    return LoadedSpec(path.stem, spec, doc, pools, templates, bank.packages, numbering)

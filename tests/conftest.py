@@ -39,6 +39,38 @@ def run_cli(*args, cwd=None, env=None, timeout=300, input=None):
     )
 
 
+def cli(*args, env=None):
+    """Run `qbgen ARGS` in this process (no interpreter start); return (exit code, stdout, stderr).
+
+    For tests where a real process is not the point: kills, signals and locks use `run_cli`.
+    """
+    import contextlib
+    import io
+    from types import SimpleNamespace
+
+    from qbgen import cli as cli_module
+    from qbgen.settings import settings
+
+    saved_env, saved_argv = dict(os.environ), sys.argv
+    os.environ.pop("QBGEN_BANK", None)
+    os.environ.update(env or {})
+    settings.cache_clear()
+    out, err = io.StringIO(), io.StringIO()
+    sys.argv = ["qbgen", *map(str, args)]
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            cli_module.main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_env)
+        settings.cache_clear()
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
 def pdf_text(path: Path, layout: bool = False) -> str:
     args = ["pdftotext"] + (["-layout"] if layout else []) + [str(path), "-"]
     return subprocess.run(args, capture_output=True, text=True, check=True).stdout

@@ -21,6 +21,7 @@ ALLOWED = {
     "latex": {"errors", "scripts"},
     "typeset": {"errors", "settings", "scripts"},
     "yamlfile": {"errors"},
+    "numbering": {"errors", "frozen", "latex"},  # item names: a style's numbering scheme
     "kinds": {"errors", "frozen", "latex"},  # the package: each kind module, one home per kind
     "models": {"frozen", "kinds", "latex"},
     "pdfjoin": set(),
@@ -38,7 +39,7 @@ ALLOWED = {
         "authoring",
         "scripts",
     },  # fmt: skip
-    "spec": {"errors", "models", "resources", "yamlfile", "bank", "scripts"},
+    "spec": {"errors", "models", "resources", "yamlfile", "bank", "scripts", "numbering"},
     "roster": {"errors", "models", "scripts"},
     "assemble": {
         "errors",
@@ -51,6 +52,7 @@ ALLOWED = {
         "authoring",
         "bank",
         "spec",
+        "numbering",
     },
     "render": {"errors", "settings", "kinds", "models", "latex", "resources", "scripts"},  # sees only an Exam
     "scaffold": {"errors", "kinds", "models", "bank"},

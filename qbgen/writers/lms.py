@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from markupsafe import Markup
+
 from ..html import Picture, extract_figures, figures_to_png, to_html
 from ..kinds import KINDS
 from ..kinds.base import LmsChoice, LmsForm, LmsWritten
@@ -57,8 +59,8 @@ class Group:
 
     spec: str
     code: str  # the set's code: its variant letter, a student's id, or the seed
-    number: str  # the question's number (and part label) on the paper
-    label: str  # the part's label, "" for a whole question
+    number: str  # the item's name: the question's, or the part's, as the paper prints it
+    label: str  # the part's letter within the bank question, "" for a whole question
     head: str  # the line the question text opens with: which set and question
     name: str
     idnumber: str
@@ -102,13 +104,12 @@ def question_groups(q: QuestionInstance, texts: Texts, spec: str, code: str) -> 
 
     A part's unit repeats the question's prompt first: an LMS shows each part alone.
     """
-    base = f"{spec}:{code}:{q.number}"
-    head = f"<p><small>Set {code}, question {q.number}</small></p>"
-    units = [(q.prompt, q.own_answers, q.rubric, q.marks, "", ())]
+    # Each unit is named by its item's name, as the paper prints it and the sheets head it.
+    units = [(q.prompt, q.own_answers, q.rubric, q.marks, "", q.number, ())]
     if q.parts:
-        units = [(p.prompt, p.answers, p.rubric, p.marks, p.label, p.steps) for p in q.parts]
+        units = [(p.prompt, p.answers, p.rubric, p.marks, p.label, p.name, p.steps) for p in q.parts]
     groups = []
-    for prompt, answers, rubric, marks, label, own_steps in units:
+    for prompt, answers, rubric, marks, label, item, own_steps in units:
         text = [texts.add(q.prompt)] if label else []
         text.append(texts.add(prompt))
         forms = []
@@ -130,11 +131,12 @@ def question_groups(q: QuestionInstance, texts: Texts, spec: str, code: str) -> 
             Group(
                 spec=spec,
                 code=code,
-                number=f"{q.number}{label}",
+                number=item,
                 label=label,
-                head=head,
-                name=f"{code} {q.number}{f'({label})' if label else ''} {q.id}",
-                idnumber=f"{base}{label}",
+                # The code may be a roster's id: untrusted, escaped by Markup.format.
+                head=str(Markup("<p><small>Set {}, question {}</small></p>").format(code, item)),
+                name=f"{code} {item} {q.id}",
+                idnumber=f"{spec}:{code}:{item}",
                 where=f"{q.id}{f' ({label})' if label else ''}",
                 marks=marks,
                 text=text,

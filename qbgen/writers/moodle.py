@@ -125,7 +125,8 @@ class MoodleWriter(LmsWriter):
         etree.SubElement(q, "defaultgrade").text = f"{marks:g}"
         etree.SubElement(q, "penalty").text = "0"
         etree.SubElement(q, "hidden").text = "0"
-        etree.SubElement(q, "idnumber").text = g.idnumber + suffix.strip().strip("()")
+        tail = f":{suffix.strip().strip('()')}" if suffix else ""  # `:written`: a choice's essay part
+        etree.SubElement(q, "idnumber").text = g.idnumber + tail
         return q
 
     def _graded(self, quiz, g: Group, forms, stem: str, marks: float, t: Texts, pngs: dict) -> None:

@@ -110,7 +110,7 @@ class Qti21Writer(LmsWriter):
                     name = f"items/{safe(g.code)}-{safe(g.number)}.xml"
                     xml = etree.tostring(self._item(g, texts), xml_declaration=True, encoding="UTF-8")
                     files[name] = xml
-                    items.setdefault(f"{qid}{g.number.lstrip('0123456789')}", []).append(name)
+                    items.setdefault(f"{qid}{g.label}", []).append(name)
         for key, png in pngs.items():
             files[f"items/figure-{key}.png"] = png.read_bytes()
         spec = next(iter(by_id.values()))[0][0].spec if by_id else "exam"
