@@ -5,6 +5,12 @@ fragments), math left as `\(...\)` and `\[...\]` for MathJax or KaTeX, and a
 generator's figures typeset by pdflatex, as PNG (pdftoppm) or SVG (pdftocairo).
 Imports errors, typeset. The LMS writers and the review site use it; they say where
 each picture goes.
+
+Bank text is trusted like code, but a colleague's bank must not read the files of the
+one who exports it or reviews its site, nor make a page reach the network: pandoc runs
+with `--sandbox` (it reads no file, the text comes on stdin) under a time and a heap
+limit, and HTML that links to `javascript:`/`data:` or loads anything from outside its
+folder is refused (`refusals` says where, for `validate`).
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
-from .errors import QbgenError, TypesetError
+from .errors import EnvironmentProblem, InputError, QbgenError, TypesetError
 from .typeset import typeset
 
 SEPARATOR = "QBGENFRAGMENTSEPARATOR"
@@ -75,10 +82,131 @@ def extract_figures(tex: str) -> tuple[str, list[Picture]]:
     return "".join(out), found
 
 
-def to_html(fragments: Sequence[str], image: Callable[[Picture], str]) -> list[str]:
-    """Convert LaTeX fragments to HTML in one pandoc run; `image` gives each figure's tag."""
-    if not fragments:
-        return []
+# The shipped bank's whole site (300 kB of LaTeX) converts in 0.5 s with a 120 MB peak,
+# ten times that text in 6 s and 480 MB: these stop a runaway macro, not a big bank.
+PANDOC_SECONDS = 120
+PANDOC_HEAP = "1g"  # GHC's heap limit (`+RTS -M`); an address-space rlimit breaks GHC's allocator
+# What the sandboxed pandoc says when the text asks it to read a file (\input, \include,
+# \lstinputlisting, \inputminted, \subfile, ...): the file is not read, the text refused.
+_INCLUDE = re.compile(r"Could not load include file (.+?) at line (\d+) column \d+")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Something an HTML output refuses in one fragment: which, its line (1-based), why."""
+
+    fragment: int
+    line: int
+    message: str
+
+
+def _pandoc(source: str) -> tuple[str, str]:
+    # pandoc's HTML for `source` and its warnings (the files it did not read), or one
+    # line saying why not.
+    exe = shutil.which("pandoc")
+    if exe is None:
+        raise EnvironmentProblem(
+            "pandoc is not installed: apt-get install pandoc (it converts LaTeX to HTML)"
+        )
+    args = [exe, "+RTS", f"-M{PANDOC_HEAP}", "-RTS", "--sandbox"]
+    args += ["-f", "latex", "-t", "html", "--mathjax", "--wrap=none", "--no-highlight"]
+    try:
+        proc = subprocess.run(
+            args, input=source, capture_output=True, text=True, check=False, timeout=PANDOC_SECONDS
+        )
+    except subprocess.TimeoutExpired:
+        raise InputError(
+            f"pandoc did not convert the text to HTML within {PANDOC_SECONDS} s "
+            "(a macro that expands without end?)"
+        ) from None
+    if "Heap exhausted" in proc.stderr:
+        raise InputError(
+            f"pandoc ran out of memory ({PANDOC_HEAP}B) converting the text to HTML "
+            "(a macro that expands without end?)"
+        )
+    if proc.returncode != 0 and "sandbox" in proc.stderr:
+        raise EnvironmentProblem("pandoc 2.15 or newer is needed (for --sandbox): apt-get install pandoc")
+    if proc.returncode != 0:
+        raise QbgenError(f"pandoc could not convert the text to HTML: {proc.stderr.strip()[:200]}")
+    return proc.stdout, proc.stderr
+
+
+def _scheme(url: str) -> str:
+    # The scheme a browser reads in an attribute's URL: it drops control characters,
+    # spaces, tabs and newlines (`java\tscript:` is javascript:), and case does not count.
+    m = re.match(r"([a-z][a-z0-9+.-]*):", re.sub(r"[\x00-\x20\x7f]", "", url).lower())
+    return m[1] if m else ""
+
+
+_NO_LINK = ("javascript", "vbscript", "data", "file")
+_LINK_RULE = "the HTML outputs refuse javascript:, vbscript:, data: and file: links"
+_LOAD_RULE = "the HTML outputs load nothing from the network or from outside their folder"
+_LINKS = {"href", "action", "formaction", "xlink:href"}  # followed on a click
+_LOADS = {"src", "srcset", "poster", "data", "background"}  # fetched with the page
+_CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?|\\(.)")
+_CSS_LOADS = ("url(", "image-set(", "@import", "expression(")
+_MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.S)
+# MathJax follows \href in math, and its html extension styles with \style.
+_MATH_LINK = re.compile(r"\\(?:href|url)\s*\{([^}]*)\}")
+_MATH_STYLE = re.compile(r"\\(?:style|htmlStyle)\s*\{([^}]*)\}")
+
+
+def _css(value: str) -> str:
+    # CSS as a browser reads it: escapes (`\75 rl(` is url() decoded, spaces gone, lower case.
+    decoded = _CSS_ESCAPE.sub(lambda m: chr(int(m[1], 16)) if m[1] else m[2], value)
+    return re.sub(r"\s", "", decoded).lower()
+
+
+def _loads_from_outside(url: str) -> bool:
+    # A picture the page fetches from the network (a scheme, `//host`) or from outside its
+    # folder (`/etc/...`, `..`, `C:`); only a plain relative name stays in the export.
+    plain = re.sub(r"[\x00-\x20\x7f]", "", url).replace("\\", "/")
+    return bool(_scheme(plain)) or plain.startswith("/") or ".." in plain.split("/")
+
+
+class _Attributes(HTMLParser):
+    # What one fragment's HTML refers to, its character references decoded as a browser
+    # would (`&#106;avascript:` is javascript:): (what the text does, its URL, the rule).
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in _LINKS and _scheme(value) in _NO_LINK:
+                self.found.append((f"links to {value[:60]}", value, _LINK_RULE))
+            elif name in _LOADS and any(
+                _loads_from_outside(u.split()[0]) for u in value.split(",") if u.split()
+            ):
+                self.found.append((f"loads a picture from {value[:60]}", value, _LOAD_RULE))
+            elif name == "style" and any(k in _css(value) for k in _CSS_LOADS):
+                self.found.append((f"styles with a URL ({value[:60]})", "url", _LOAD_RULE))
+
+    def handle_data(self, data: str) -> None:
+        for math in _MATH.findall(data):
+            for url in _MATH_LINK.findall(math):
+                if _scheme(url) in _NO_LINK:
+                    self.found.append((f"links to {url[:60]} in math", url, _LINK_RULE))
+            for css in _MATH_STYLE.findall(math):
+                if any(k in _css(css) for k in _CSS_LOADS):
+                    self.found.append((f"styles math with a URL ({css[:60]})", "url", _LOAD_RULE))
+
+
+def _line_of(tex: str, needles: Sequence[str]) -> int:
+    # The first line of `tex` holding a needle (tried in order, case ignored), else 1.
+    lines = tex.lower().splitlines()
+    for needle in (n.lower() for n in needles if n.strip()):
+        for number, line in enumerate(lines, 1):
+            if needle in line:
+                return number
+    return 1
+
+
+def _convert(fragments: Sequence[str]) -> tuple[list[str], list[Refusal], dict[str, Picture]]:
+    # One sandboxed pandoc run: each fragment's HTML (figures still marks), what the HTML
+    # outputs refuse in them, and the pictures by key.
     pictures: dict[str, Picture] = {}
     marked = []
     for tex in fragments:
@@ -86,25 +214,60 @@ def to_html(fragments: Sequence[str], image: Callable[[Picture], str]) -> list[s
         pictures.update((p.key, p) for p in found)
         marked.append(text)
     source = f"\n\n{SEPARATOR}\n\n".join(marked)
-    exe = shutil.which("pandoc")
-    if exe is None:
-        raise QbgenError("pandoc is not installed: apt-get install pandoc (it converts LaTeX to HTML)")
-    proc = subprocess.run(
-        [exe, "-f", "latex", "-t", "html", "--mathjax", "--wrap=none", "--no-highlight"],
-        input=source,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    if proc.returncode != 0:
-        raise QbgenError(f"pandoc could not convert the text to HTML: {proc.stderr.strip()[:200]}")
-    parts = re.split(rf"\s*<p>{SEPARATOR}</p>\s*", proc.stdout.strip())
+    out, log = _pandoc(source)
+    parts = re.split(rf"\s*<p>{SEPARATOR}</p>\s*", out.strip())
     if len(parts) != len(fragments):
         raise QbgenError(f"pandoc merged text fragments ({len(parts)} for {len(fragments)})")
+    refused: list[Refusal] = []
+    # pandoc names the line of the whole source an include was at: the fragment it is in.
+    starts = [0]
+    for text in marked:
+        starts.append(starts[-1] + text.count("\n") + 4)  # its lines, a blank, SEP, a blank
+    for m in _INCLUDE.finditer(log):
+        index = max((i for i, s in enumerate(starts[:-1]) if s < int(m[2])), default=0)
+        name = m[1]
+        line = _line_of(fragments[index], [name, name.removesuffix(".tex"), "input", "include"])
+        refused.append(
+            Refusal(
+                index, line, f"reads a file ({name}): the HTML outputs read no file (pandoc runs sandboxed)"
+            )
+        )
+    for index, part in enumerate(parts):
+        parser = _Attributes()
+        parser.feed(part)
+        parser.close()
+        for does, url, rule in parser.found:
+            # The line that spells the URL, else (a macro built it) one naming its scheme.
+            line = _line_of(fragments[index], [url, _scheme(url), "url", "href"])
+            refused.append(Refusal(index, line, f"{does}: {rule}"))
+    return parts, refused, pictures
+
+
+def refusals(fragments: Sequence[str]) -> list[Refusal]:
+    """What the HTML outputs would refuse in each LaTeX fragment (one sandboxed pandoc run)."""
+    return _convert(fragments)[1] if fragments else []
+
+
+def to_html(fragments: Sequence[str], image: Callable[[Picture], str]) -> list[str]:
+    """Convert LaTeX fragments to HTML in one pandoc run; `image` gives each figure's tag.
+
+    Text that reads a file, links to `javascript:` or `data:`, or loads a picture from
+    the network is an error (`qbgen validate` names its file, line and field).
+    """
+    if not fragments:
+        return []
+    parts, refused, pictures = _convert(fragments)
+    if refused:
+        first = refused[0]
+        lines = fragments[first.fragment].splitlines() or [""]
+        where = " ".join(lines[min(first.line, len(lines)) - 1].split())[:60]
+        raise InputError(
+            f'the bank\'s text {first.message}, in "{where}"; qbgen validate names its file and line'
+        )
     # A number qbgen printed is `\ensuremath{...}`: outside math pandoc made it math, inside
     # it stays in the formula's TeX, which MathJax and KaTeX do not know: a plain group.
     # (Stripping it before pandoc lost numbers: `\enspace {7{,}776}` drops the group.)
+    # The figures go in after the check: their files are qbgen's own.
     return [
         _MARKED.sub(lambda m: image(pictures[m[1]]), part.replace("\\ensuremath{", "{")) for part in parts
     ]
@@ -185,4 +348,4 @@ def figures_to_svg(pictures: Sequence[Picture], folder: Path) -> dict[str, Path]
     return out
 
 
-__all__ = ["Picture", "extract_figures", "figures_to_png", "figures_to_svg", "to_html"]
+__all__ = ["Picture", "Refusal", "extract_figures", "figures_to_png", "figures_to_svg", "refusals", "to_html"]

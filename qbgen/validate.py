@@ -9,6 +9,8 @@ parameter, an answer or a value `check` re-derived, an answer printed as its ans
 line prints it (`numbers`); then, on one draw, each
 numeric answer is nudged in turn and `check` must notice (a check that cannot fail
 is reported). Draws that hardly vary and choice keys stuck in one place are warned of.
+Every text field is converted as the HTML outputs convert it (`html.refusals`, one
+sandboxed pandoc run): one that reads a file or links or loads what they refuse fails.
 With `compile_questions`, every question is typeset once, all in one document, and
 those LaTeX rejects are named. `write_junit` reports for CI.
 """
@@ -30,8 +32,9 @@ from typing import Any
 from . import authoring
 from .assemble import instantiate
 from .bank import Bank, BankQuestion, Generator, load_bank, text_error, text_fields
-from .errors import InputError, QbgenError, TypesetError
+from .errors import EnvironmentProblem, InputError, QbgenError, TypesetError
 from .frozen import thaw
+from .html import Refusal, refusals
 from .kinds import KINDS
 from .kinds.base import Loc
 from .models import Exam, Package, QuestionInstance, SectionInstance, in_view
@@ -237,7 +240,49 @@ def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
 def validate(bank: Bank, seeds: int = 100, only: list[str] | None = None) -> list[QuestionReport]:
     """Validate every question of `bank` (or those in `only`)."""
     chosen = [bank.get(ref) for ref in only] if only else list(bank.questions.values())
-    return [validate_question(bq, seeds) for bq in chosen]
+    reports = [validate_question(bq, seeds) for bq in chosen]
+    _html_refusals(chosen, reports)
+    return reports
+
+
+def _texts(bq: BankQuestion) -> list[tuple[Loc, str]]:
+    # Every text the HTML outputs convert, as written: the fields and the review notes.
+    q = bq.question
+    return list(text_fields(q)) + ([(("notes",), q.notes)] if q.notes else [])
+
+
+def _html_refusals(chosen: list[BankQuestion], reports: list[QuestionReport]) -> None:
+    # What the LMS exports and the site would refuse (a file read, a `javascript:` link, a
+    # picture from the network), in its file, line and field: the text as written, so the
+    # line is the file's. One pandoc run for all; if pandoc cannot read that, one per
+    # question, then per field.
+    texts = [_texts(bq) for bq in chosen]
+    try:
+        found = _refused(texts)
+    except EnvironmentProblem:  # no pandoc, or none with --sandbox: no HTML outputs here
+        return
+    except QbgenError:
+        found = []
+        for i, fields in enumerate(texts):
+            try:
+                found += [(i, loc, source, r) for _, loc, source, r in _refused([fields])]
+            except InputError as exc:  # past pandoc's time or memory limit: the exports stop too
+                reports[i].failures.append(f"{chosen[i].path}: its text does not convert to HTML: {exc}")
+            except QbgenError:
+                for loc, source in fields:
+                    try:
+                        found += [(i, loc, source, r) for _, loc, source, r in _refused([[(loc, source)]])]
+                    except QbgenError as exc:  # a template, before Jinja, need not be LaTeX pandoc reads
+                        why = f"pandoc cannot read it as written: {exc}"
+                        reports[i].warnings.append(str(text_error(chosen[i].doc, loc, source, 1, why)))
+    for i, loc, source, r in found:
+        reports[i].failures.append(str(text_error(chosen[i].doc, loc, source, r.line, r.message)))
+
+
+def _refused(texts: list[list[tuple[Loc, str]]]) -> list[tuple[int, Loc, str, Refusal]]:
+    # The refusals in some questions' texts (one pandoc run): question index, field, text.
+    flat = [(i, loc, source) for i, fields in enumerate(texts) for loc, source in fields]
+    return [(*flat[r.fragment], r) for r in refusals([source for _, _, source in flat])]
 
 
 def validate_folder(
