@@ -5,14 +5,38 @@ Imports everything below it. A `QbgenError` becomes one stderr line, `error: ...
 its exit code (2 bad input, 1 a failing question); `--debug` shows the traceback.
 """
 
+# ruff: noqa: E402 (the imports come after Ctrl-C is taken over: they are what it guards)
 from __future__ import annotations
 
-import json
 import os
+import signal
 import sys
+
+
+def _interrupted_at_start(_signum: int, _frame: object) -> None:
+    # Ctrl-C while the modules below import (half a second of it): nothing has been read
+    # or written yet, so the run ends here, in one line, not in a traceback from
+    # whichever module was importing (nor in one of its `except` clauses).
+    os.write(2, b"error: interrupted\n")
+    os._exit(130)
+
+
+def _started_as_qbgen() -> bool:
+    # Only a run of the program takes Ctrl-C over, never a Python session importing
+    # qbgen.cli: `python -m qbgen` (its __main__'s spec), or the console script.
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None:
+        return bool(spec.name == "qbgen.__main__")
+    return os.path.basename(sys.argv[0]) == "qbgen"
+
+
+if _started_as_qbgen() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_at_start)
+
+import errno
+import json
 import time
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -81,7 +105,13 @@ def _run(debug: bool, fn: Callable[[], T]) -> T:
         # until the new output is whole (publish.Interrupted says so).
         what = getattr(exc, "what", "earlier output left as it was")
         typer.echo(f"error: interrupted; {what}", err=True)
+        _told.append("interrupted")
         raise typer.Exit(130) from None
+
+
+# Whether `_run` has said the run was interrupted: typer turns a Ctrl-C outside it
+# (while options are parsed, while a result prints) into a silent exit 130.
+_told: list[str] = []
 
 
 def _bank(paths: list[Path] | None) -> Bank:
@@ -140,15 +170,44 @@ def list_(bank: BankOpt = None, as_json: JsonOpt = False, debug: DebugOpt = Fals
         for bq in b.questions.values()
     ]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        _run(debug, lambda: _print(json.dumps(rows, indent=2), "the list"))
         return
+    lines = []
     for r in rows:
         flag = "param" if r["parameterized"] else "-"
-        typer.echo(
+        lines.append(
             f"{r['id']:<28} {r['topic']:<12} {r['kind']:<8} {r['marks']:>5g}  {flag:<6}"
             f" {', '.join(r['sources'])}"
         )
+    _run(debug, lambda: _print("\n".join(lines), "the list"))
     typer.echo(f"{len(rows)} questions", err=True)
+
+
+def _print(text: str, what: str) -> None:
+    """Write `text` and a newline to stdout, now; a stdout that cannot take it is one line.
+
+    `> /dev/full` (or a full disk) is an error of where the output goes. A reader that
+    went away (`| head`) is not: the output ends quietly, as other tools' does.
+    """
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        _drop_stdout()
+        if exc.errno == errno.EPIPE:
+            raise typer.Exit(1) from None
+        raise InputError.unwritable("<stdout>", exc, what) from None
+
+
+def _drop_stdout() -> None:
+    # What is still buffered would fail again when Python flushes stdout at exit, and
+    # print a second complaint there: from now on stdout goes nowhere.
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass  # stdout is not a file here (a test's capture): nothing is flushed at exit
 
 
 @app.command()
@@ -289,20 +348,14 @@ def build(
     )
 
 
-class Target(StrEnum):
-    """An LMS export target."""
-
-    moodle = "moodle"
-    canvas = "canvas"
-    qti21 = "qti21"
-
-
 @app.command()
 def export(
     spec: Annotated[
         Path | None, typer.Argument(help="Exam spec (default: the bank's exams/paper-b.yaml).")
     ] = None,
-    to: Annotated[Target, typer.Option(help="The LMS format.")] = Target.moodle,
+    to: Annotated[
+        str, typer.Option(help="The target: moodle, canvas, qti21, or one an installed plugin adds.")
+    ] = "moodle",
     seed: Annotated[int | None, typer.Option(min=0, help="Exam seed (default: the spec's).")] = None,
     original: Annotated[bool, typer.Option("--original", help="The papers' own values.")] = False,
     variants: Annotated[int | None, typer.Option(min=1, max=702, help="K sets, A, B, C, ...")] = None,
@@ -334,8 +387,8 @@ def export(
         return export_quiz(
             loaded,
             b,
-            out or Path("output") / f"{loaded.name}-{to.value}",
-            to=to.value,
+            out or Path("output") / f"{loaded.name}-{to}",
+            to=to,
             seed=seed,
             original=original,
             variants=variants,
@@ -352,7 +405,7 @@ def export(
     for f in result.files:
         typer.echo(str(f))
     typer.echo(
-        f"{result.papers} set{'s' if result.papers != 1 else ''} for {to.value}, "
+        f"{result.papers} set{'s' if result.papers != 1 else ''} for {to}, "
         f"{result.seconds:.1f} s -> {result.out}",
         err=True,
     )
@@ -593,9 +646,15 @@ def main() -> None:
     A wrong option or argument is bad input like any other: one line on stderr,
     `error: ...` and where to look, exit 2 (not a framed panel).
     """
+    _told.clear()
     try:
+        if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
+            # From here on Ctrl-C is a KeyboardInterrupt: each command says what it left.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         code = app(prog_name="qbgen", standalone_mode=False)
-    except typer.Abort:  # Ctrl-C at a prompt
+        if code == 130 and not _told:
+            raise KeyboardInterrupt
+    except (typer.Abort, KeyboardInterrupt):  # at a prompt, or outside a command's own handling
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:

@@ -15,8 +15,13 @@ Room: the output folder's bookkeeping. Imports only errors.
   other name is guessed to be qbgen's.
 - Where the output folder cannot be staged beside (its parent is read-only, it is a
   mount point, its file system cannot exchange), the files move in one at a time, each
-  an atomic rename, with the record last; only that path can leave a mix, and only
-  under SIGKILL or power loss (SIGINT and SIGTERM wait until publishing is done).
+  an atomic rename, with the record last. Before the first move, a journal
+  (`.qbgen-journal`, written whole by a rename) names the staging folder and every
+  step; each step can be done again. A build killed outright (SIGKILL, power loss)
+  part-way leaves the journal, and the next run that takes the folder's lock (a build,
+  export, site or preview into it; even one that then fails on a LaTeX error) first
+  finishes those steps, so the folder holds that build whole. SIGINT and SIGTERM wait
+  until publishing is done.
 - A LaTeX failure keeps its `.tex` and `.log` under `failed/`.
 """
 
@@ -35,12 +40,17 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .errors import EnvironmentProblem, InputError, QbgenError, TypesetError
 
 LOCK = ".qbgen-lock"  # held (flock) by the build writing into the folder
 RECORD = ".qbgen-files"  # what qbgen wrote into the folder: only these it replaces or removes
+JOURNAL = ".qbgen-journal"  # the steps of a one-file-at-a-time publish still to be done
 _BUILD = ".qbgen-build-"  # staging folders: beside the output, or (fallback) inside it
+# Written afresh by each publish, never carried over from the previous output (nor a
+# `.part` a kill left).
+_BOOKKEEPING = {RECORD, JOURNAL, f"{RECORD}.part", f"{JOURNAL}.part"}
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -87,6 +97,7 @@ def staging(out: Path, *, bank: Sequence[Path] = ()) -> Iterator[Path]:
                 file=out,
             ) from None
         try:
+            _finish_journal(out.resolve())  # before the sweep: its staging folder is the journal's
             _sweep_stale(out.resolve())
             tmp = _stage(out.resolve())
         except OSError as exc:
@@ -232,7 +243,7 @@ def _carry(real: Path, tmp: Path, skip: set[str]) -> bool:
                 continue
             for name in files + [d for d in dirs if (here / d).is_symlink()]:
                 key = str(rel / name) if rel.parts else name
-                if key in skip or (not rel.parts and name == RECORD):
+                if key in skip or (not rel.parts and name in _BOOKKEEPING):
                     continue
                 dest = tmp / key
                 dest.parent.mkdir(parents=True, exist_ok=True)
@@ -289,27 +300,119 @@ def _one_at_a_time(
 ) -> list[Path]:
     # Manifests go last: a reader that sees one sees the files it describes.
     ordered = sorted(names, key=lambda n: (n.endswith("manifest.json"), n.count("/"), n))
-    placed = []
+    journal: dict[str, Any] = {
+        "written_by": "qbgen",
+        "staged": tmp.name,
+        "beside": tmp.parent != real,  # staged beside, but the swap could not be made
+        "move": ordered,
+        "remove": sorted(stale),
+        "record": sorted(record),
+    }
     with _deferred_signals():
-        for name in ordered:
-            dest = real / name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp / name, dest)
-            placed.append(out / name)
-        for name in sorted(stale):
-            path = real / name
-            if path.parent.is_symlink() or not path.parent.resolve().is_relative_to(real):
-                continue  # never through a link out of `out`
-            path.unlink(missing_ok=True)
-            if "/" in name:
-                try:
-                    path.parent.rmdir()  # only once empty: a user's own file keeps it
-                except OSError:
-                    pass
-        part = real / f"{RECORD}.part"
-        part.write_text(_record_text(record), "utf-8")
-        os.replace(part, real / RECORD)
-    return placed
+        _write_whole(real / JOURNAL, json.dumps(journal, indent=1) + "\n")
+        _play(real, journal)
+    return [out / name for name in ordered]
+
+
+def _write_whole(path: Path, text: str) -> None:
+    # Written beside, synced, renamed into place: whoever reads `path` reads all of it,
+    # and after a power loss it is there before any step it names has been done.
+    part = path.with_name(path.name + ".part")
+    with part.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _play(real: Path, journal: dict[str, Any]) -> None:
+    # Every step of a journal, each safe to do again: a file still in the staging folder
+    # has not moved yet; a file to remove may be gone already. The record is written
+    # once every file is in; the journal goes last.
+    staged = _staged(real, journal)
+    for name in journal["move"]:
+        src, dest = staged / name, real / name
+        if not os.path.lexists(src):
+            continue  # moved before the kill
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dest)
+    for name in journal["remove"]:
+        path = real / name
+        if path.parent.is_symlink() or not path.parent.resolve().is_relative_to(real):
+            continue  # never through a link out of `out`
+        path.unlink(missing_ok=True)
+        if "/" in name:
+            try:
+                path.parent.rmdir()  # only once empty: a user's own file keeps it
+            except OSError:
+                pass
+    _write_whole(real / RECORD, _record_text(journal["record"]))
+    (real / JOURNAL).unlink()
+
+
+def _finish_journal(real: Path) -> None:
+    # A build killed while it published one file at a time left its journal: do the rest
+    # of its steps now (the lock is held, so its build is over), so the folder holds that
+    # build whole before this run does anything.
+    (real / f"{JOURNAL}.part").unlink(missing_ok=True)  # killed before the first move
+    (real / f"{RECORD}.part").unlink(missing_ok=True)
+    try:
+        journal = json.loads((real / JOURNAL).read_text("utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        journal = None
+    if not _journal_ok(journal):
+        # Not one qbgen wrote (it renames a journal in whole): leave it to the user.
+        raise InputError(
+            f"is not a journal qbgen can read; move it away (it names the steps of an "
+            f"interrupted publish, and {RECORD} what qbgen wrote)",
+            file=real / JOURNAL,
+        )
+    staged = _staged(real, journal)
+    old = recorded(real)
+    for name in journal["move"]:
+        dest = real / name
+        if os.path.lexists(staged / name) and os.path.lexists(dest) and name not in old:
+            # Made since the kill, where the killed build has yet to put its own file.
+            raise InputError(
+                f"was not written by a qbgen build (it is not in {RECORD}), and a build killed "
+                "while publishing has its own file of this name to put here; move it away",
+                file=dest,
+            )
+    # Had someone removed the staging folder, what did not move stays as it was: the
+    # record still names every file of both builds still there, and the build now
+    # running replaces or removes each.
+    with _deferred_signals():
+        _play(real, journal)
+    shutil.rmtree(staged, ignore_errors=True)
+
+
+def _staged(real: Path, journal: dict[str, Any]) -> Path:
+    # The journal's staging folder: inside the output folder, or beside it.
+    return (real.parent if journal["beside"] else real) / journal["staged"]
+
+
+def _journal_ok(journal: object) -> bool:
+    # Every name plain and inside the folder; the staging folder one of qbgen's, in it
+    # or beside it.
+    if not isinstance(journal, dict) or journal.get("written_by") != "qbgen":
+        return False
+    staged, beside = journal.get("staged"), journal.get("beside")
+    lists = [journal.get(k) for k in ("move", "remove", "record")]
+    return (
+        isinstance(staged, str)
+        and isinstance(beside, bool)
+        and "/" not in staged
+        and _plain(staged)
+        and _BUILD in staged
+        and all(isinstance(v, list) and all(isinstance(n, str) and _plain(n) for n in v) for v in lists)
+    )
 
 
 @contextmanager

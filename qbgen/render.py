@@ -95,9 +95,35 @@ def render_units(units: Sequence[tuple[Exam, bool]]) -> TexDocument:
     roots = first.templates
     if not any((r / style / "paper.tex.j2").is_file() for r in [*map(Path, roots), templates_dir()]):
         raise InputError(f"no house style {style!r} (have: {', '.join(styles())})", field="style")
-    env = _env(roots)
+    try:
+        pieces, spans = _pieces(_env(roots), style, units)
+    except Exception as exc:
+        error = _style_error(exc, style, roots)
+        if error is None:
+            raise  # nothing of a bank's style at fault: qbgen's own bug, with its traceback
+        raise error from None
+    text = "".join(pieces)
+    adapted = adapt(text)  # LuaLaTeX's font block where pdflatex cannot set the text
+    if adapted is not text:
+        shift = LUALATEX_EXTRA_LINES  # the block is in the head: every paper moves alike
+        spans = [(first + shift, last + shift) for first, last in spans]
+    return TexDocument(adapted, tuple(spans))
+
+
+def _pieces(
+    env: jinja2.Environment, style: str, units: Sequence[tuple[Exam, bool]]
+) -> tuple[list[str], list[tuple[int, int]]]:
+    # The document's head, each paper's text and its first and last line, its tail.
+    template = env.get_template(f"{style}/paper.tex.j2")
+    missing = [m for m in _MACROS if not callable(getattr(template.module, m, None))]
+    if missing:  # said here, not as Jinja's "TemplateModule object has no attribute"
+        raise InputError(
+            f"house style {style!r} defines no {' and no '.join(_MACROS[m] for m in missing)}: "
+            f"a style's paper.tex.j2 defines the macros {' and '.join(_MACROS.values())}",
+            file=template.filename,
+        )
     doc: Any = env.get_template("common/document.tex.j2").make_module(
-        {"style": env.get_template(f"{style}/paper.tex.j2")} | package_lines(first.packages)
+        {"style": template} | package_lines(units[0][0].packages)
     )
     pieces = [str(doc.head())]
     line = pieces[0].count("\n") + 1
@@ -108,12 +134,76 @@ def render_units(units: Sequence[tuple[Exam, bool]]) -> TexDocument:
         line += text.count("\n")
         pieces.append(text)
     pieces.append(str(doc.tail()))
-    text = "".join(pieces)
-    adapted = adapt(text)  # LuaLaTeX's font block where pdflatex cannot set the text
-    if adapted is not text:
-        shift = LUALATEX_EXTRA_LINES  # the block is in the head: every paper moves alike
-        spans = [(first + shift, last + shift) for first, last in spans]
-    return TexDocument(adapted, tuple(spans))
+    return pieces, spans
+
+
+_MACROS = {"setup": "setup()", "paper": "paper(exam, answers)"}  # what common/document.tex.j2 calls
+
+
+def _style_error(exc: Exception, style: str, roots: Sequence[str]) -> InputError | None:
+    """The one line of a failure in a bank's own house style, at its file and line.
+
+    None when the failure is not the style's: no frame of it in a bank's style folder,
+    or it was raised inside qbgen's code that a style called, or (not a Jinja error)
+    inside qbgen's shipped templates. A template a style includes from outside the style
+    folders (`../../etc/passwd`) is refused by Jinja's loader; it is named here as the
+    style's fault, not as a file the output could not take (TemplateNotFound is an OSError).
+    """
+    if isinstance(exc, InputError):
+        return exc
+    own = [Path(r).resolve() for r in roots]
+
+    def in_bank(filename: str | None) -> bool:
+        return filename is not None and any(Path(filename).resolve().is_relative_to(r) for r in own)
+
+    if isinstance(exc, jinja2.TemplateSyntaxError):  # its place is data, not a frame
+        if not in_bank(exc.filename):
+            return None
+        return InputError(
+            f"house style {style!r}: template syntax: {exc.message}", file=exc.filename, line=exc.lineno
+        )
+    frames = _frames(exc)
+    templates = [i for i, (_, _, template) in enumerate(frames) if template]
+    theirs = [frames[i] for i in templates if in_bank(frames[i][0])]
+    if not theirs:
+        return None
+    # Python the innermost template called: a filter or global of qbgen's refusing what the
+    # style gave it (`"x"|marks`) is the style's fault; a failure deeper in qbgen, a bug.
+    below = frames[templates[-1] + 1 :]
+    if sum(_QBGEN in Path(f).resolve().parents for f, _, _ in below) > 1:
+        return None
+    if not in_bank(frames[templates[-1]][0]) and not isinstance(exc, jinja2.TemplateError):
+        return None
+    if isinstance(exc, jinja2.TemplateNotFound):
+        what = (
+            f"includes {exc.name!r}, which is not a template in the style folders "
+            "(a style reads only templates of its bank's templates/ and qbgen's common/)"
+        )
+    elif isinstance(exc, jinja2.TemplateError) and exc.message:
+        what = exc.message
+    else:
+        what = f"{type(exc).__name__}: {exc}"
+    file, line, _ = theirs[-1]
+    return InputError(f"house style {style!r} failed: {what}", file=file, line=line)
+
+
+def _frames(exc: BaseException) -> list[tuple[str, int | None, bool]]:
+    # (file, line, is a template) of each frame, outermost first. A template's macro
+    # called from Python runs its compiled code unrewritten by Jinja: its line is the
+    # generated module's, mapped back here to the template's own.
+    out: list[tuple[str, int | None, bool]] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        template = tb.tb_frame.f_globals.get("__jinja_template__")
+        if isinstance(template, jinja2.Template) and template.filename:
+            out.append((template.filename, template.get_corresponding_lineno(tb.tb_lineno), True))
+        else:
+            out.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno, False))
+        tb = tb.tb_next
+    return out
+
+
+_QBGEN = Path(__file__).resolve().parent
 
 
 def render_document(units: Sequence[tuple[Exam, bool]]) -> str:

@@ -33,7 +33,24 @@ def shipped_bank() -> Path:
 def first_bank(banks: Sequence[Path] | None) -> Path:
     """The first bank of a run, which need not exist yet (where `qbgen new` writes)."""
     first = (list(banks or ()) or list(settings().banks) or [shipped_bank()])[0]
-    return shipped_bank() if str(first) == BUILTIN else first
+    return _named(first)
+
+
+def _named(bank: Path) -> Path:
+    # The word `builtin` is the shipped bank. A folder of that name in the current
+    # folder reads the same once a path (`./builtin` and `builtin` are one Path), so
+    # with one here the word is ambiguous: refused, saying how to name either.
+    if str(bank) != BUILTIN:
+        return bank
+    here = Path(BUILTIN)
+    if here.is_dir() and not is_shipped(here):
+        raise InputError(
+            f"the word {BUILTIN!r} names the bank shipped with qbgen, and a folder {BUILTIN!r} is here "
+            f"too: give the folder by its full path, {here.absolute()}, or the shipped bank by "
+            f"its path, {shipped_bank()}",
+            file=BUILTIN,
+        )
+    return shipped_bank()
 
 
 def authoring_guide() -> Path:
@@ -81,8 +98,9 @@ def bank_dirs(banks: Sequence[Path] | None) -> tuple[Path, ...]:
     """Resolve and check the banks of a run, in order, each once.
 
     `banks` are the `--bank` options; none given, `$QBGEN_BANK`'s folders; none there,
-    the shipped bank. The word `builtin` names the shipped bank (a folder of that name
-    is given by its full path: `./builtin` reads as the word too).
+    the shipped bank. The word `builtin` names the shipped bank; with a folder of that
+    name in the current folder it is refused as ambiguous (the folder is given by its
+    full path: `./builtin` reads as the word).
     """
     given = list(banks or ()) or list(settings().banks) or [shipped_bank()]
     out: dict[Path, Path] = {}

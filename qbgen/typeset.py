@@ -14,8 +14,10 @@ makes PDFs byte-identical across rebuilds.
 Speed: the shared preamble (packages, macros) is dumped once into a format with
 mylatexformat and cached (the settings' `cache_dir`), keyed by the
 preamble's text and the pdflatex binary; every later run loads it instead of the
-packages. Without mylatexformat, or if the dump fails, runs fall back to the plain
-format.
+packages. The format's name carries a digest of its bytes, checked before it is used:
+a cached format that was cut short or damaged is dumped again, never loaded (TeX
+would stop without a log, or worse, load damaged catcodes and blame the text).
+Without mylatexformat, or if the dump fails, runs fall back to the plain format.
 """
 
 from __future__ import annotations
@@ -43,8 +45,16 @@ INSTALL_HINT = (
     "texlive-latex-base texlive-latex-recommended texlive-latex-extra "
     "texlive-fonts-recommended texlive-pictures lmodern"
 )
+# What pdfTeX says on the terminal when a write fails (`fwrite() failed`, `fflush() failed
+# (No space left on device)`).
+_WRITE_FAULT = re.compile(rb"^!\s*(?:pdfTeX|LuaTeX) error: .*(?:fwrite|fflush|No space left)", re.M)
 _BEGIN = re.compile(r"^% qbgen: begin (\S+)")
 _END = re.compile(r"^% qbgen: end (\S+)")
+# What pdfTeX says, before any log, when a format will not load: cut short, damaged,
+# missing, or made by another build of it.
+_FORMAT_FAULT = re.compile(
+    rb"Could not undump|Fatal format file error|I can't find the format file|^---! .* was written by", re.M
+)
 
 
 def pdflatex() -> str:
@@ -181,22 +191,67 @@ def _engine_id(exe: str) -> str:
     return f"{Path(exe).resolve()}:{st.st_size}:{st.st_mtime_ns}"
 
 
+_DIGEST = 16  # hex digits of a cached format's sha256 in its name
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()[:_DIGEST]
+
+
+# Formats this process has checked, by (path, size, mtime, inode): each is read once
+# (about 15 ms for 19 MB), not once per document typeset with it.
+_CHECKED: set[tuple[Path, int, int, int]] = set()
+
+
+def _intact(path: Path) -> bool:
+    # The name's digest is of the bytes the dump wrote: a format cut short (a full disk,
+    # a copy killed), damaged or swapped for another file fails it.
+    try:
+        st = path.stat()
+        stamp = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if stamp in _CHECKED:
+            return True
+        ok = path.name.endswith(f"-{_digest(path)}.fmt")
+    except OSError:
+        return False
+    if ok:
+        _CHECKED.add(stamp)
+    return ok
+
+
+def discard_format(fmt: Path) -> None:
+    """Remove a cached format that does not load, so the next run dumps it again.
+
+    Only one of qbgen's own (`qbgen-*.fmt` in the cache folder) is ever removed.
+    """
+    if fmt.parent == cache_dir() and fmt.name.startswith("qbgen-") and fmt.suffix == ".fmt":
+        fmt.unlink(missing_ok=True)
+
+
 def ensure_format(preamble: str, *, timeout: float = DEFAULT_TIMEOUT) -> Path | None:
-    """Return a cached format holding `preamble`, dumping it if needed; None if not possible."""
+    """Return a cached format holding `preamble`, dumping it if needed; None if not possible.
+
+    A cached format whose bytes no longer match the digest in its name is removed and
+    dumped again.
+    """
     if settings().no_format:
         return None
     exe = pdflatex()
     # "raw": the format is stored uncompressed (TeX reads both; a 19 MB format loads in
     # 0.05 s instead of 0.14 s gzipped, on every run).
     key = hashlib.sha256((preamble + "\0" + _engine_id(exe) + "\0raw").encode()).hexdigest()[:20]
-    target = cache_dir() / f"qbgen-{key}.fmt"
-    if target.exists():
-        return target
+    folder = cache_dir()
+    for cached in sorted(folder.glob(f"qbgen-{key}-*.fmt")):
+        if _intact(cached):
+            return cached
+        discard_format(cached)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix="dump-", dir=target.parent))
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix="dump-", dir=folder))
     except OSError:
         return None
+    target: Path | None = None
     try:
         (tmp / "qbpre.tex").write_text(
             preamble + "\\csname endofdump\\endcsname\n\\begin{document}\\end{document}\n", "utf-8"
@@ -216,12 +271,14 @@ def ensure_format(preamble: str, *, timeout: float = DEFAULT_TIMEOUT) -> Path | 
                 with gzip.open(dumped, "rb") as src, raw.open("wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
                 dumped = raw
+            target = folder / f"qbgen-{key}-{_digest(dumped)}.fmt"
             os.replace(dumped, target)  # atomic: a racing build sees all or nothing
+            discard_format(folder / f"qbgen-{key}.fmt")  # its name before names had digests
     except (OSError, subprocess.TimeoutExpired):
         return None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return target if target.exists() else None
+    return target if target is not None and target.exists() else None
 
 
 def page_map(tex_path: Path) -> list[tuple[int, int]]:
@@ -350,11 +407,18 @@ def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = 
     pdf = tex_path.with_suffix(".pdf")
     if proc.returncode != 0 or not pdf.exists():
         log_path = tex_path.with_suffix(".log")
+        if fmt is not None and _FORMAT_FAULT.search(proc.stdout):
+            # The cached format is at fault, not the text (its digest was checked, but it
+            # can change under a run): run without it, and the next run dumps a fresh one.
+            discard_format(fmt)
+            return typeset(tex_path, fmt=None, timeout=timeout)
         raw = log_path.read_bytes() if log_path.exists() else proc.stdout
         log = raw.decode("utf-8", "replace") if name == "lualatex" else raw.decode("latin-1")
         message, line = summarise_log(log, tex_path)
-        if fmt is not None and "format file" in message.lower():
-            return typeset(tex_path, fmt=None, timeout=timeout)  # a stale cached format
+        if line is None and _WRITE_FAULT.search(proc.stdout):
+            # The disk filled while the log was written: the log ends before TeX's own
+            # complaint, which only the terminal saw.
+            message = "LaTeX could not write the PDF: is the disk full?"
         raise TypesetError(
             f"LaTeX error: {message}", file=tex_path, line=line, question=_question_of(tex_path, line)
         )
