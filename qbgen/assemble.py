@@ -271,7 +271,13 @@ def _answers(
             return r.rendered(here + sub, key)
 
         ctx = InstanceContext(
-            question_id=r.bq.id, file=str(r.bq.path), render=render, values=values, rng=rng, wrong=wrong
+            question_id=r.bq.id,
+            file=str(r.bq.path),
+            render=render,
+            values=values,
+            rng=rng,
+            wrong=wrong,
+            original=r.original,
         )
         inst = KINDS[ans.kind].instance(ans, ctx)
         out.append(inst if ans.asked else inst.model_copy(update={"asked": False}))
@@ -308,7 +314,7 @@ def instantiate(
             prompt=r(("parts", i, "prompt"), key=False),
             answers=_answers(r, p.answers, ("parts", i, "answers"), values, opt_rng, wrong),
             rubric=tuple(
-                RubricLine(marks=item.marks, text=r(("parts", i, "rubric", j, "text")))
+                RubricLine(marks=item.marks, text=r(("parts", i, "rubric", j, "text")), partial=item.partial)
                 for j, item in in_view(p.rubric, original)
             ),
             steps=tuple(NoEscape(step) for step in sol.part_steps.get(i + 1, [])) if shown else (),
@@ -332,7 +338,7 @@ def instantiate(
         steps=tuple(NoEscape(step) for step in sol.steps) if shown else (),
         own_answers=_answers(r, q.answers, ("answers",), values, opt_rng, wrong),
         rubric=tuple(
-            RubricLine(marks=item.marks, text=r(("rubric", j, "text")))
+            RubricLine(marks=item.marks, text=r(("rubric", j, "text")), partial=item.partial)
             for j, item in in_view(q.rubric, original)
         ),
         parts=parts,
@@ -425,6 +431,7 @@ def assemble(
         date=spec.date,
         duration=spec.duration,
         max_marks=spec.max_marks,
+        mark_step=spec.mark_step,
         instructions=tuple(spec.instructions),
         style=spec.style,
         templates=loaded.templates,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .bank import Bank
-from .errors import TypesetError
+from .errors import InputError, TypesetError
 from .models import Candidate
 from .plan import Progress, Stream, plan, plan_stream, preview_exam, review
 from .publish import drop_failed, keep_failed, publish, staging
@@ -31,16 +31,13 @@ from .render import preamble, render_document
 from .spec import LoadedSpec
 from .typeset import ensure_format, typeset
 from .writers import (
-    CanvasWriter,
     CribWriter,
     LatexWriter,
     ManifestWriter,
-    MoodleWriter,
-    Qti21Writer,
     SheetsWriter,
     StreamingWriter,
+    exports,
 )
-from .writers.lms import LmsWriter
 from .writers.sheets import holds_marks
 from .writers.site import SiteWriter
 
@@ -176,13 +173,11 @@ def export(
 ) -> ExportResult:
     """Export the same draws as `build` for an LMS into `out`, with the same manifests."""
     started = time.monotonic()
+    targets = exports()
+    if to not in targets:
+        raise InputError(f"no export target {to!r} (have: {', '.join(targets)})", field="--to")
+    writer = targets[to](feedback=feedback)
     planned = plan(loaded, bank, seed=seed, original=original, variants=variants, roster=roster)
-    writers = {
-        "moodle": lambda: MoodleWriter(feedback=feedback),
-        "qti21": Qti21Writer,
-        "canvas": CanvasWriter,
-    }
-    writer: LmsWriter = writers[to]()
     manifests = ManifestWriter(planned.head)
     with staging(out, bank=bank.roots) as tmp:
         names = manifests.write(planned.papers, tmp)

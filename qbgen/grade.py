@@ -23,12 +23,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
+from . import scoring
 from .errors import InputError
 from .writers.sheets import MARKS, POINTS_POSSIBLE, RESPONSES
 
-STEP = 0.5  # the marking schemes' granularity: marks come in halves
-OUTPUTS = ("grades.csv", "gradebook.csv", "responses-marked.csv", "items.csv", "grading-report.pdf")
+STEP = 0.5  # marks come in halves unless the spec said otherwise (the manifest's mark_step)
+STEP_NAMES = {0.5: "half marks", 0.25: "quarter marks", 1.0: "whole marks"}
+OUTPUTS = (
+    "grades.csv",
+    "gradebook.csv",
+    "responses-marked.csv",
+    "items.csv",
+    "fairness.csv",
+    "grading-report.pdf",
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,51 @@ class PaperRecord:
     def marks(self) -> float:
         """What the paper's items add up to."""
         return math.fsum(self.items.values())
+
+    @cached_property
+    def identity(self) -> dict[str, str]:
+        """Each item's bank question (and part): `id`, or `id (a)` for a part."""
+        out = {}
+        for q in self.manifest["questions"]:
+            names = list(q["items"])
+            for i, name in enumerate(names):
+                out[name] = (
+                    q["id"] if len(q["items"]) == 1 and name == q["number"] else f"{q['id']} ({chr(97 + i)})"
+                )
+        return out
+
+    @property
+    def step(self) -> float:
+        """The step marks are given in (the spec's `mark_step`)."""
+        return float(self.manifest.get("mark_step") or STEP)
+
+    @cached_property
+    def contracts(self) -> dict[str, dict[str, Any]]:
+        """Each item's scoring contract, by item name (a manifest before schema 2: from `accept`)."""
+        out: dict[str, dict[str, Any]] = {}
+        for q in self.manifest["questions"]:
+            if "scoring" in q:
+                out.update(q["scoring"])
+                continue
+            # schema 1: one column per numeric answer, named by the question's number
+            answers = {
+                key: scoring.dump(
+                    scoring.Interval(
+                        value=float(q["answers"][key]),
+                        low=low,
+                        high=high,
+                        mistakes=tuple(
+                            scoring.Named(
+                                name=n, value=v, low=v - (high - low) / 2, high=v + (high - low) / 2
+                            )
+                            for n, v in q["mistakes"].get(key, {}).items()
+                        ),
+                    )
+                )
+                for key, (low, high) in q["accept"].items()
+            }
+            out[q["number"]] = {"marks": q["marks"], "answers": answers, "manual": None}
+        return out
 
 
 @dataclass
@@ -152,8 +207,13 @@ def read_marks(path: Path, papers: list[PaperRecord]) -> list[Student]:
                 raise InputError(f"{path}:{line}: {item}: {cell} is negative or not a number")
             if mark > most + 1e-9:
                 raise InputError(f"{path}:{line}: {item}: {cell} is more than the item's {most:g} marks")
-            if abs(mark / STEP - round(mark / STEP)) > 1e-9:
-                raise InputError(f"{path}:{line}: {item}: {cell} is not a whole number of half marks")
+            step = paper.step
+            if abs(mark / step - round(mark / step)) > 1e-9:
+                what = STEP_NAMES.get(step, f"steps of {step:g}")
+                raise InputError(f"{path}:{line}: {item}: {cell} is not a whole number of {what}")
+            problem = _unreachable(mark, paper.contracts.get(item, {}).get("manual"))
+            if problem:
+                raise InputError(f"{path}:{line}: {item}: {cell}: {problem}")
             student.marks[item] = mark
         students.append(student)
     missing = [p.candidate["id"] for p in papers if p.candidate and p.candidate["id"] not in seen]
@@ -164,9 +224,18 @@ def read_marks(path: Path, papers: list[PaperRecord]) -> list[Student]:
     return students
 
 
+def _unreachable(mark: float, manual: dict[str, Any] | None) -> str:
+    # What the item's marking scheme says of this mark ("": it can be given).
+    if not manual:
+        return ""
+    scheme = scoring.load(manual)
+    assert isinstance(scheme, scoring.Manual)
+    return scheme.problem(mark)
+
+
 def mark_responses(path: Path, papers: list[PaperRecord]) -> list[list[str]]:
-    """Mark each typed final answer against that student's own answer and interval."""
-    out = [["id", "item", "response", "expected", "low", "high", "verdict"]]
+    """Mark each typed answer against that student's own scoring (interval, options, ...)."""
+    out = [["id", "item", "response", "expected", "low", "high", "verdict", "credit"]]
     seen: set[str] = set()
     for line, row in _rows(path):
         if not row["id"]:
@@ -175,29 +244,38 @@ def mark_responses(path: Path, papers: list[PaperRecord]) -> list[list[str]]:
             raise InputError(f"{path}:{line}: id: {row['id']!r} again")
         seen.add(row["id"])
         paper = _paper_for(path, line, row, papers)
-        for q in paper.manifest["questions"]:
-            for key, (low, high) in q["accept"].items():
-                column = f"{q['number']}.{key}"
+        for item, contract in paper.contracts.items():
+            for ident, data in contract["answers"].items():
+                column = f"{item}.{ident}"
                 if column not in row:
                     raise InputError(f"{path}:1: {column}: the sheet has no column for this answer")
+                try:
+                    rule = scoring.load(data)
+                except ValidationError:
+                    raise InputError(
+                        f"{paper.code or 'manifest.json'}: {column}: malformed scoring"
+                    ) from None
                 cell = row[column]
-                verdict = _verdict(path, line, column, cell, low, high, q["mistakes"].get(key, {}))
-                out.append([row["id"], column, cell, repr(q["answers"][key]), repr(low), repr(high), verdict])
+                try:
+                    result = scoring.evaluate(rule, cell)
+                except scoring.Unreadable as exc:
+                    raise InputError(f"{path}:{line}: {column}: {exc}") from None
+                expected, low, high = _expected(rule)
+                out.append(
+                    [row["id"], column, cell, expected, low, high, result.verdict, f"{result.credit:.12g}"]
+                )
     return out
 
 
-def _verdict(path: Path, line: int, column: str, cell: str, low: float, high: float, wrong: dict) -> str:
-    if cell == "":
-        return "blank"
-    try:
-        value = float(cell)
-    except ValueError:
-        raise InputError(f"{path}:{line}: {column}: {cell!r} is not a number") from None
-    if low <= value <= high:
-        return "correct"
-    half = max((high - low) / 2, 1e-12 * max(1.0, abs(value)))
-    near = sorted((abs(value - v), name) for name, v in wrong.items() if abs(value - v) <= half)
-    return f"mistake: {near[0][1]}" if near else "wrong"
+def _expected(rule: scoring.Scoring) -> tuple[str, str, str]:
+    # The expected answer as a grader reads it, and the interval where there is one.
+    if isinstance(rule, scoring.Interval):
+        return repr(rule.value), repr(rule.low), repr(rule.high)
+    if isinstance(rule, scoring.Options):
+        return ",".join(chr(ord("A") + i) for i in rule.correct), "", ""
+    if isinstance(rule, scoring.Exact):
+        return rule.value, "", ""
+    return "", "", ""
 
 
 # --------------------------------------------------------------------------- analysis
@@ -218,63 +296,84 @@ def all_items(students: list[Student]) -> dict[str, float]:
     return out
 
 
-def item_rows(students: list[Student], label: str = "") -> list[dict[str, Any]]:
-    """Per item: maximum, mean, facility, discrimination (item-rest), blank rate, flag.
+def _flags(facility: float, disc: float) -> str:
+    flags = []
+    if facility < 0.2:
+        flags.append("hard")
+    if facility > 0.95:
+        flags.append("easy")
+    if not math.isnan(disc) and disc < 0.2:
+        flags.append("negative discrimination" if disc < 0 else "low discrimination")
+    return "review: " + ", ".join(flags) if flags else ""
 
-    An item only some papers have (a pool) is analysed over the students who had it;
-    the test's alpha is over the items every student had.
+
+def _row(item: str, group: str, question: str, who: list[tuple[Student, str]]) -> dict[str, Any]:
+    # One item's statistics over the students who had it, each with the column it was in:
+    # one bank question and part, so one maximum; facility is mean / max.
+    most = who[0][0].paper.items[who[0][1]]
+    got = np.array([s.marks[label] or 0.0 for s, label in who])
+    rest = np.array([s.total() for s, _ in who]) - got
+    facility = float(got.mean() / most)
+    disc = _corr(got, rest)
+    return {
+        "item": item,
+        "set": group,
+        "question": question,
+        "max": most,
+        "n": len(who),
+        "mean": float(got.mean()),
+        "facility": facility,
+        "discrimination": disc,
+        "blank_rate": float(np.mean([s.marks[label] is None for s, label in who])),
+        "flag": _flags(facility, disc),
+    }
+
+
+def _same_question(students: list[Student], item: str) -> str | None:
+    # The bank question (and part) under this column for everyone who had it, or None
+    # where the papers put different questions there (a pool).
+    found = {s.paper.identity[item] for s in students if item in s.marks}
+    return found.pop() if len(found) == 1 else None
+
+
+def item_rows(students: list[Student], group: str = "") -> list[dict[str, Any]]:
+    """Per column of one group (a set, or everyone): its statistics, and the test's.
+
+    A column is analysed only where every paper of the group has the same bank question
+    (and part) under it: a pool's column, different questions on different papers, is
+    analysed per question by `pooled_rows` instead. Cronbach's alpha is over the columns
+    every student had with the same question.
     """
-    most = all_items(students)
-    items = list(most)
-    totals = np.array([s.total() for s in students])
     rows = []
-    for item in items:
-        who = [i for i, s in enumerate(students) if item in s.marks]
-        got = np.array([students[i].marks[item] or 0.0 for i in who])
-        out_of = np.array([students[i].paper.items[item] for i in who])
-        facility = float((got / out_of).mean())
-        disc = _corr(got, totals[who] - got)
-        flags = []
-        if facility < 0.2:
-            flags.append("hard")
-        if facility > 0.95:
-            flags.append("easy")
-        if not math.isnan(disc) and disc < 0.2:
-            flags.append("negative discrimination" if disc < 0 else "low discrimination")
-        rows.append(
-            {
-                "item": item,
-                "set": label,
-                "max": most[item],
-                "n": len(who),
-                "mean": float(got.mean()),
-                "facility": facility,
-                "discrimination": disc,
-                "blank_rate": float(np.mean([students[i].marks[item] is None for i in who])),
-                "flag": "review: " + ", ".join(flags) if flags else "",
-            }
-        )
-    common = [i for i in items if all(i in s.marks for s in students)]
-    scores = np.array([[s.marks[i] or 0.0 for i in common] for s in students])
-    blanks = np.array([[s.marks[i] is None for i in items if i in s.marks] for s in students], dtype=object)
-    k = len(common)
-    whole = scores.sum(axis=1)
-    var_items = scores.var(axis=0, ddof=1).sum() if len(students) > 1 else float("nan")
-    var_total = whole.var(ddof=1) if len(students) > 1 else float("nan")
+    same: list[str] = []
+    for item in all_items(students):
+        question = _same_question(students, item)
+        if question is None:
+            continue
+        rows.append(_row(item, group, question, [(s, item) for s in students if item in s.marks]))
+        if all(item in s.marks for s in students):
+            same.append(item)
+    totals = np.array([s.total() for s in students])
+    scores = np.array([[s.marks[i] or 0.0 for i in same] for s in students])
+    k = len(same)
+    var_items = scores.var(axis=0, ddof=1).sum() if len(students) > 1 and k else float("nan")
+    var_total = totals.var(ddof=1) if len(students) > 1 else float("nan")
     alpha = k / (k - 1) * (1 - var_items / var_total) if k > 1 and var_total > 0 else float("nan")
     sem = (
         float(math.sqrt(var_total) * math.sqrt(1 - alpha)) if alpha == alpha and alpha <= 1 else float("nan")
     )
+    blanks = [m is None for s in students for m in s.marks.values()]
     rows.append(
         {
             "item": "(test)",
-            "set": label,
+            "set": group,
+            "question": "",
             "max": max(s.paper.marks for s in students),
             "n": len(students),
             "mean": float(totals.mean()),
             "facility": float(np.mean([s.total() / s.paper.marks for s in students])),
             "discrimination": float("nan"),
-            "blank_rate": float(np.mean([x for row in blanks for x in row])),
+            "blank_rate": float(np.mean(blanks)) if blanks else float("nan"),
             "flag": "",
             "alpha": float(alpha),
             "sem": sem,
@@ -283,9 +382,100 @@ def item_rows(students: list[Student], label: str = "") -> list[dict[str, Any]]:
     return rows
 
 
+def pooled_rows(groups: dict[str, list[Student]]) -> list[dict[str, Any]]:
+    """Per bank question (and part) that several sets or a pool asked: its statistics.
+
+    Over everyone who had it, whatever its column; never one column's different
+    questions together.
+    """
+    where: dict[str, list[tuple[Student, str]]] = {}
+    spread: dict[str, set[tuple[str, str]]] = {}
+    for code, students in groups.items():
+        for s in students:
+            for item in s.marks:
+                question = s.paper.identity[item]
+                where.setdefault(question, []).append((s, item))
+                spread.setdefault(question, set()).add((code, item))
+    rows = []
+    for question, who in where.items():
+        mixed = any(_same_question(groups[code], item) is None for code, item in spread[question])
+        if len(spread[question]) < 2 and not mixed:
+            continue  # one set, one column: its row is the set's own
+        labels = "/".join(dict.fromkeys(item for _, item in who))
+        rows.append(_row(labels, "(pooled)", question, who))
+    return rows
+
+
+def _kruskal(groups: list[list[float]]) -> tuple[float, float]:
+    # Kruskal-Wallis H and its p value (scipy), or nan where there is nothing to test.
+    groups = [g for g in groups if g]
+    if len(groups) < 2:
+        return float("nan"), float("nan")
+    from scipy.stats import kruskal
+
+    try:
+        h, p = kruskal(*groups)
+    except ValueError:  # every value the same: no difference to find
+        return 0.0, 1.0
+    return float(h), float(p)
+
+
+def fairness_rows(groups: dict[str, list[Student]]) -> list[dict[str, Any]]:
+    """Whether the sets (and a pool's questions) were equally hard.
+
+    Per bank question that several sets asked: its facility in each set and a
+    Kruskal-Wallis test of its marks (as fractions of its maximum) across the sets; per
+    column where a pool put different questions: the same across those questions; and
+    the totals (as fractions of each paper's maximum) across the sets. A p value under
+    0.05 is flagged for review.
+    """
+    rows = []
+
+    def add(kind: str, name: str, by: dict[str, list[float]]) -> None:
+        h, p = _kruskal(list(by.values()))
+        rows.append(
+            {
+                "compared": kind,
+                "question": name,
+                "groups": len(by),
+                "n": sum(len(v) for v in by.values()),
+                "facility": "; ".join(f"{k} {np.mean(v):.3g} (n={len(v)})" for k, v in by.items()),
+                "kruskal_h": h,
+                "p": p,
+                "flag": "review: not equally hard" if p < 0.05 else "",
+            }
+        )
+
+    by_question: dict[str, dict[str, list[float]]] = {}
+    by_column: dict[str, dict[str, list[float]]] = {}
+    for code, students in groups.items():
+        for s in students:
+            for item, mark in s.marks.items():
+                question = s.paper.identity[item]
+                share = (mark or 0.0) / s.paper.items[item]
+                by_question.setdefault(question, {}).setdefault(code, []).append(share)
+                by_column.setdefault(f"{code}:{item}" if code else item, {}).setdefault(question, []).append(
+                    share
+                )
+    if len(groups) > 1:
+        for question, by in by_question.items():
+            if len(by) > 1:
+                add("sets", question, by)
+    for column, by in by_column.items():
+        if len(by) > 1:
+            add("questions", f"column {column}", by)
+    if len(groups) > 1:
+        add("sets", "(test)", {c: [s.total() / s.paper.marks for s in g] for c, g in groups.items()})
+    return rows
+
+
+FAIRNESS = ["compared", "question", "groups", "n", "facility", "kruskal_h", "p", "flag"]
+
+
 COLUMNS = [
     "item",
     "set",
+    "question",
     "max",
     "n",
     "mean",
@@ -344,24 +534,32 @@ def grade(folder: Path, marks: Path | None = None, responses: Path | None = None
     title = f"{spec} ({max_marks:g})"
     gradebook = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", title]]
     gradebook += [[s.name, "", s.id, "", "", f"{s.total():g}"] for s in students]
-    analysis = item_rows(students)
     codes = sorted({s.paper.code for s in students if s.paper.code and not s.paper.candidate})
-    for code in codes:
-        group = [s for s in students if s.paper.code == code]
-        if len(group) >= 2:
-            analysis += item_rows(group, code)
+    groups = {code: [s for s in students if s.paper.code == code] for code in codes} or {"": students}
+    analysis = [row for code, group in groups.items() for row in item_rows(group, code)]
+    analysis += pooled_rows(groups)
+    fairness = fairness_rows(groups)
     items_csv = [COLUMNS] + [[_fmt(r.get(c, "")) for c in COLUMNS] for r in analysis]
     outputs: dict[str, bytes] = {
         "grades.csv": _csv(grades),
         "gradebook.csv": _csv(gradebook),
         "items.csv": _csv(items_csv),
-        "grading-report.pdf": report_pdf(students, analysis, spec),
+        "fairness.csv": _csv([FAIRNESS] + [[_fmt(r[c]) for c in FAIRNESS] for r in fairness]),
+        "grading-report.pdf": report_pdf(students, analysis, spec, fairness),
     }
     if marked is not None:
         outputs["responses-marked.csv"] = _csv(marked)
     files = [_write_atomically(folder / name, data) for name, data in outputs.items()]
-    test = analysis[len(items)]
-    flagged = [r["item"] for r in analysis[: len(items)] if r["flag"]]
+    tests = [r for r in analysis if r["item"] == "(test)"]
+    everyone = item_rows(students) if len(tests) > 1 else tests  # the figures a person asks first
+    test = everyone[-1]
+    flagged = list(
+        dict.fromkeys(
+            r["question"] if r["set"] == "(pooled)" else f"{r['set']}:{r['item']}" if r["set"] else r["item"]
+            for r in analysis
+            if r["flag"] and r["item"] != "(test)"
+        )
+    )
     return GradeResult(files, len(students), test["mean"], test["alpha"], flagged)
 
 
@@ -377,39 +575,56 @@ def _write_atomically(path: Path, data: bytes) -> Path:
     return path
 
 
-def report_pdf(students: list[Student], analysis: list[dict[str, Any]], spec: str) -> bytes:
-    """The report a person reads at a glance: totals, items, sets (matplotlib, one page)."""
+def report_pdf(
+    students: list[Student], analysis: list[dict[str, Any]], spec: str, fairness: list[dict[str, Any]]
+) -> bytes:
+    """The report a person reads at a glance: totals, items, sets (matplotlib, one page).
+
+    Items are shown by identity: a bank question several sets asked once (its pooled
+    row), else each set's own row; never one column's different questions together.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    items = [r for r in analysis if not r["set"] and r["item"] != "(test)"]
-    test = next(r for r in analysis if not r["set"] and r["item"] == "(test)")
+    pooled = [r for r in analysis if r["set"] == "(pooled)"]
+    shared = {r["question"] for r in pooled}
+    own = [
+        r
+        for r in analysis
+        if r["set"] != "(pooled)" and r["item"] != "(test)" and r["question"] not in shared
+    ]
+    items = pooled + own
+    tests = {r["set"]: r for r in analysis if r["item"] == "(test)"}
     totals = [s.total() for s in students]
+    most = max(s.paper.marks for s in students)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     ax = axes[0]
     ax.hist(totals, bins=min(15, max(5, len(set(totals)))), color="#4a6fa5", edgecolor="white")
-    ax.set_title(f"Totals (n = {len(totals)}, mean {test['mean']:.1f} of {test['max']:g})")
+    ax.set_title(f"Totals (n = {len(totals)}, mean {np.mean(totals):.1f} of {most:g})")
     ax.set_xlabel("total marks")
     ax.set_ylabel("students")
     ax = axes[1]
     for r in items:
         d = 0.0 if math.isnan(r["discrimination"]) else r["discrimination"]
         color = "#c0392b" if r["flag"] else "#2c3e50"
+        name = r["item"] if r["set"] in ("", "(pooled)") else f"{r['set']}:{r['item']}"
         ax.scatter(r["facility"], d, color=color, s=22)
-        ax.annotate(r["item"], (r["facility"], d), fontsize=7, xytext=(3, 2), textcoords="offset points")
+        ax.annotate(name, (r["facility"], d), fontsize=7, xytext=(3, 2), textcoords="offset points")
     ax.axhline(0.2, color="grey", lw=0.6, ls="--")
     ax.set_xlim(-0.02, 1.05)
-    ax.set_title(f"Items (alpha = {_fmt(test['alpha'])}; red: to review)")
+    alphas = ", ".join(f"{k or 'all'} {_fmt(t['alpha'])}" for k, t in tests.items())
+    ax.set_title(f"Items (alpha: {alphas}; red: to review)", fontsize=10)
     ax.set_xlabel("facility (mean / max)")
     ax.set_ylabel("discrimination (item-rest r)")
     ax = axes[2]
-    sets = sorted({r["set"] for r in analysis if r["set"]})
+    sets = [k for k in tests if k]
     if sets:
-        means = [next(r["mean"] for r in analysis if r["set"] == c and r["item"] == "(test)") for c in sets]
-        ax.bar(sets, means, color="#4a6fa5")
-        ax.set_title("Mean total by set")
+        ax.bar(sets, [tests[c]["mean"] for c in sets], color="#4a6fa5")
+        test = next((r for r in fairness if r["question"] == "(test)"), None)
+        p = f"; Kruskal-Wallis p = {_fmt(test['p'])}" if test else ""
+        ax.set_title(f"Mean total by set{p}", fontsize=10)
         ax.set_ylabel("mean total")
     else:
         ax.barh([r["item"] for r in items], [r["facility"] for r in items], color="#4a6fa5")

@@ -86,7 +86,8 @@ def _derived_kind(data: Any) -> Any:
         a for p in parts if isinstance(p, dict) for a in p.get("answers") or []
     ]
     answers = (
-        [a for a in given if isinstance(a, dict) and a.get("kind") in KINDS]
+        # a `kind` that is no kind's name (a list, a number) is the model's error to report
+        [a for a in given if isinstance(a, dict) and isinstance(a.get("kind"), str) and a["kind"] in KINDS]
         if isinstance(given, list)
         else []
     )
@@ -128,6 +129,10 @@ class RubricItem(Frozen):
     text: str = Field(min_length=1, description="What earns the marks (LaTeX template).")
     only: View | None = Field(
         default=None, description="This line only in the paper as set (`original`) or in new papers (`new`)."
+    )
+    partial: bool = Field(
+        default=True,
+        description="false: no partial marks on this line (all its marks or none); grade enforces it.",
     )
 
 
@@ -318,8 +323,18 @@ class ExamSpec(Frozen):
     instructions: list[str] = []
     style: str = Field(default="iitjammu-b", pattern=r"^[a-z0-9][a-z0-9-]*$")
     seed: int = Field(default=0, ge=0)
+    mark_step: float = Field(
+        default=0.5, gt=0, le=1, description="Marks are given in steps of this (0.5: halves; 0.25: quarters)."
+    )
     shuffle_options: bool = Field(default=False, description="Shuffle options of choice questions.")
     sections: list[Section] = Field(min_length=1)
+
+    @field_validator("mark_step")
+    @classmethod
+    def _step_divides_one(cls, v: float) -> float:
+        if abs(1 / v - round(1 / v)) > 1e-9:
+            raise ValueError("a step that a whole mark is a whole number of: 1, 0.5, 0.25, 0.2, 0.1 ...")
+        return v
 
     @field_validator("institute", "course", "title", "date", "duration")
     @classmethod
@@ -365,6 +380,7 @@ class RubricLine(Frozen):
 
     marks: float
     text: Tex
+    partial: bool = True  # false: all its marks or none
 
 
 class PartInstance(Frozen):
@@ -409,6 +425,12 @@ class QuestionInstance(Frozen):
         """Return every worked step: each part's, then the question's."""
         return tuple(s for p in self.parts for s in p.steps) + self.steps
 
+    def scored_items(self) -> dict[str, tuple[float, tuple[AnswerInstance, ...], tuple[RubricLine, ...]]]:
+        """Each item a grader marks, by name: its marks, its asked answers and its scheme."""
+        if not self.parts:
+            return {self.number: (self.marks, _asked(self.own_answers), self.rubric)}
+        return {p.name: (p.marks, _asked(p.answers), p.rubric) for p in self.parts}
+
     def items(self) -> dict[str, float]:
         """What a grader marks, by name, with its maximum: the question, or each part.
 
@@ -417,6 +439,11 @@ class QuestionInstance(Frozen):
         if not self.parts:
             return {self.number: self.marks}
         return {part.name: part.marks for part in self.parts}
+
+
+def _asked(answers: tuple[AnswerInstance, ...]) -> tuple[AnswerInstance, ...]:
+    # A working value the key shows (`asked: false`) is not an answer the student gives.
+    return tuple(a for a in answers if a.asked)
 
 
 class SectionInstance(Frozen):
@@ -445,6 +472,7 @@ class Exam(Frozen):
     date: str
     duration: str
     max_marks: float
+    mark_step: float = 0.5  # marks are given in steps of this
     instructions: tuple[str, ...]
     style: str
     templates: tuple[str, ...] = ()  # folders of the spec's bank's own styles, before the shipped

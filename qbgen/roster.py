@@ -32,7 +32,7 @@ RESERVED = frozenset(
     {
         "exam.pdf", "exam.tex", "key.pdf", "key.tex", "exams.pdf", "keys.pdf", "manifest.json",
         "crib.pdf", "crib.tex", "marks.csv", "responses.csv", "failed", "grades.csv",
-        "gradebook.csv", "responses-marked.csv", "items.csv", "grading-report.pdf",
+        "gradebook.csv", "responses-marked.csv", "items.csv", "fairness.csv", "grading-report.pdf",
         "export-report.txt", "quiz.xml", "canvas.zip", "qti21.zip",
     }
 )  # fmt: skip

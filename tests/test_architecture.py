@@ -21,8 +21,11 @@ ALLOWED = {
     "latex": {"errors", "scripts"},
     "typeset": {"errors", "settings", "scripts"},
     "yamlfile": {"errors"},
-    "numbering": {"errors", "frozen", "latex"},  # item names: a style's numbering scheme
-    "kinds": {"errors", "frozen", "latex"},  # the package: each kind module, one home per kind
+    "numbering": {"errors", "frozen", "latex"},
+    "scoring": {
+        "frozen"
+    },  # the scoring contract and its one evaluation  # item names: a style's numbering scheme
+    "kinds": {"errors", "frozen", "latex", "scoring"},  # the package: each kind module, one home per kind
     "models": {"frozen", "kinds", "latex"},
     "pdfjoin": set(),
     "numbers": set(),  # numbers read back out of LaTeX, for validate
@@ -69,13 +72,15 @@ ALLOWED = {
         "render",
         "typeset",
         "numbers",
+        "html",
     },
     "plan": {"errors", "models", "bank", "spec", "roster", "assemble"},
-    "grade": {"errors", "writers"},  # reads manifests and sheets only: no bank, no LaTeX
+    "grade": {"errors", "writers", "scoring"},  # reads manifests and sheets only: no bank, no LaTeX
     "publish": {"errors"},
     # writers see assembled papers (models) and the stages that typeset them, no bank
     "writers": {
         "errors",
+        "scoring",
         "frozen",
         "kinds",
         "models",

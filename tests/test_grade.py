@@ -55,31 +55,47 @@ def test_the_build_writes_sheets_with_every_item_and_its_maximum(sets):
     assert math.isclose(sum(items.values()), manifest["max_marks"])
     responses = read(sets / "responses.csv")[0]
     assert responses[:2] == ["id", "set"]
-    assert responses[2:] == [f"{q['number']}.{k}" for q in manifest["questions"] for k in q["accept"]]
+    # a column per machine-marked answer, named by the printed item and the answer's id
+    assert responses[2:] == [
+        f"{item}.{ident}"
+        for q in manifest["questions"]
+        for item, c in q["scoring"].items()
+        for ident in c["answers"]
+    ]
+    assert "2.choice" in responses and "1b.w5_new" in responses
 
 
 def test_grade_totals_marks_answers_and_analyses_items(sets):
     items, maxima, rows = _fill_marks(sets)
     header = read(sets / "responses.csv")[0]
     man = {c: json.loads((sets / c / "manifest.json").read_text()) for c in "AB"}
-    record = {c: {q["number"]: q for q in man[c]["questions"]} for c in "AB"}
+    contract = {c: {i: x for q in man[c]["questions"] for i, x in q["scoring"].items()} for c in "AB"}
     typed, expect = [header], {}
     for s, code in (("s00", "A"), ("s01", "B"), ("s02", "A")):
         row = [s, code]
         for column in header[2:]:
-            number, key = column.split(".", 1)
-            q = record[code][number]
-            low, high = q["accept"][key]
-            mistakes = q["mistakes"].get(key, {})
+            item, ident = column.split(".", 1)
+            rule = contract[code][item]["answers"][ident]
+            if rule["rule"] == "options":
+                wrong_letter = next(chr(65 + i) for i in range(rule["count"]) if i not in rule["correct"])
+                value, verdict = {
+                    "s00": (",".join(chr(65 + i) for i in rule["correct"]), "correct"),
+                    "s01": ("", "blank"),
+                    "s02": (wrong_letter, "wrong"),
+                }[s]
+                row.append(value)
+                expect[s, column] = verdict
+                continue
+            assert rule["rule"] == "interval"
+            mistakes = rule["mistakes"]
             if s == "s00":  # the key's own value, as a student writes it (4 figures)
-                value, verdict = f"{float(q['answers'][key]):.4g}", "correct"
+                value, verdict = f"{rule['value']:.4g}", "correct"
             elif s == "s01" and mistakes:  # a declared mistake
-                name, wrong = next(iter(mistakes.items()))
-                value, verdict = repr(wrong), f"mistake: {name}"
+                value, verdict = repr(mistakes[0]["value"]), f"mistake: {mistakes[0]['name']}"
             elif s == "s01":
                 value, verdict = "", "blank"
             else:  # far off, matching no mistake
-                value, verdict = repr(2 * abs(high) + 17.5), "wrong"
+                value, verdict = repr(2 * abs(rule["high"]) + 17.5), "wrong"
             row.append(value)
             expect[s, column] = verdict
         typed.append(row)
@@ -99,27 +115,34 @@ def test_grade_totals_marks_answers_and_analyses_items(sets):
     assert book[0][:3] == ["Student", "ID", "SIS User ID"] and book[1][2] == "s00"
 
     marked = read(sets / "responses-marked.csv")
-    assert marked[0] == ["id", "item", "response", "expected", "low", "high", "verdict"]
+    assert marked[0] == ["id", "item", "response", "expected", "low", "high", "verdict", "credit"]
     got = {(row[0], row[1]): row[6] for row in marked[1:]}
     assert got == expect
 
-    # Item analysis, recomputed by another route: alpha from the covariance matrix.
+    # Item analysis, recomputed by another route: alpha from the covariance matrix, per
+    # set (the sets' papers differ: no alpha pools them).
     table = read(sets / "items.csv")
     head = table[0]
     by = {(row[0], row[1]): dict(zip(head, row, strict=True)) for row in table[1:]}
     scores = np.array([[float(x) if x else 0.0 for x in mine[3:]] for mine in rows])
-    cov = np.cov(scores, rowvar=False)
-    k = scores.shape[1]
-    alpha = k / (k - 1) * (1 - np.trace(cov) / cov.sum())
-    assert math.isclose(float(by["(test)", ""]["alpha"]), alpha, rel_tol=1e-3)
+    for code in "AB":
+        own = scores[[i for i, mine in enumerate(rows) if mine[2] == code]]
+        cov = np.cov(own, rowvar=False)
+        k = own.shape[1]
+        alpha = k / (k - 1) * (1 - np.trace(cov) / cov.sum())
+        assert math.isclose(float(by["(test)", code]["alpha"]), alpha, rel_tol=1e-3)
+        assert by["9", code]["question"] == "vit-attention-weights"
+    assert ("(test)", "") not in by and ("(test)", "(pooled)") not in by
+    # Question 9 is one bank question in both sets: pooled over everyone, mean / max.
     j = items.index("9")
     rest = scores.sum(axis=1) - scores[:, j]
-    assert math.isclose(
-        float(by["9", ""]["discrimination"]), np.corrcoef(scores[:, j], rest)[0, 1], rel_tol=1e-3
-    )
-    assert math.isclose(float(by["9", ""]["facility"]), scores[:, j].mean() / maxima[j], rel_tol=1e-3)
-    assert float(by[items[0], ""]["blank_rate"]) == pytest.approx(1 / 12, rel=1e-3)
-    assert ("(test)", "A") in by and ("(test)", "B") in by  # the sets compared
+    pooled = by["9", "(pooled)"]
+    assert pooled["question"] == "vit-attention-weights" and pooled["n"] == "12"
+    assert math.isclose(float(pooled["discrimination"]), np.corrcoef(scores[:, j], rest)[0, 1], rel_tol=1e-3)
+    assert math.isclose(float(pooled["facility"]), scores[:, j].mean() / maxima[j], rel_tol=1e-3)
+    assert float(by[items[0], "(pooled)"]["blank_rate"]) == pytest.approx(1 / 12, rel=1e-3)
+    fairness = {row[1]: row for row in read(sets / "fairness.csv")[1:]}
+    assert "(test)" in fairness and "vit-attention-weights" in fairness  # were the sets equally hard?
     assert "grading report" in pdf_text(sets / "grading-report.pdf")
 
 
@@ -196,7 +219,11 @@ def test_the_crib_lists_every_sets_numbers_as_its_key_prints_them(sets):
     for code in "AB":
         # Each answer line of the set's key: "LABEL: VALUE (accept LOW to HIGH)", the
         # interval on the next line where a long label fills the first.
-        key = re.findall(r": (\S+)\s+\(accept (\S+) to (\S+)\)", pdf_text(sets / code / "key.pdf"))
+        # (An "Also accepted" line is an alternative the key accepts: not in the crib.)
+        text = re.sub(
+            r"Also accepted, .*?: \S+\s+\(accept \S+ to \S+\)", "", pdf_text(sets / code / "key.pdf")
+        )
+        key = re.findall(r": (\S+)\s+\(accept (\S+) to (\S+)\)", text)
         assert len(key) > 10
         rows = [ln.split() for ln in crib.splitlines() if ln.split()[:1] == [code]]
         cells = [cell for row in rows for cell in row[1:]]

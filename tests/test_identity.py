@@ -162,10 +162,11 @@ def test_printed_labels_are_every_sheets_names(tmp_path, name, style, make, extr
         # the key prints the same labels as the paper
         assert printed_labels(folder / "key.pdf", style) == printed
         assert set(items) <= set(columns)
-        # a response column is the printed question's name and the answer's key
+        # a response column is the printed item's name and the answer's id
         for q in paper["questions"]:
-            for key in q["accept"]:
-                assert f"{q['number']}.{key}" in responses
+            assert set(q["scoring"]) == set(q["items"])
+            for item, contract in q["scoring"].items():
+                assert all(f"{item}.{ident}" in responses for ident in contract["answers"])
     if len(papers) > 1:
         crib = pdf_text(out / "crib.pdf")
         numbers = {q["number"] for p in papers for q in p["questions"] if q["accept"]}

@@ -118,3 +118,15 @@ def test_the_schema_lets_a_file_leave_them_out(tmp_path):
     data = yaml.safe_load(PLAIN.replace("\n    ", "\n"))
     jsonschema.validate(data, schema)
     assert "marks" not in schema.get("required", []) and "kind" not in schema.get("required", [])
+
+
+@pytest.mark.parametrize("kind", ["[text]", "{a: 1}", "3"])
+def test_a_kind_that_is_no_name_is_one_located_error(tmp_path, kind):
+    # Hypothesis found `kind: [text]` raising TypeError while the kind was derived.
+    from .conftest import cli, write_tree
+
+    question = f"id: a\ntitle: A\ntopic: t\nprompt: Why?\nanswers:\n  - kind: {kind}\n    text: x\n"
+    bank = write_tree(tmp_path / "b", {"q/a.yaml": question + "rubric:\n  - {marks: 1, text: Reason.}\n"})
+    r = cli("validate", "--bank", bank)
+    assert r.returncode == 1 and "Traceback" not in r.stdout + r.stderr
+    assert "a.yaml:6: answers[0]: Input tag" in r.stdout + r.stderr

@@ -282,6 +282,8 @@ def mistakes(p: Params) -> dict[str, dict[str, float]]:
             "h1(1-h1) in place of y(1-y)": -diff * h1 * (1 - h1),
             "h2(1-h2) in place of y(1-y)": -diff * h2 * (1 - h2),
             "factor y(1-y) missing": -diff,
+            # not a mistake: the key accepts it (the question file's `alternatives`)
+            "sign folded in: delta_o = (t-y)y(1-y)": diff * y * (1 - y),
         },
     }
     for n, h, w, prev in ((5, h1, p.w5, p.dw5_prev), (6, h2, p.w6, p.dw6_prev)):
@@ -292,6 +294,7 @@ def mistakes(p: Params) -> dict[str, dict[str, float]]:
             "gradient of (t-y)^2 without the 1/2 (doubled)": 2 * g,
             f"h{n - 4}(1-h{n - 4}) in place of y(1-y)": g_hidden,
             "factor y(1-y) missing": g_bare,
+            "sign folded in: delta_o = (t-y)y(1-y)": diff * y * (1 - y) * h,
         }
         dw = {
             "momentum term scaled by eta (eta*alpha*dw(n-1))": -p.eta * g + p.eta * p.alpha * prev,

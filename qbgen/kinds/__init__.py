@@ -2,12 +2,14 @@
 
 Room: the kind modules and the registry. Imports errors, frozen and latex. Every
 other module asks a kind's handler (`KINDS[answer.kind]`) instead of branching on the
-kind: a new kind is one module here (its `HANDLER`) and one line in `MODULES`.
+kind: a new kind is one module here (its `HANDLER`) and one line in `MODULES`, or a
+module of another installed package named by the entry point group `qbgen.kinds`.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.metadata import entry_points
 from typing import Any
 
 from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, Rendered
@@ -24,6 +26,23 @@ MODULES = (
 KINDS: dict[str, KindHandler[Any, Any]] = {
     h.name: h for h in (import_module(f"{__name__}.{m}").HANDLER for m in MODULES)
 }
+
+
+def _installed() -> None:
+    # Kinds other installed packages add, through the entry point group `qbgen.kinds`:
+    # each names a handler (a KindHandler instance). They join before any model is built
+    # from the registry (an answer's YAML is the union of the kinds' models), and a
+    # plugin never replaces a shipped kind.
+    for ep in entry_points(group="qbgen.kinds"):
+        h = ep.load()
+        if not isinstance(h, KindHandler) or h.name != ep.name:
+            raise TypeError(
+                f"entry point qbgen.kinds:{ep.name} ({ep.value}) is not a kind handler named {ep.name!r}"
+            )
+        KINDS.setdefault(h.name, h)
+
+
+_installed()
 
 
 def handler(answer: AnswerSpec | AnswerInstance) -> KindHandler[Any, Any]:

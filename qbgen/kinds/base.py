@@ -1,7 +1,7 @@
 """What every answer kind provides: its YAML model, its instance, and its part of each writer.
 
 Room: the contract of a kind handler and the context assemble gives it. Imports
-errors, frozen and latex only. A kind lives in one module of this package: the model
+errors, frozen, latex and scoring only. A kind lives in one module of this package: the model
 of its YAML (`Spec`), the check of what `solve` returned for it (`instance`), its typed
 instance (`Instance`), how it prints in the exam and in the key, and its skeleton for
 `qbgen new`. Writers never branch on a kind: they ask the handler.
@@ -21,6 +21,7 @@ from pylatex.utils import NoEscape
 from ..errors import QuestionFailure
 from ..frozen import Frozen
 from ..latex import Tex
+from ..scoring import Interval, Options, Scoring
 
 Loc = tuple[Any, ...]
 # Which paper a line belongs to: the paper as set (--original) or a new one.
@@ -59,35 +60,56 @@ class AnswerInstance(Frozen):
 
 @dataclass(frozen=True)
 class LmsNumber:
-    """A value graded by the closed interval a grader accepts, and its known mistakes."""
+    """A value graded by its scoring: the accepted interval, alternatives and mistakes."""
 
     key: str
     label: Tex
-    value: float
-    low: float
-    high: float
+    scoring: Interval
     unit: str = ""
-    mistakes: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def value(self) -> float:
+        """The key's value."""
+        return self.scoring.value
+
+    @property
+    def low(self) -> float:
+        """The accepted interval's lower end."""
+        return self.scoring.low
+
+    @property
+    def high(self) -> float:
+        """The accepted interval's upper end."""
+        return self.scoring.high
 
     @property
     def centre(self) -> float:
         """The middle of the accepted interval (an LMS's "answer")."""
-        return (self.low + self.high) / 2
+        return self.scoring.centre
 
     @property
     def half(self) -> float:
         """Half the accepted interval's width (an LMS's "tolerance" or margin)."""
-        return (self.high - self.low) / 2
+        return self.scoring.half
 
 
 @dataclass(frozen=True)
 class LmsChoice:
-    """Options in the paper's order, which of them are correct, one or any."""
+    """Options in the paper's order and their scoring (which are correct, one or any, the rule)."""
 
     label: Tex
     options: tuple[Tex, ...]
-    correct: tuple[int, ...]
-    multiple: bool
+    scoring: Options
+
+    @property
+    def correct(self) -> tuple[int, ...]:
+        """The correct options' printed positions."""
+        return self.scoring.correct
+
+    @property
+    def multiple(self) -> bool:
+        """Whether the student may choose several."""
+        return self.scoring.multiple
 
 
 @dataclass(frozen=True)
@@ -124,6 +146,7 @@ class InstanceContext:
     values: Any  # solve()'s answers: a read-only mapping of plain values
     rng: np.random.Generator | None
     wrong: Any = None  # the generator's mistakes(): {answer key: {name: value}}
+    original: bool = False  # the paper as set (--original): answers' `only` lines choose by it
 
     def text(self, *loc: Any, key: bool = True) -> NoEscape:
         """Return a text field of this answer, rendered (empty if it is not there)."""
@@ -183,13 +206,25 @@ class KindHandler(ABC, Generic[S, I]):
         """Where the printed key falls among printed options (validate warns of a fixed one)."""
         return ()
 
-    def intervals(self, inst: I) -> dict[str, tuple[int | float, int | float]]:
-        """The closed intervals a grader accepts, by answer key (none: not graded by value)."""
+    def scoring(self, inst: I) -> dict[str, Scoring]:
+        """How a machine marks this answer, by answer id (none: a person marks it).
+
+        An answer not asked (`asked: false`: a working value the key shows) is never
+        marked: the item's caller leaves it out.
+        """
         return {}
 
+    def intervals(self, inst: I) -> dict[str, tuple[int | float, int | float]]:
+        """The closed intervals a grader accepts, by answer key (from the scoring)."""
+        return {k: (s.low, s.high) for k, s in self.scoring(inst).items() if isinstance(s, Interval)}
+
     def declared_mistakes(self, inst: I) -> dict[str, dict[str, int | float]]:
-        """The values known wrong methods give, by answer key and mistake name."""
-        return {}
+        """The values known wrong methods give, by answer key and mistake name (from the scoring)."""
+        return {
+            k: {m.name: m.value for m in s.mistakes}
+            for k, s in self.scoring(inst).items()
+            if isinstance(s, Interval) and s.mistakes
+        }
 
     def problems(self, inst: I) -> list[str]:
         """What validate must fail for this draw (an interval that is not fair)."""

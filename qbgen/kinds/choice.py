@@ -14,6 +14,7 @@ from pylatex.utils import NoEscape
 
 from ..frozen import Frozen
 from ..latex import Tex
+from ..scoring import Options, OptionsRule, Scoring
 from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, LmsChoice, LmsForm
 
 
@@ -38,6 +39,12 @@ class ChoiceAnswer(AnswerSpec):
         "then no option says `correct`.",
     )
     explanation: str = ""
+    credit: OptionsRule = Field(
+        default="negative",
+        description="With `select: any`, how a choice of several earns credit: `all-or-nothing`; "
+        "`partial` (each correct option chosen earns its share, each wrong one takes a share back); "
+        "`negative` (a wrong option costs 1/(number of wrong options)); never below 0.",
+    )
 
     @model_validator(mode="after")
     def _one_correct(self) -> ChoiceAnswer:
@@ -60,6 +67,8 @@ class ChoiceInstance(AnswerInstance):
     select: Literal["one", "any"] = "one"
     layout: Literal["inline", "list"] = "inline"
     explanation: Tex = NoEscape("")
+    key: str | None = None  # the name in solve's answers, if solve says which are correct
+    credit: OptionsRule = "negative"
 
 
 class Choice(KindHandler[ChoiceAnswer, ChoiceInstance]):
@@ -113,11 +122,25 @@ class Choice(KindHandler[ChoiceAnswer, ChoiceInstance]):
             select=spec.select,
             layout=spec.layout,
             explanation=ctx.text("explanation"),
+            key=spec.key,
+            credit=spec.credit,
         )
 
     def key_positions(self, inst: ChoiceInstance) -> tuple[int, ...]:
         """The printed positions of the correct options."""
         return inst.correct
+
+    def scoring(self, inst: ChoiceInstance) -> dict[str, Scoring]:
+        """The options as printed, the correct ones, and the rule for a choice of several."""
+        multiple = inst.select == "any"
+        return {
+            inst.key or "choice": Options(
+                count=len(inst.options),
+                correct=inst.correct,
+                multiple=multiple,
+                credit=inst.credit if multiple else "all-or-nothing",
+            )
+        }
 
     def latex_exam(self, inst: ChoiceInstance, *, key: bool) -> str:
         """The options, inline or as a list, lettered (A), (B), ..."""
@@ -134,11 +157,16 @@ class Choice(KindHandler[ChoiceAnswer, ChoiceInstance]):
         letters = ", ".join(name(i) for i in inst.correct) or "none"
         expl = f"\\par {inst.explanation}" if inst.explanation else ""
         word = "Correct" if len(inst.correct) == 1 else "Correct options"
-        return f"\\textbf{{{word}:}}\\enspace {letters}{expl}\\par\n"
+        (scoring,) = self.scoring(inst).values()
+        assert isinstance(scoring, Options)
+        rule = f"\\par \\emph{{{scoring.describe()}}}" if inst.select == "any" else ""
+        return f"\\textbf{{{word}:}}\\enspace {letters}{rule}{expl}\\par\n"
 
     def lms(self, inst: ChoiceInstance) -> tuple[LmsForm, ...]:
         """The options in this paper's order and the correct ones."""
-        return (LmsChoice(inst.label, inst.options, inst.correct, inst.select == "any"),)
+        (scoring,) = self.scoring(inst).values()
+        assert isinstance(scoring, Options)
+        return (LmsChoice(inst.label, inst.options, scoring),)
 
     skeleton: ClassVar[str] = """\
 prompt: |

@@ -14,7 +14,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..frozen import Frozen
-from ..latex import Tex, escape, fmt
+from ..latex import NoEscape, Tex, escape, fmt
+from ..scoring import Interval, Named, Scoring
 from .base import (
     AnswerInstance,
     AnswerSpec,
@@ -22,6 +23,7 @@ from .base import (
     KindHandler,
     LmsForm,
     LmsNumber,
+    View,
     is_number,
     label_tex,
 )
@@ -64,6 +66,17 @@ def _number_or_band(schema: dict[str, Any]) -> None:
     schema.update({"anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, band]})
 
 
+class Alternative(Frozen):
+    """A convention the key accepts: a value the generator's `mistakes()` names, given credit."""
+
+    name: str = Field(min_length=1, description="The name `mistakes()` gives this value.")
+    label: str = Field(default="", description="How the key names it (LaTeX template; default: the name).")
+    credit: float = Field(default=1, gt=0, le=1, description="The credit it earns (1: full).")
+    only: View | None = Field(
+        default=None, description="Accepted only in the paper as set (`original`) or in new papers (`new`)."
+    )
+
+
 class NumericAnswer(AnswerSpec):
     """A number computed by the question's generator."""
 
@@ -77,6 +90,11 @@ class NumericAnswer(AnswerSpec):
         json_schema_extra=_number_or_band,
     )
     sigfigs: int | None = Field(default=None, ge=1, le=12)
+    alternatives: list[Alternative] = Field(
+        default=[],
+        description="Values of `mistakes()` that are conventions the key accepts, not mistakes: "
+        "they earn their credit, each in its own interval.",
+    )
 
     def band(self) -> Tolerance:
         """The tolerance (none: the exact value)."""
@@ -93,6 +111,8 @@ class NumericInstance(AnswerInstance):
     sigfigs: int | None = None
     accept: tuple[int | float, int | float]  # closed: what a grader accepts
     mistakes: tuple[tuple[str, int | float], ...] = ()  # (name, the value that wrong method gives)
+    alternatives: tuple[Named, ...] = ()  # conventions the key accepts, each with its interval
+    alternative_labels: tuple[Tex, ...] = ()  # how the key names each (LaTeX)
 
 
 def round_sig(value: float, figures: int) -> float:
@@ -133,11 +153,34 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
         if not is_number(ref):
             raise ctx.fail(f"tolerance of {spec.key!r}: answer {band.of!r} is not a number")
         half = max(band.rel * abs(ref), band.abs)
-        mistakes = []
-        for name, wrong in ctx.mistakes(spec.key).items():
+        accepted = {
+            a.name: a for a in spec.alternatives if a.only in (None, "original" if ctx.original else "new")
+        }
+        declared = ctx.mistakes(spec.key)
+        for a in spec.alternatives:
+            if a.name not in declared:
+                raise ctx.fail(
+                    f"alternatives: {spec.key}: mistakes() gives no value named {a.name!r} "
+                    f"(it names: {', '.join(map(repr, declared)) or 'none'})"
+                )
+        mistakes: list[tuple[str, int | float]] = []
+        alternatives: list[Named] = []
+        labels: list[Tex] = []
+        where = {a.name: j for j, a in enumerate(spec.alternatives)}
+        for name, wrong in declared.items():
             if not (is_number(wrong) and math.isfinite(wrong)):
                 raise ctx.fail(f"mistakes: {spec.key}: {name!r} must be a finite number, got {wrong!r}")
-            mistakes.append((name, wrong))
+            if name in accepted:
+                # Its own interval: the band around it (relative to it, unless the band is
+                # relative to another answer, whose width then holds for both).
+                own = half if band.of is not None else max(band.rel * abs(wrong), band.abs)
+                credit = accepted[name].credit
+                alternatives.append(
+                    Named(name=name, value=wrong, low=wrong - own, high=wrong + own, credit=credit)
+                )
+                labels.append(ctx.text("alternatives", where[name], "label") or NoEscape(escape(name)))
+            else:
+                mistakes.append((name, wrong))
         return NumericInstance(
             label=ctx.text("label"),
             key=spec.key,
@@ -146,15 +189,41 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
             sigfigs=spec.sigfigs,
             accept=(value - half, value + half) if half else (value, value),
             mistakes=tuple(mistakes),
+            alternatives=tuple(alternatives),
+            alternative_labels=tuple(labels),
         )
 
-    def intervals(self, inst: NumericInstance) -> dict[str, tuple[int | float, int | float]]:
-        """The answer's accepted interval, by its key."""
-        return {inst.key: inst.accept}
+    def scoring(self, inst: NumericInstance) -> dict[str, Scoring]:
+        """The accepted interval, the alternatives the key accepts and the named mistakes.
 
-    def declared_mistakes(self, inst: NumericInstance) -> dict[str, dict[str, int | float]]:
-        """The values the declared wrong methods give, by the answer's key."""
-        return {inst.key: dict(inst.mistakes)} if inst.mistakes else {}
+        Mistakes whose intervals meet (`heads forgotten` and `N, not N^2`, both 256 in
+        some draws) are one named value, `A or B`: a response there is either, and its
+        feedback names both, where an LMS would name only the first it finds.
+        """
+        low, high = inst.accept
+        half = (high - low) / 2
+        groups: list[list[tuple[int, str, float]]] = []  # (the generator's order, name, value)
+        ranked = sorted(((i, n, v) for i, (n, v) in enumerate(inst.mistakes)), key=lambda m: m[2])
+        for i, name, value in ranked:
+            if groups and value - groups[-1][-1][2] <= 2 * half:
+                groups[-1].append((i, name, value))
+            else:
+                groups.append([(i, name, value)])
+        groups.sort(key=lambda g: min(i for i, _n, _v in g))
+        mistakes = tuple(
+            Named(
+                name=" or ".join(n for _i, n, _v in sorted(group)),
+                value=group[0][2] if len(group) == 1 else (group[0][2] + group[-1][2]) / 2,
+                low=group[0][2] - half,
+                high=group[-1][2] + half,
+            )
+            for group in groups
+        )
+        return {
+            inst.key: Interval(
+                value=inst.value, low=low, high=high, alternatives=inst.alternatives, mistakes=mistakes
+            )
+        }
 
     def problems(self, inst: NumericInstance) -> list[str]:
         """Where the interval fails: honest rounding outside it, or a mistake inside."""
@@ -176,6 +245,28 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
                     f"{inst.key}: the mistake {name!r} gives {wrong!r}, "
                     f"inside the accepted [{low!r}, {high!r}]"
                 )
+        for alt in inst.alternatives:
+            if low <= alt.value <= high:
+                out.append(
+                    f"{inst.key}: the alternative {alt.name!r} gives {alt.value!r}, inside the accepted "
+                    f"[{low!r}, {high!r}]: the key accepts it already"
+                )
+        # A response near an alternative earns credit, near a mistake none: no value may be
+        # both (nor two alternatives of different credit).
+        half = (high - low) / 2
+        for i, alt in enumerate(inst.alternatives):
+            for name, wrong in inst.mistakes:
+                if alt.low - half <= wrong <= alt.high + half:
+                    out.append(
+                        f"{inst.key}: the alternative {alt.name!r} ({alt.value!r}) and the mistake {name!r} "
+                        f"({wrong!r}) cannot be told apart: one earns credit, the other none"
+                    )
+            for other in inst.alternatives[i + 1 :]:
+                if other.low <= alt.high and alt.low <= other.high and other.credit != alt.credit:
+                    out.append(
+                        f"{inst.key}: the alternatives {alt.name!r} ({alt.value!r}) and {other.name!r} "
+                        f"({other.value!r}) cannot be told apart but earn different credit"
+                    )
         return out
 
     def figures(self, inst: NumericInstance) -> set[int]:
@@ -184,18 +275,9 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
 
     def lms(self, inst: NumericInstance) -> tuple[LmsForm, ...]:
         """The value with its accepted interval and declared mistakes."""
-        low, high = inst.accept
-        return (
-            LmsNumber(
-                inst.key,
-                inst.label,
-                float(inst.value),
-                float(low),
-                float(high),
-                inst.unit,
-                tuple((name, float(v)) for name, v in inst.mistakes),
-            ),
-        )
+        (scoring,) = self.scoring(inst).values()
+        assert isinstance(scoring, Interval)
+        return (LmsNumber(inst.key, inst.label, scoring, inst.unit),)
 
     def printed(self, inst: NumericInstance) -> dict[str, str]:
         """The value to its figures, as the answer line prints it."""
@@ -233,7 +315,19 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
         gap = " \\hspace{0pt plus 1fil}\\penalty100\\hspace{0pt plus -1fil}\\quad"
         tol = f"{gap}\\mbox{{(accept {bounds[0]} to {bounds[1]})}}" if bounds else ""
         value = self.printed(inst)[inst.key]
-        return f"{label_tex(inst.label, 'Answer')}{value}{unit}{tol}\\par\n"
+        # The conventions the key accepts, as the auto-marking does (the same intervals),
+        # each a paragraph indented under the answer.
+        n = (inst.sigfigs or DEFAULT_SIGFIGS) + 1
+        also = "".join(
+            f"\\par{{\\leftskip=1.5em\\noindent\\emph{{Also accepted}}, {label}"
+            + ("" if a.credit == 1 else f" ({a.credit:.0%} of the credit)".replace("%", "\\%"))
+            + f": {fmt(a.value, inst.sigfigs)}{unit}{gap}\\mbox{{(accept "
+            + f"{fmt(_inward(a.low, n, up=True), n, zeros=True)} to "
+            + f"{fmt(_inward(a.high, n, up=False), n, zeros=True)})}}"
+            + "\\par}"
+            for a, label in zip(inst.alternatives, inst.alternative_labels, strict=True)
+        )
+        return f"{label_tex(inst.label, 'Answer')}{value}{unit}{tol}{also}\\par\n"
 
     skeleton: ClassVar[str] = """\
 generator: {module}.py

@@ -15,6 +15,7 @@ from pylatex import Tabular
 from pylatex.utils import NoEscape
 
 from ..latex import Tex, fmt
+from ..scoring import Interval, Scoring
 from .base import (
     AnswerInstance,
     AnswerSpec,
@@ -143,27 +144,43 @@ class Table(KindHandler[TableAnswer, TableInstance]):
         """The figures of the table's cells that are not integers."""
         return {inst.sigfigs or 4}
 
-    def lms(self, inst: TableInstance) -> tuple[LmsForm, ...]:
-        """Each cell the student fills: a number (exact if an integer, else to 3 figures).
-
-        A cell of text (dimensions, a label) is a written entry, graded by a person.
-        """
-        out: list[LmsForm] = []
+    def _cells(self, inst: TableInstance) -> list[tuple[str, Tex, Any]]:
+        # Each cell the student fills: (answer id, label, value), in reading order.
+        out = []
         heads = [_one_line(str(c)) for c in inst.columns]
         for r, row in enumerate(inst.rows):
             if r < inst.given_rows:
                 continue
             name = str(row[0]) if inst.given_columns else f"row {r + 1}"
             for c, cell in enumerate(row):
-                if c < inst.given_columns:
-                    continue
-                label = NoEscape(f"{name}, {heads[c]}")
-                if isinstance(cell, str):
-                    out.append(LmsWritten(label, NoEscape(cell)))
-                    continue
-                value = float(cell)
-                half = 0.0 if isinstance(cell, int) or value == 0 else _third_figure(value)
-                out.append(LmsNumber(f"{inst.key}[{r}][{c}]", label, value, value - half, value + half))
+                if c >= inst.given_columns:
+                    out.append((f"{inst.key}[{r}][{c}]", NoEscape(f"{name}, {heads[c]}"), cell))
+        return out
+
+    def scoring(self, inst: TableInstance) -> dict[str, Scoring]:
+        """Each number the student fills: exact if an integer, else to 3 figures.
+
+        A cell of text (dimensions, a label) is marked by a person.
+        """
+        out: dict[str, Scoring] = {}
+        for ident, _label, cell in self._cells(inst):
+            if isinstance(cell, str):
+                continue
+            value = float(cell)
+            half = 0.0 if isinstance(cell, int) or value == 0 else _third_figure(value)
+            out[ident] = Interval(value=value, low=value - half, high=value + half)
+        return out
+
+    def lms(self, inst: TableInstance) -> tuple[LmsForm, ...]:
+        """Each cell the student fills: a number by its scoring, or a written entry."""
+        scoring = self.scoring(inst)
+        out: list[LmsForm] = []
+        for ident, label, cell in self._cells(inst):
+            marked = scoring.get(ident)
+            if isinstance(marked, Interval):
+                out.append(LmsNumber(ident, label, marked))
+            else:
+                out.append(LmsWritten(label, NoEscape(cell)))
         return tuple(out)
 
     def latex_exam(self, inst: TableInstance, *, key: bool) -> str:

@@ -9,9 +9,11 @@ the first; LMS exports, the review site and grading sheets join them the same wa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cache
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..models import Paper
 from .canvas import CanvasWriter
@@ -55,7 +57,40 @@ class StreamingWriter(Writer, Protocol):
         ...
 
 
+class ExportWriter(Writer, Protocol):
+    """A target `qbgen export --to NAME` writes: a writer that reports what it cannot carry."""
+
+    @property
+    def report(self) -> list[str]:
+        """What the target cannot carry faithfully, one line each."""
+        ...
+
+
+# `qbgen export --to NAME`: each target's writer, made with the export's options
+# (`feedback`: show students the worked steps after the attempt). Other installed
+# packages add targets through the entry point group `qbgen.writers`: a name and a
+# writer class taking the same keyword options.
+SHIPPED_EXPORTS: dict[str, Callable[..., ExportWriter]] = {
+    "moodle": MoodleWriter,
+    "canvas": CanvasWriter,
+    "qti21": Qti21Writer,
+}
+
+
+@cache
+def exports() -> dict[str, Callable[..., ExportWriter]]:
+    """Every export target: the shipped ones, then those installed packages add."""
+    found: dict[str, Callable[..., Any]] = dict(SHIPPED_EXPORTS)
+    for ep in entry_points(group="qbgen.writers"):
+        if ep.name not in found:  # a plugin never replaces a shipped target
+            found[ep.name] = ep.load()
+    return found
+
+
 __all__ = [
+    "SHIPPED_EXPORTS",
+    "ExportWriter",
+    "exports",
     "CanvasWriter",
     "CribWriter",
     "LatexWriter",

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lxml import etree
+from markupsafe import Markup
 
 from ..kinds.base import LmsChoice, LmsNumber, LmsWritten
 from ..models import Paper
@@ -129,6 +130,14 @@ class CanvasWriter(LmsWriter):
             if isinstance(form, LmsNumber):
                 self._numerical(item, pres, proc, form)
             elif isinstance(form, LmsChoice):
+                if form.multiple and form.scoring.credit != "partial":
+                    # Canvas marks a multiple-answers question by its own rule, whatever the
+                    # package says: qbgen's `partial` (a wrong option takes a correct share back).
+                    self._say(
+                        g,
+                        f"Canvas gives a choice of several its own per-option credit (qbgen's `partial`);"
+                        f" this answer's `{form.scoring.credit}` rule is not carried",
+                    )
                 self._choice(pres, proc, form, roles, t)
             else:
                 resp = etree.SubElement(pres, "response_str", ident="response1", rcardinality="Single")
@@ -149,17 +158,26 @@ class CanvasWriter(LmsWriter):
         etree.SubElement(both, "vargte", respident="response1").text = repr(form.low)
         etree.SubElement(both, "varlte", respident="response1").text = repr(form.high)
         etree.SubElement(cond, "setvar", action="Set", varname="SCORE").text = "100"
-        half = form.half
-        for k, (name, value) in enumerate(form.mistakes, 1):
-            fid = f"mistake{k}_fb"
-            wrong = etree.SubElement(proc, "respcondition", attrib={"continue": "Yes"})
-            wv = etree.SubElement(etree.SubElement(wrong, "conditionvar"), "and")
-            etree.SubElement(wv, "vargte", respident="response1").text = repr(value - half)
-            etree.SubElement(wv, "varlte", respident="response1").text = repr(value + half)
-            etree.SubElement(wrong, "displayfeedback", feedbacktype="Response", linkrefid=fid)
+        named = [
+            (f"alternative{k}_fb", a, f"Accepted: {a.name}.")
+            for k, a in enumerate(form.scoring.alternatives, 1)
+        ]
+        named += [
+            (f"mistake{k}_fb", m, f"A known mistake: {m.name}.")
+            for k, m in enumerate(form.scoring.mistakes, 1)
+        ]
+        for fid, x, text in named:
+            # An alternative earns its credit and stops there; a mistake only names itself.
+            cond = etree.SubElement(proc, "respcondition", attrib={"continue": "No" if x.credit else "Yes"})
+            wv = etree.SubElement(etree.SubElement(cond, "conditionvar"), "and")
+            etree.SubElement(wv, "vargte", respident="response1").text = repr(x.low)
+            etree.SubElement(wv, "varlte", respident="response1").text = repr(x.high)
+            if x.credit:
+                etree.SubElement(cond, "setvar", action="Set", varname="SCORE").text = f"{100 * x.credit:g}"
+            etree.SubElement(cond, "displayfeedback", feedbacktype="Response", linkrefid=fid)
             fb = etree.SubElement(item, "itemfeedback", ident=fid)
-            flow = etree.SubElement(fb, "flow_mat")
-            _material(flow, f"<p>A known mistake: {name}.</p>")
+            # The name is the bank's, shown as text: escaped by construction.
+            _material(etree.SubElement(fb, "flow_mat"), str(Markup("<p>{}</p>").format(text)))
 
     def _choice(self, pres, proc, form: LmsChoice, roles: dict, t: Texts) -> None:
         card = "Multiple" if form.multiple else "Single"

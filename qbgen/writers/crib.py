@@ -70,7 +70,9 @@ class Line:
 
 
 def _entries(q: QuestionInstance) -> tuple[Entry, ...]:
-    return tuple(e for a in q.all_answers() if a.asked for e in KINDS[a.kind].crib(a))
+    # Working values the paper does not ask for (`asked: false`) are listed too: graders
+    # give method marks by them.
+    return tuple(e for a in q.all_answers() for e in KINDS[a.kind].crib(a))
 
 
 def lines_of(paper: Paper) -> list[Line]:

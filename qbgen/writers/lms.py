@@ -179,7 +179,8 @@ class LmsWriter:
     name = "lms"
     image_src: str  # where an <img> points, with {key}: each target says
 
-    def __init__(self) -> None:
+    def __init__(self, *, feedback: bool = False) -> None:
+        self.feedback = feedback  # show students the worked steps after the attempt
         self._said: dict[str, None] = {}
 
     def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:

@@ -12,24 +12,54 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import scoring
 from ..frozen import thaw
 from ..kinds import handler
 from ..models import Exam, Paper, QuestionInstance
 from .streaming import Streaming
 
 
-def question_record(q: QuestionInstance) -> dict[str, Any]:
+def item_scoring(q: QuestionInstance, step: float = 0.5) -> dict[str, dict[str, Any]]:
+    """Each item's scoring contract, by item name.
+
+    An item has its marks, how a machine marks each asked answer (by answer id) and the
+    scheme a person marks it by. The answer ids are unique in the item: a kind's own (a
+    numeric answer's key, a table cell's `key[r][c]`, a choice's key or `choice`),
+    numbered from the second on if two answers of the item share one.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, (marks, answers, rubric) in q.scored_items().items():
+        auto: dict[str, Any] = {}
+        for a in answers:
+            for ident, s in handler(a).scoring(a).items():
+                unique, n = ident, 1
+                while unique in auto:
+                    n += 1
+                    unique = f"{ident}{n}"
+                auto[unique] = scoring.dump(s)
+        manual = scoring.Manual(
+            marks=marks,
+            step=step,
+            lines=tuple(scoring.Line(marks=r.marks, text=str(r.text), partial=r.partial) for r in rubric),
+        )
+        out[name] = {"marks": marks, "answers": auto, "manual": scoring.dump(manual)}
+    return out
+
+
+def question_record(q: QuestionInstance, step: float = 0.5) -> dict[str, Any]:
     """Return one question as manifests and `qbgen show --json` give it.
 
-    `accept`: for each answer graded by value, the closed interval a grader accepts;
-    `mistakes`: the values declared wrong methods give, by answer and name.
+    `accept`: for each asked answer graded by value, the closed interval a grader accepts;
+    `mistakes`: the values declared wrong methods give, by answer and name; `scoring`:
+    each item's whole contract (see `item_scoring`).
     """
     accept: dict[str, list[int | float]] = {}
     mistakes: dict[str, dict[str, int | float]] = {}
-    for a in q.all_answers():
-        h = handler(a)
-        accept.update({k: [lo, hi] for k, (lo, hi) in h.intervals(a).items()})
-        mistakes.update(h.declared_mistakes(a))
+    for _marks, answers, _rubric in q.scored_items().values():
+        for a in answers:
+            h = handler(a)
+            accept.update({k: [lo, hi] for k, (lo, hi) in h.intervals(a).items()})
+            mistakes.update(h.declared_mistakes(a))
     return {
         "number": q.number,
         "id": q.id,
@@ -40,19 +70,22 @@ def question_record(q: QuestionInstance) -> dict[str, Any]:
         "answers": thaw(q.answers),
         "accept": accept,
         "mistakes": mistakes,
+        "scoring": item_scoring(q, step),
     }
 
 
 def manifest_of(exam: Exam) -> dict[str, Any]:
     """Return the manifest of one paper: every question's number, seed, params, answers."""
     return {
+        "schema_version": scoring.SCHEMA_VERSION,
         "spec": exam.spec_name,
         "seed": exam.seed,
         "variant": exam.variant or None,
         "candidate": exam.candidate.model_dump() if exam.candidate else None,
         "original": exam.original,
         "max_marks": exam.max_marks,
-        "questions": [question_record(q) for q in exam.questions()],
+        "mark_step": exam.mark_step,
+        "questions": [question_record(q, exam.mark_step) for q in exam.questions()],
     }
 
 

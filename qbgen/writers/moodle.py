@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from lxml import etree
+from markupsafe import Markup
 
 from ..errors import QbgenError
 from ..kinds.base import LmsChoice, LmsForm, LmsNumber
@@ -67,10 +68,6 @@ class MoodleWriter(LmsWriter):
 
     name = "moodle"
     image_src = "@@PLUGINFILE@@/figure-{key}.png"
-
-    def __init__(self, *, feedback: bool = False) -> None:
-        super().__init__()
-        self.feedback = feedback
 
     # ---------------------------------------------------------------- writing
     def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
@@ -142,10 +139,16 @@ class MoodleWriter(LmsWriter):
                 "the key's remarks for the grader are not carried (Moodle's cloze and "
                 "multichoice have no grader-only text)",
             )
+        if any(isinstance(f, LmsChoice) and not f.scoring.additive for f, _r in forms):
+            self._say(
+                g,
+                "Moodle has no all-or-nothing choice of several: it gives each correct option its "
+                "share and takes one off per wrong option (`negative`)",
+            )
         if len(forms) == 1 and isinstance(forms[0][0], LmsNumber):
             form, roles = forms[0]
             q = self._common(quiz, "numerical", g, stem + para(t[roles["label"]]), marks, t, pngs)
-            self._numerical(q, form)
+            self._numerical(q, form, g.idnumber)
             return
         if len(forms) == 1 and isinstance(forms[0][0], LmsChoice):
             form, roles = forms[0]
@@ -165,20 +168,12 @@ class MoodleWriter(LmsWriter):
                 "the same in the cloze",
             )
 
-    def _numerical(self, q: etree._Element, form: LmsNumber) -> None:
-        right = etree.SubElement(q, "answer", fraction="100", format="moodle_auto_format")
-        _text(right, number(form.centre))
-        etree.SubElement(right, "tolerance").text = number(form.half)
-        _html(etree.SubElement(right, "feedback", format="html"), "", {})
-        for name, value in form.mistakes:
-            wrong = etree.SubElement(q, "answer", fraction="0", format="moodle_auto_format")
-            _text(wrong, number(value))
-            etree.SubElement(wrong, "tolerance").text = number(form.half)
-            _html(
-                etree.SubElement(wrong, "feedback", format="html"),
-                f"<p>A known mistake: {_esc(name)}.</p>",
-                {},
-            )
+    def _numerical(self, q: etree._Element, form: LmsNumber, where: str) -> None:
+        for share, value, half, feedback in _interval_answers(form, where):
+            a = etree.SubElement(q, "answer", fraction=share, format="moodle_auto_format")
+            _text(a, number(value))
+            etree.SubElement(a, "tolerance").text = number(half)
+            _html(etree.SubElement(a, "feedback", format="html"), _feedback_html(feedback), {})
         etree.SubElement(q, "unitgradingtype").text = "0"
         etree.SubElement(q, "unitpenalty").text = "0"
         etree.SubElement(q, "showunits").text = "3"
@@ -188,25 +183,24 @@ class MoodleWriter(LmsWriter):
         etree.SubElement(q, "single").text = "false" if form.multiple else "true"
         etree.SubElement(q, "shuffleanswers").text = "0"
         etree.SubElement(q, "answernumbering").text = "ABCD"
-        for i, _right, share in _shares(form, where):
+        for i, share in enumerate(_shares(form, where)):
             a = etree.SubElement(q, "answer", fraction=share, format="html")
             _html(a, t[roles[f"option{i}"]], pngs)
             _html(etree.SubElement(a, "feedback", format="html"), "", {})
 
     def _cloze(self, form: LmsForm, roles: dict, t: Texts, where: str) -> str:
         if isinstance(form, LmsNumber):
-            half = number(form.half)
-            parts = [f"={number(form.centre)}:{half}"]
-            parts += [
-                f"%0%{number(v)}:{half}#{cloze_escape('A known mistake: ' + name)}"
-                for name, v in form.mistakes
+            parts = [
+                f"{'=' if share == '100' else f'%{share}%'}{number(value)}:{number(half)}"
+                + (f"#{cloze_feedback(_feedback_html(feedback))}" if feedback else "")
+                for share, value, half, feedback in _interval_answers(form, where)
             ]
             return "{1:NUMERICAL:" + "~".join(parts) + "}"
         assert isinstance(form, LmsChoice)
         kind = "MULTIRESPONSE" if form.multiple else "MULTICHOICE_V"
         options = [
             f"%{share}%{cloze_escape(strip_p(t[roles[f'option{i}']]))}"
-            for i, _, share in _shares(form, where)
+            for i, share in enumerate(_shares(form, where))
         ]
         return "{1:" + kind + ":" + "~".join(options) + "}"
 
@@ -229,17 +223,41 @@ class MoodleWriter(LmsWriter):
         _html(etree.SubElement(q, "responsetemplate", format="html"), "", {})
 
 
-def _shares(form: LmsChoice, where: str) -> list[tuple[int, bool, str]]:
-    n, k = len(form.options), len(form.correct)
-    if not form.multiple:
-        return [(i, i in form.correct, "100" if i in form.correct else "0") for i in range(n)]
-    right = fraction(100 / k, where)
-    wrong = fraction(-100 / (n - k), where) if n > k else "0"
-    return [(i, i in form.correct, right if i in form.correct else wrong) for i in range(n)]
+def _shares(form: LmsChoice, where: str) -> list[str]:
+    # Each option's fraction, from the scoring's additive weights (Moodle floors the sum at
+    # 0). Moodle's core has no all-or-nothing choice of several: it gets `negative`'s
+    # fractions, and the report says so (MoodleWriter._graded).
+    rule = form.scoring if form.scoring.additive else form.scoring.model_copy(update={"credit": "negative"})
+    return [fraction(100 * w, where) for w in rule.weights()]
 
 
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _interval_answers(form: LmsNumber, where: str) -> list[tuple[str, float, float, str]]:
+    # (fraction, value, tolerance, feedback) of each answer of a numerical: the accepted
+    # interval, each alternative at its credit, each mistake at 0% naming it.
+    s = form.scoring
+    out = [("100", s.centre, s.half, "")]
+    out += [
+        (fraction(100 * a.credit, where), a.value, (a.high - a.low) / 2, f"Accepted: {a.name}.")
+        for a in s.alternatives
+    ]
+    out += [("0", m.value, (m.high - m.low) / 2, f"A known mistake: {m.name}.") for m in s.mistakes]
+    return out
+
+
+def _feedback_html(text: str) -> str:
+    # A name from the bank (`dw(n)`) is kept from Moodle's text filters: the emoticon
+    # filter would draw (n) as a thumbs-down.
+    return str(Markup('<p><span class="nolink">{}</span></p>').format(text)) if text else ""
+
+
+def cloze_feedback(html: str) -> str:
+    r"""Feedback inside a cloze subquestion, where Moodle unescapes only `\}` and `\#`.
+
+    A `~` would end the feedback and a backslash escape what follows: both become
+    character references, which the HTML shows as themselves. `/` and `#` stay as they
+    are (`\/` would show as typed: students saw `1\/2`).
+    """
+    return html.replace("\\", "&#92;").replace("~", "&#126;").replace("}", "\\}")
 
 
 def _text(parent: etree._Element, value: str) -> None:
@@ -256,4 +274,4 @@ def _html(parent: etree._Element, html: str, pngs: dict[str, Path]) -> None:
             f.text = base64.b64encode(png.read_bytes()).decode()
 
 
-__all__ = ["GRADES", "MoodleWriter", "cloze_escape", "fraction", "number"]
+__all__ = ["GRADES", "MoodleWriter", "cloze_escape", "cloze_feedback", "fraction", "number"]

@@ -40,7 +40,9 @@ CP_SCHEMA = "http://www.imsglobal.org/xsd/imscp_v1p1 http://www.imsglobal.org/xs
 PACKAGE = "qti21.zip"
 # HTML that QTI's content model does not take, mapped to what it does.
 _RENAME = {"section": "div", "figure": "div", "figcaption": "div", "u": "span", "s": "span"}
-_DROP_ATTRS = {"data-language", "aria-hidden", "tabindex", "style"}
+# Attributes of pandoc's HTML that QTI's XHTML does not have: pandoc's `data-*` (a
+# listing's `data-language`, `data-basicstyle`), ARIA, styles, and event handlers.
+_DROP_ATTRS = {"aria-hidden", "tabindex", "style"}
 
 
 def _q(tag: str) -> str:
@@ -72,7 +74,7 @@ def _into_qti(el: etree._Element) -> etree._Element:
     new = etree.Element(_q(tag))
     for k, v in el.attrib.items():
         name = str(k)
-        if name not in _DROP_ATTRS and not name.startswith("on"):
+        if name not in _DROP_ATTRS and not name.startswith(("on", "data-")):
             new.set(name, str(v))
     if tag == "img" and not new.get("alt"):
         new.set("alt", "")
@@ -134,14 +136,21 @@ class Qti21Writer(LmsWriter):
         if written:
             self._say(g, "written answers are scored by a person (the scheme is in the scorer's rubric)")
         weight = g.marks / len(graded) if graded else 0.0
-        mistakes: list[tuple[str, str]] = []
+        mistakes: list[tuple[str, str]] = []  # (feedback identifier, its text)
         for n, (form, _roles) in enumerate(g.forms, 1):
             rid = f"RESPONSE_{n}"
             if isinstance(form, LmsNumber):
                 decl = etree.SubElement(item, _q("responseDeclaration"), identifier=rid)
                 decl.set("cardinality", "single")
                 decl.set("baseType", "float")
-                mistakes += [(f"MISTAKE_{n}_{k}", name) for k, (name, _v) in enumerate(form.mistakes, 1)]
+                mistakes += [
+                    (f"ALTERNATIVE_{n}_{k}", f"Accepted: {a.name}.")
+                    for k, a in enumerate(form.scoring.alternatives, 1)
+                ]
+                mistakes += [
+                    (f"MISTAKE_{n}_{k}", f"A known mistake: {m.name}.")
+                    for k, m in enumerate(form.scoring.mistakes, 1)
+                ]
             elif isinstance(form, LmsChoice):
                 decl = etree.SubElement(item, _q("responseDeclaration"), identifier=rid)
                 decl.set("cardinality", "multiple" if form.multiple else "single")
@@ -149,6 +158,14 @@ class Qti21Writer(LmsWriter):
                 correct = etree.SubElement(decl, _q("correctResponse"))
                 for i in form.correct:
                     etree.SubElement(correct, _q("value")).text = f"CHOICE_{i}"
+                if _mapped(form):
+                    # Per-option credit: each choice's weight of the answer's marks, the sum
+                    # floored at 0 (mapResponse in the processing).
+                    mapping = etree.SubElement(decl, _q("mapping"), lowerBound="0", defaultValue="0")
+                    mapping.set("upperBound", repr(float(weight)))
+                    for i, w in enumerate(form.scoring.weights()):
+                        entry = etree.SubElement(mapping, _q("mapEntry"), mapKey=f"CHOICE_{i}")
+                        entry.set("mappedValue", repr(w * weight))
             else:
                 decl = etree.SubElement(item, _q("responseDeclaration"), identifier=rid)
                 decl.set("cardinality", "single")
@@ -170,10 +187,10 @@ class Qti21Writer(LmsWriter):
         for n, (form, roles) in enumerate(g.forms, 1):
             self._interaction(body, form, roles, t, f"RESPONSE_{n}")
         self._processing(item, g, weight)
-        for oid, name in mistakes:
+        for oid, text in mistakes:
             mf = etree.SubElement(item, _q("modalFeedback"), outcomeIdentifier="FEEDBACK", identifier=oid)
             mf.set("showHide", "show")
-            mf.text = f"A known mistake: {name}."
+            mf.text = text
         return item
 
     def _scheme(self, g: Group, t: Texts, written: list) -> str:
@@ -219,6 +236,12 @@ class Qti21Writer(LmsWriter):
             rid = f"RESPONSE_{n}"
             if isinstance(form, LmsWritten):
                 continue
+            if isinstance(form, LmsChoice) and _mapped(form):
+                sov = etree.SubElement(rp, _q("setOutcomeValue"), identifier="SCORE")
+                total = etree.SubElement(sov, _q("sum"))
+                etree.SubElement(total, _q("variable"), identifier="SCORE")
+                etree.SubElement(total, _q("mapResponse"), identifier=rid)
+                continue
             cond = etree.SubElement(rp, _q("responseCondition"))
             first = etree.SubElement(cond, _q("responseIf"))
             if isinstance(form, LmsNumber):
@@ -229,15 +252,25 @@ class Qti21Writer(LmsWriter):
                 etree.SubElement(match, _q("correct"), identifier=rid)
             _add_score(first, weight)
             if isinstance(form, LmsNumber):
-                half = form.half
-                for k, (_name, value) in enumerate(form.mistakes, 1):
+                named = [("ALTERNATIVE", a, a.credit) for a in form.scoring.alternatives]
+                named += [("MISTAKE", m, 0.0) for m in form.scoring.mistakes]
+                counts = {"ALTERNATIVE": 0, "MISTAKE": 0}
+                for what, x, credit in named:
+                    counts[what] += 1
                     other = etree.SubElement(cond, _q("responseElseIf"))
-                    _within(other, rid, value - half, value + half)
+                    _within(other, rid, x.low, x.high)
+                    if credit:
+                        _add_score(other, weight * credit)
                     setfb = etree.SubElement(other, _q("setOutcomeValue"), identifier="FEEDBACK")
                     multiple = etree.SubElement(setfb, _q("multiple"))
                     etree.SubElement(multiple, _q("variable"), identifier="FEEDBACK")
                     base = etree.SubElement(multiple, _q("baseValue"), baseType="identifier")
-                    base.text = f"MISTAKE_{n}_{k}"
+                    base.text = f"{what}_{n}_{counts[what]}"
+
+
+def _mapped(form: LmsChoice) -> bool:
+    # A choice of several with per-option credit is scored by its mapping; else by a match.
+    return form.multiple and form.scoring.additive
 
 
 def _inline(parent: etree._Element, p: etree._Element) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..models import Paper
-from .manifest import question_record
+from .manifest import item_scoring
 from .streaming import Streaming
 
 MARKS = "marks.csv"
@@ -65,6 +65,7 @@ class SheetsWriter(Streaming):
         self.items: dict[str, float] = {}
         self.responses: dict[str, None] = {}
         self.rows: list[list[str]] = []
+        self.possible: dict[str, dict[str, float]] = {}  # a set's own maxima, by its code
 
     def add(self, papers: Sequence[Paper]) -> None:
         """Take the next papers' students and items."""
@@ -77,15 +78,27 @@ class SheetsWriter(Streaming):
             for q in exam.questions():
                 for name, most in q.items().items():
                     self.items[name] = max(most, self.items.get(name, 0.0))
-                self.responses.update((f"{q.number}.{key}", None) for key in question_record(q)["accept"])
+                    if exam.variant and exam.candidate is None:
+                        self.possible.setdefault(exam.variant, {})[name] = most
+                self.responses.update(
+                    (f"{item}.{ident}", None)
+                    for item, contract in item_scoring(q).items()
+                    for ident in contract["answers"]
+                )
 
     def finish(self) -> list[str]:
         """Write both sheets; return their names."""
         people, items, responses = self.people, self.items, list(self.responses)
-        marks = [
-            people + list(items),
-            [POINTS_POSSIBLE] + [""] * (len(people) - 1) + [f"{m:g}" for m in items.values()],
-        ]
+        marks = [people + list(items)]
+        if self.possible:
+            # A set's own maxima: the same column may be another question, of other marks,
+            # in another set (a pool).
+            marks += [
+                [POINTS_POSSIBLE, "", code] + [f"{own[i]:g}" if i in own else "" for i in items]
+                for code, own in self.possible.items()
+            ]
+        else:
+            marks.append([POINTS_POSSIBLE] + [""] * (len(people) - 1) + [f"{m:g}" for m in items.values()])
         marks += [r + [""] * (len(people) - 2 + len(items)) for r in self.rows]
         (self.folder / MARKS).write_text(_csv(marks), "utf-8")
         answers = [["id"] + people[2:] + responses]

@@ -50,6 +50,10 @@ class _Answer:
     high: str = ""
     unit: str = ""
     mistakes: list[tuple[str, str, bool]] = field(default_factory=list)  # name, value, rejected
+    alternatives: list[tuple[str, str, str, str, str]] = field(
+        default_factory=list
+    )  # name, value, low, high, credit
+    credit: str = ""  # a choice of several: how it earns its marks
     options: list[tuple[str, Markup, bool]] = field(default_factory=list)  # letter, text, correct
     multiple: bool = False
     model: Markup = Markup("")
@@ -94,14 +98,22 @@ def _answer(form: Any, roles: dict[str, int], texts: Texts) -> _Answer:
             low=_number(form.low),
             high=_number(form.high),
             unit=form.unit,
-            mistakes=[(n, _number(v), not form.low <= v <= form.high) for n, v in form.mistakes],
+            mistakes=[
+                (m.name, _number(m.value), not form.low <= m.value <= form.high)
+                for m in form.scoring.mistakes
+            ],
+            alternatives=[
+                (a.name, _number(a.value), _number(a.low), _number(a.high), f"{a.credit:.0%}")
+                for a in form.scoring.alternatives
+            ],
         )
     if isinstance(form, LmsChoice):
         options = [
             (chr(ord("A") + i), Markup(strip_p(texts[roles[f"option{i}"]])), i in form.correct)
             for i in range(len(form.options))
         ]
-        return _Answer("choice", label, options=options, multiple=form.multiple)
+        credit = form.scoring.describe() if form.multiple else ""
+        return _Answer("choice", label, options=options, multiple=form.multiple, credit=credit)
     assert isinstance(form, LmsWritten)
     return _Answer("written", label, model=Markup(texts[roles["model"]]))
 
