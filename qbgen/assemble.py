@@ -34,6 +34,7 @@ from .models import (
     QuestionInstance,
     RubricLine,
     SectionInstance,
+    Space,
     in_view,
 )
 from .numbering import DEFAULT, Numbering
@@ -291,6 +292,7 @@ def instantiate(
     *,
     shuffle_options: bool = False,
     numbering: Numbering = DEFAULT,
+    on_paper: bool = False,
 ) -> QuestionInstance:
     """Build one question instance: params drawn from `seed` (None: the paper's values).
 
@@ -321,6 +323,12 @@ def instantiate(
         )
         for i, p in enumerate(q.parts)
     )
+    if on_paper:
+        parts = tuple(
+            part.model_copy(update={"space": answer_space(p.space, part.answers, part.marks)})
+            for part, p in zip(parts, q.parts, strict=True)
+        )
+    own = _answers(r, q.answers, ("answers",), values, opt_rng, wrong)
     return QuestionInstance(
         number=number,
         id=q.id,
@@ -336,14 +344,33 @@ def instantiate(
         prompt=r(("prompt",), key=False),
         key_note=r(("key_note",)),
         steps=tuple(NoEscape(step) for step in sol.steps) if shown else (),
-        own_answers=_answers(r, q.answers, ("answers",), values, opt_rng, wrong),
+        own_answers=own,
         rubric=tuple(
             RubricLine(marks=item.marks, text=r(("rubric", j, "text")), partial=item.partial)
             for j, item in in_view(q.rubric, original)
         ),
         parts=parts,
         marks_on_parts=bool(parts) and q.marks_shown == "parts",
+        space=answer_space(q.space, own, q.marks) if on_paper and not parts else None,
     )
+
+
+def answer_space(
+    given: Space | str | None, answers: tuple[AnswerInstance, ...], marks: float
+) -> Space | None:
+    """The room an answer-on-paper paper leaves after an item (None: none beyond the answers).
+
+    What the file says (`none`: nothing); else ruled lines by the marks, three a mark
+    (at least four, at most thirty), where an asked answer needs room to write: a
+    choice's options and a table's blank cells are their own room.
+    """
+    if isinstance(given, Space):
+        return given
+    if given == "none":
+        return None
+    if any(KINDS[a.kind].room(a) == "write" for a in answers if a.asked):
+        return Space(shape="lines", size=str(min(30, max(4, round(3 * marks)))))
+    return None
 
 
 def _choose(loaded: LoadedSpec, bank: Bank, seed: int, variant: str) -> list[list[BankQuestion]]:
@@ -404,7 +431,12 @@ def assemble(
             number = numbering.question_name(n=n, section=si + 1, q=qi + 1)
             qseed = None if original else derive_seed(exam_seed, variant, bq.id)
             inst = instantiate(
-                bq, number, qseed, shuffle_options=spec.shuffle_options and not original, numbering=numbering
+                bq,
+                number,
+                qseed,
+                shuffle_options=spec.shuffle_options and not original,
+                numbering=numbering,
+                on_paper=spec.on_paper,
             )
             for name in inst.items():
                 if name in names:
@@ -440,6 +472,7 @@ def assemble(
         variant=variant,
         candidate=candidate,
         original=original,
+        on_paper=spec.on_paper,
         sections=tuple(sections),
     )
 

@@ -33,6 +33,7 @@ def _started_as_qbgen() -> bool:
 if _started_as_qbgen() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, _interrupted_at_start)
 
+import dataclasses
 import errno
 import json
 import time
@@ -295,6 +296,12 @@ def build(
     student_keys: Annotated[
         bool, typer.Option("--student-keys", help="With --roster: a key per student too, and keys.pdf.")
     ] = False,
+    on_paper: Annotated[
+        bool,
+        typer.Option(
+            "--on-paper", help="Answers on paper: answer space after every part, a cover with a marks table."
+        ),
+    ] = False,
     bank: BankOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
@@ -312,6 +319,8 @@ def build(
 
     def go() -> Any:
         b, loaded, students = _draws(bank, spec, seed, original, roster)
+        if on_paper:  # as if the spec said `on_paper: true`
+            loaded = dataclasses.replace(loaded, spec=loaded.spec.model_copy(update={"on_paper": True}))
         return build_paper(
             loaded,
             b,

@@ -10,6 +10,7 @@ render stage and the writers ever see.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union
 
@@ -122,6 +123,57 @@ def _scheme_problem(rubric: list[Any], answers: list[Any], marks: float, what: s
 # --------------------------------------------------------------------------- answers
 
 
+SpaceShape = Literal["lines", "box", "grid", "blank"]
+LENGTH = r"^\d+(\.\d+)?(cm|mm|in)$"
+
+
+class Space(Frozen):
+    """Room to answer on paper: ruled lines, a box, squared paper or blank space."""
+
+    shape: SpaceShape
+    size: str = Field(description="Lines: how many; box, grid, blank: a height such as 6cm.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_key(cls, data: Any) -> Any:
+        # The file says `{lines: 8}`, `{box: 6cm}`, `{grid: 5cm}` or `{blank: 4cm}`.
+        if isinstance(data, dict) and "shape" not in data:
+            if len(data) != 1 or next(iter(data)) not in ("lines", "box", "grid", "blank"):
+                raise ValueError("give one of lines: N, box: LENGTH, grid: LENGTH, blank: LENGTH, or none")
+            ((shape, size),) = data.items()
+            return {"shape": shape, "size": str(size)}
+        return data
+
+    @model_validator(mode="after")
+    def _size(self) -> Space:
+        if self.shape == "lines":
+            if not self.size.isdigit() or not 1 <= int(self.size) <= 60:
+                raise ValueError(f"lines: a whole number of lines from 1 to 60, not {self.size!r}")
+        elif not re.match(LENGTH, self.size) or float(re.sub(r"[a-z]+$", "", self.size)) <= 0:
+            raise ValueError(f"{self.shape}: a height such as 6cm, 45mm or 2in, not {self.size!r}")
+        return self
+
+
+def _space_schema(schema: dict[str, Any]) -> None:
+    schema.clear()
+    length = {"type": "string", "pattern": LENGTH}
+    schema.update(
+        {
+            "anyOf": [
+                {"const": "none"},
+                {"type": "object", "properties": {"lines": {"type": "integer", "minimum": 1, "maximum": 60}}},
+                {"type": "object", "properties": {"box": length}},
+                {"type": "object", "properties": {"grid": length}},
+                {"type": "object", "properties": {"blank": length}},
+            ],
+            "description": "Room to answer on an answer-on-paper build (default: lines by the marks).",
+        }
+    )
+
+
+SpaceSpec = Annotated[Space | Literal["none"] | None, Field(default=None, json_schema_extra=_space_schema)]
+
+
 class RubricItem(Frozen):
     """One line of a marking scheme: what earns these marks."""
 
@@ -157,6 +209,7 @@ class Part(Frozen):
     answers: list[Answer] = Field(min_length=1)
     rubric: list[RubricItem] = Field(min_length=1)
     sources: list[SourceRef] = []
+    space: SpaceSpec = None
 
     @model_validator(mode="before")
     @classmethod
@@ -206,6 +259,7 @@ class Question(Frozen):
         default="parts",
         description="With parts: print marks after each part, or once after the question's text.",
     )
+    space: SpaceSpec = None
 
     @model_validator(mode="before")
     @classmethod
@@ -327,6 +381,11 @@ class ExamSpec(Frozen):
         default=0.5, gt=0, le=1, description="Marks are given in steps of this (0.5: halves; 0.25: quarters)."
     )
     shuffle_options: bool = Field(default=False, description="Shuffle options of choice questions.")
+    on_paper: bool = Field(
+        default=False,
+        description="Answers on paper: answer space after every part, a cover page with name, roll "
+        "number and a marks table (CLI --on-paper).",
+    )
     sections: list[Section] = Field(min_length=1)
 
     @field_validator("mark_step")
@@ -393,6 +452,7 @@ class PartInstance(Frozen):
     answers: tuple[AnswerInstance, ...]
     rubric: tuple[RubricLine, ...]
     steps: tuple[Tex, ...] = ()  # the worked steps of this part (Solution.part_steps)
+    space: Space | None = None  # on an answer-on-paper paper: its room to answer
 
 
 class QuestionInstance(Frozen):
@@ -416,6 +476,7 @@ class QuestionInstance(Frozen):
     rubric: tuple[RubricLine, ...] = ()
     parts: tuple[PartInstance, ...] = ()
     marks_on_parts: bool = False
+    space: Space | None = None  # on an answer-on-paper paper, for a question without parts
 
     def all_answers(self) -> tuple[AnswerInstance, ...]:
         """Return every answer instance, parts included, in order."""
@@ -481,6 +542,7 @@ class Exam(Frozen):
     variant: str = ""  # "A", "B", ... or a student id; "" for a single paper
     candidate: Candidate | None = None
     original: bool = False
+    on_paper: bool = False  # answers on paper: spaces, a cover page
     sections: tuple[SectionInstance, ...]
 
     def questions(self) -> list[QuestionInstance]:

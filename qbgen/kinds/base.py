@@ -202,6 +202,14 @@ class KindHandler(ABC, Generic[S, I]):
     def instance(self, spec: S, ctx: InstanceContext) -> I:
         """Check what `solve` returned for this answer and build its typed instance."""
 
+    def room(self, inst: I) -> Literal["write", "given", "choice"]:
+        """What room an answer-on-paper paper gives this answer.
+
+        Room to write (the default), nothing more (a table's blank cells are its room),
+        or a choice's options.
+        """
+        return "write"
+
     def key_positions(self, inst: I) -> tuple[int, ...]:
         """Where the printed key falls among printed options (validate warns of a fixed one)."""
         return ()

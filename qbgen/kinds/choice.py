@@ -79,6 +79,13 @@ class Choice(KindHandler[ChoiceAnswer, ChoiceInstance]):
     spec_model = ChoiceAnswer
     instance_model = ChoiceInstance
 
+    def room(self, inst: ChoiceInstance) -> Literal["write", "given", "choice"]:
+        """On paper, the options are the room (a letter is circled), or lines for the reason.
+
+        A choice whose key explains it asks for the reason too: room to write.
+        """
+        return "write" if inst.explanation else "choice"
+
     def keys(self, spec: ChoiceAnswer) -> tuple[str, ...]:
         """Computed correct options are read from `key`."""
         return (spec.key,) if spec.key is not None else ()

@@ -111,6 +111,10 @@ class Table(KindHandler[TableAnswer, TableInstance]):
     spec_model = TableAnswer
     instance_model = TableInstance
 
+    def room(self, inst: TableInstance) -> Literal["write", "given", "choice"]:
+        """On paper, the blank table is the answer's room."""
+        return "given"
+
     def keys(self, spec: TableAnswer) -> tuple[str, ...]:
         """A table reads its rows from `key`."""
         return (spec.key,)
