@@ -50,6 +50,9 @@ def _env(roots: tuple[str, ...]) -> jinja2.Environment:
     # The bank's own styles first, then the shipped: `common/...` resolves to qbgen's.
     env = make_env([*map(Path, roots), templates_dir()], cache=settings().cache_dir / "jinja")
     env.filters["marks"] = marks_text
+    # An item's name as TeX writes it to the rooms file: hex, so no name's characters
+    # are TeX's (writers.paperpages reads it back).
+    env.filters["room_id"] = lambda name: NoEscape(str(name).encode().hex())
     env.globals.update(exam_side=exam_side, key_side=key_side, roman=ROMAN)
     env.globals.update(fonts_block=NoEscape(PDFLATEX_FONTS), symbols_block=NoEscape(symbol_definitions()))
     return env

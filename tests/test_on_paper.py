@@ -38,7 +38,7 @@ def test_an_on_paper_paper_b_has_a_cover_rooms_and_the_same_key(tmp_path):
     # A room after every item: each of paper B's asks for writing, its choices for a reason too.
     tex = (paper / "exam.tex").read_text()
     body = tex[tex.index("\\begin{document}") :]
-    rooms = re.findall(r"\\qbspace\{lines\}\{(\d+)\}", body)
+    rooms = re.findall(r"\\qbspace\{[0-9a-f]+\}\{lines\}\{(\d+)\}", body)
     items = [name for q in manifest["questions"] for name in q["items"]]
     assert len(rooms) == len(re.findall(r"\\qbspace\{", body)) == len(items) == 13
     assert all(4 <= int(n) <= 30 for n in rooms)
@@ -91,7 +91,7 @@ def test_a_part_says_its_room_and_a_spec_says_on_paper(tmp_path):
     assert r.returncode == 0, r.stderr
     tex = (tmp_path / "o" / "exam.tex").read_text()
     body = tex[tex.index("\\begin{document}") :]
-    assert re.findall(r"\\qbspace\{(\w+)\}\{([^}]*)\}", body) == [
+    assert re.findall(r"\\qbspace\{[0-9a-f]+\}\{(\w+)\}\{([^}]*)\}", body) == [
         ("box", "4cm"),
         ("grid", "3.5cm"),
         ("lines", "6"),
@@ -117,3 +117,64 @@ def test_a_bad_room_is_one_line_at_its_line(tmp_path, space, says):
     out = r.stdout + r.stderr
     assert r.returncode == 1 and "Traceback" not in out
     assert "room.yaml:7: parts[0].space" in out and says in out
+
+
+# ------------------------------------------------------------------ pages that know whose they are
+
+
+def _render(pdf, dpi=150):
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        return [doc[i].render(scale=dpi / 72).to_pil().convert("L") for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+@needs_tex
+def test_every_page_carries_a_qr_code_naming_its_paper_and_the_manifest_where_each_room_is(tmp_path):
+    import numpy as np
+    import zxingcpp
+
+    from qbgen.writers.paperpages import read_code
+
+    out = tmp_path / "out"
+    r = cli("build", BANK / "exams" / "quiz.yaml", "--variants", "2", "--on-paper", "--out", out)
+    assert r.returncode == 0, r.stderr
+    for code in "AB":
+        manifest = json.loads((out / code / "manifest.json").read_text())
+        pages = _render(out / code / "exam.pdf")
+        assert len(pages) == len(manifest["pages"])
+        rooms = {}
+        for n, (image, record) in enumerate(zip(pages, manifest["pages"], strict=True), 1):
+            (found,) = zxingcpp.read_barcodes(image)  # a real decoder reads the page's code
+            page = read_code(found.text)
+            assert (page.build, page.paper, page.page) == (manifest["build"], code, n)
+            scale = image.height / record["height"]
+            pixels = np.asarray(image)
+            for region in record["regions"]:
+                rooms[region["item"]] = region
+                # The ruled lines are where the manifest says: dark rows inside the box.
+                top = round((record["height"] - region["y"] - region["height"]) * scale)
+                bottom = round((record["height"] - region["y"]) * scale)
+                left, right = round(region["x"] * scale), round((region["x"] + region["width"]) * scale)
+                box = pixels[top : bottom + 2, left:right] < 240  # a light grey rule, anti-aliased
+                ruled = np.flatnonzero(box.mean(axis=1) > 0.9)
+                lines = 1 + int(np.count_nonzero(np.diff(ruled) > 2)) if len(ruled) else 0
+                want = re.search(
+                    rf"\\qbspace\{{{region['item'].encode().hex()}\}}\{{lines\}}\{{(\d+)\}}",
+                    (out / code / "exam.tex").read_text(),
+                )
+                assert want and lines == int(want.group(1)), (code, n, region["item"], lines)
+        # Every item a student writes in has its room once, on one page.
+        tex = (out / code / "exam.tex").read_text()
+        written = re.findall(r"\\qbspace\{([0-9a-f]+)\}", tex[tex.index("\\begin{document}") :])
+        assert sorted(rooms) == sorted(bytes.fromhex(h).decode() for h in written)
+        assert set(rooms) <= {k for q in manifest["questions"] for k in q["items"]}
+    # exams.pdf holds the same pages, the codes drawn into them too (a blank page between
+    # papers for duplex printing has none).
+    texts = [[b.text for b in zxingcpp.read_barcodes(p)] for p in _render(out / "exams.pdf", dpi=100)]
+    named = [read_code(t[0]) for t in texts if t]
+    counts = {c: len(json.loads((out / c / "manifest.json").read_text())["pages"]) for c in "AB"}
+    assert [(c.paper, c.page) for c in named] == [(c, n) for c in "AB" for n in range(1, counts[c] + 1)]

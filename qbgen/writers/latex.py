@@ -31,6 +31,7 @@ from ..errors import EnvironmentProblem, TypesetError
 from ..models import Exam, Package, Paper
 from ..render import TexDocument, preamble, render, render_units
 from ..typeset import ensure_format, page_map, typeset_all
+from . import paperpages
 from .streaming import Streaming
 
 if TYPE_CHECKING:  # the PDF library (pikepdf) loads only when a split needs it
@@ -91,6 +92,8 @@ class LatexWriter(Streaming):
         self.received = 0
         self.model = False
         self.packages: tuple[Package, ...] = ()
+        # On-paper exams: unit index -> (build, the paper's code), for their pages' QR codes.
+        self.on_paper: dict[int, tuple[str, str]] = {}
 
     def add(self, papers: Sequence[Paper]) -> None:
         """Take the next papers, in order: their .tex files, then each complete document."""
@@ -153,6 +156,10 @@ class LatexWriter(Streaming):
         self.names.append(f"{prefix}{name}.tex")
         self.units[index] = Unit(paper.folder, answers)
         self.waiting[index] = (paper.exam, answers)
+        exam = paper.exam
+        if exam.on_paper and not answers:
+            code = exam.candidate.id if exam.candidate else exam.variant
+            self.on_paper[index] = (paperpages.build_id(exam.spec_name, exam.seed, exam.original), code)
 
     def _render_ready(self) -> None:
         # Render, in order, each document whose units have all arrived; forget them.
@@ -171,6 +178,7 @@ class LatexWriter(Streaming):
         # One paper: its own exam.tex and key.tex are the documents, a unit each.
         docs = [folder / "exam.tex", folder / "key.tex"]
         pdfs = self._typeset(docs, [[0], [1]], [((1, 10**9),), ((1, 10**9),)], units)
+        self._pages(docs, pdfs, [[0], [1]], units, folder)
         for pdf, unit in zip(pdfs, units, strict=True):
             os.replace(pdf, folder / unit.name)
         self.pages = sum(b - a + 1 for doc in docs for a, b in page_map(doc))
@@ -203,6 +211,7 @@ class LatexWriter(Streaming):
         keys_pdf: bool = True,
     ) -> list[str]:
         maps = [page_map(doc) for doc in docs]
+        self._pages(docs, pdfs, groups, units, folder)
         names: list[str] = []
         # Tasks of (target file, its page spans (pdf, first, last)): one task per document
         # for the papers it holds (one parse of that PDF), one per combined file.
@@ -235,6 +244,30 @@ class LatexWriter(Streaming):
             raise EnvironmentProblem(str(exc), file=folder) from None
         self.pages = sum(b - a + 1 for pages in maps for a, b in pages)
         return names
+
+    def _pages(
+        self, docs: list[Path], pdfs: list[Path], groups: list[list[int]], units: list[Unit], folder: Path
+    ) -> None:
+        # On-paper exams: each page's QR code and corner marks, drawn into the document's
+        # PDF before it is cut (so exam.pdf and exams.pdf have them alike), and where each
+        # room fell into the paper's manifest.
+        for doc, pdf, members in zip(docs, pdfs, groups, strict=True):
+            mine = [i for i in members if i in self.on_paper]
+            if not mine:
+                continue
+            spans = dict(zip(members, page_map(doc), strict=True))
+            rooms = paperpages.read_rooms(doc.with_suffix(".rooms"))
+            codes: dict[int, str] = {}
+            for i in mine:
+                build, code = self.on_paper[i]
+                first, last = spans[i]
+                codes.update(
+                    {p: paperpages.page_code(build, code, p - first + 1) for p in range(first, last + 1)}
+                )
+                target = folder / units[i].folder if units[i].folder else folder
+                pages = paperpages.page_records(rooms, first, last, paperpages.page_sizes(pdf, first, last))
+                paperpages.add_pages(target / "manifest.json", build, pages)
+            paperpages.stamp(pdf, codes)
 
 
 def _located(
