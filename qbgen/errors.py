@@ -67,6 +67,11 @@ class InputError(QbgenError):
             raw = path.read_bytes()
         except OSError as exc:
             raise cls(f"cannot read{' ' + what if what else ''}: {exc.strerror}", file=path) from None
+        return cls.decode(raw, path, save_as, encoding=encoding)
+
+    @classmethod
+    def decode(cls, raw: bytes, path: Path, save_as: str, *, encoding: str = "utf-8") -> str:
+        """`raw`, the bytes of `path`, as UTF-8 text, or the one line `read_text` gives."""
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError as exc:

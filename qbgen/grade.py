@@ -2,35 +2,43 @@
 
 Room: reading a build's manifests and the graders' `marks.csv` and `responses.csv`,
 checking every cell (one line per problem: sheet, line, column), and writing
-`grades.csv`, `gradebook.csv`, `responses-marked.csv`, `items.csv` and
-`grading-report.pdf` beside them. Imports errors and writers.sheets. Each output is
-written whole or not at all; nothing else in the folder is touched. The formats are in
-`docs/SHEETS.md`.
+`grades.csv`, `gradebook.csv`, `responses-marked.csv`, `items.csv`, `fairness.csv` and
+`grading-report.pdf` beside them. The formats are in `docs/SHEETS.md`.
+
+The sheets are read by the roster's strict reader (`roster.read_table`: UTF-8 or
+Excel's UTF-16, commas, semicolons or tabs, a quote left open or a column named twice
+refused with its line), and every cell is either read or refused: a column of marks
+that is no item, a row lost from responses.csv, an id with an invisible character are
+one line each, never dropped. The outputs are published as a build publishes
+(`publish`): all together or none, recorded in `.qbgen-files` as grade's, and a file of
+their names that grade did not write is refused, never replaced.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
-import os
-import tempfile
-from collections.abc import Iterator
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import scoring
 from .errors import InputError
-from .writers.sheets import MARKS, POINTS_POSSIBLE, RESPONSES
+from .publish import publish, staging
+from .roster import MAX_ID, id_problem, read_table
+from .writers.sheets import MARKS, POINTS_POSSIBLE, RESPONSES, csv_text, text_of
 
 STEP = 0.5  # marks come in halves unless the spec said otherwise (the manifest's mark_step)
 STEP_NAMES = {0.5: "half marks", 0.25: "quarter marks", 1.0: "whole marks"}
+PEOPLE = ("id", "name", "set")  # the columns that say who, named in any case
+MAX_CELL = 200  # characters: a mark or a typed answer is short; more is a pasted paragraph
 OUTPUTS = (
     "grades.csv",
     "gradebook.csv",
@@ -119,40 +127,187 @@ class Student:
         return math.fsum(m or 0.0 for m in self.marks.values())
 
 
-def load_papers(folder: Path) -> list[PaperRecord]:
-    """The papers a build in `folder` holds, read from its manifests."""
-    path = folder / "manifest.json"
+class _Loose(BaseModel):
+    # What grade reads of a manifest, checked; anything else in it is not grade's business.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+Marks = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class _Contract(_Loose):
+    marks: Marks
+    answers: dict[str, dict[str, Any]]
+    manual: dict[str, Any] | None = None
+
+
+class _Question(_Loose):
+    id: str
+    number: str
+    items: dict[str, Marks] = Field(min_length=1)
+    scoring: dict[str, _Contract] | None = None
+    marks: float = 0.0
+    answers: dict[str, Any] = {}
+    accept: dict[str, tuple[float, float]] = {}
+    mistakes: dict[str, dict[str, float]] = {}
+
+
+class _Candidate(_Loose):
+    id: str
+    name: str
+
+
+class _Manifest(_Loose):
+    questions: list[_Question] = Field(min_length=1)
+    candidate: _Candidate | None = None
+    mark_step: Marks | None = None
+    max_marks: Marks | None = None
+    spec: str = "exam"
+
+
+class _Entry(_Loose):
+    folder: str = Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # as roster.folder_for names one
+
+
+class _Top(_Loose):
+    papers: list[_Entry] = Field(min_length=1)
+
+
+def _json(path: Path, missing: str) -> object:
     try:
-        top = json.loads(path.read_text("utf-8"))
+        return json.loads(path.read_text("utf-8"))
     except OSError:
-        raise InputError(f"{path}: no manifest.json here: grade a folder `qbgen build` wrote") from None
-    except ValueError as exc:
-        raise InputError(f"{path}: not JSON: {exc}") from None
-    if "papers" not in top:
-        return [PaperRecord("", None, top)]
+        raise InputError(missing, file=path) from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"not JSON: {exc}", file=path) from None
+
+
+def _checked(model: type[BaseModel], data: object, path: Path) -> None:
+    # One line for the first thing wrong: the field's path in the manifest and why.
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or None
+        raise InputError(
+            f"{first['msg']}: not a manifest `qbgen build` wrote", file=path, field=where
+        ) from None
+
+
+def _paper(code: str, data: object, path: Path) -> PaperRecord:
+    _checked(_Manifest, data, path)
+    assert isinstance(data, dict)
+    paper = PaperRecord(code, data.get("candidate"), data)
+    # Every scoring contract loaded once here, so marking never meets a broken one.
+    try:
+        contracts = paper.contracts
+    except (ValidationError, KeyError, TypeError, ValueError):
+        raise InputError(
+            "malformed answers or intervals: not a manifest `qbgen build` wrote", file=path
+        ) from None
+    for item, contract in contracts.items():
+        try:
+            rules = [scoring.load(rule) for rule in contract["answers"].values()]
+            manual = contract.get("manual")
+            rules += [] if manual is None else [scoring.load(manual)]
+        except (ValidationError, KeyError, TypeError, AttributeError):
+            raise InputError(
+                "malformed scoring: not a manifest `qbgen build` wrote", file=path, field=f"scoring.{item}"
+            ) from None
+        if manual is not None and not isinstance(rules[-1], scoring.Manual):
+            raise InputError("`manual` is not a marking scheme", file=path, field=f"scoring.{item}")
+    return paper
+
+
+def load_papers(folder: Path) -> list[PaperRecord]:
+    """The papers a build in `folder` holds, read from its manifests and checked."""
+    path = folder / "manifest.json"
+    top = _json(path, "no manifest.json here: grade a folder `qbgen build` wrote")
+    if not isinstance(top, dict) or "papers" not in top:
+        return [_paper("", top, path)]
+    _checked(_Top, top, path)
     out = []
     for entry in top["papers"]:
         sub = folder / entry["folder"] / "manifest.json"
-        try:
-            manifest = json.loads(sub.read_text("utf-8"))
-        except (OSError, ValueError):
-            raise InputError(f"{sub}: missing or not JSON (the build is incomplete)") from None
-        out.append(PaperRecord(entry["folder"], manifest.get("candidate"), manifest))
+        out.append(_paper(entry["folder"], _json(sub, "missing (the build is incomplete)"), sub))
     return out
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    try:
-        text = path.read_text("utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "id" not in reader.fieldnames:
-        raise InputError(f"{path}:1: id: the sheet needs an id column")
-    for row in reader:
-        if None in row:
-            raise InputError(f"{path}:{reader.line_num}: more cells than the header has columns")
-        yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
+@dataclass(frozen=True)
+class Sheet:
+    """A graders' sheet read strictly (`roster.read_table`): its columns and its rows.
+
+    Each row's cells are stripped, and a cell qbgen wrote as text (`'=...`) is read as
+    the text it stands for. A sheet separated by semicolons (a spreadsheet in a locale
+    that writes decimal commas) reads `1,5` as 1.5.
+    """
+
+    path: Path
+    columns: tuple[str, ...]
+    decimal_comma: bool
+    rows: tuple[tuple[int, dict[str, str]], ...]
+    cells: tuple[tuple[int, tuple[str, ...]], ...]  # as read, for columns without a name
+
+    def number(self, cell: str) -> float:
+        """A cell as a number (`scoring.read_number`, and a decimal comma here); -0 is 0."""
+        return scoring.read_number(self.point(cell)) + 0.0
+
+    def point(self, cell: str) -> str:
+        """A number typed with a decimal comma, with a point (in a semicolon sheet only)."""
+        if self.decimal_comma and re.fullmatch(r"[^,]*\d,\d[^,]*", cell):
+            return cell.replace(",", ".")
+        return cell
+
+    def refuse_unknown(self, known: set[str], holds: Callable[[str, str], bool], why: str) -> None:
+        """One line for the first cell of a column that is none of `known` and `holds` something."""
+        for i, column in enumerate(self.columns):
+            if column in known:
+                continue
+            for line, cells in self.cells:
+                value = text_of(cells[i].strip()) if i < len(cells) else ""
+                if value and holds(column, value):
+                    name = column or f"column {i + 1} (no name)"
+                    raise InputError(
+                        f"{value!r} in a column that is {why}", file=self.path, line=line, field=name
+                    )
+
+
+def read_sheet(path: Path, what: str) -> Sheet:
+    """Read a graders' sheet (`marks.csv`, `responses.csv`) as strictly as a roster."""
+    table = read_table(path, what=f"the {what}", save_as=f"{what} as CSV UTF-8", fold=PEOPLE)
+    if "id" not in table.columns:
+        raise InputError("the sheet needs an id column", file=path, line=1, field="id")
+    width = len(table.columns)
+    rows = []
+    for line, cells in table.rows:
+        if any(c.strip() for c in cells[width:]):
+            raise InputError("more cells than the header has columns", file=path, line=line)
+        row = {}
+        for column, raw in table.record(cells).items():
+            value = text_of(raw.strip())
+            if len(value) > MAX_CELL:
+                raise InputError(
+                    f"{len(value)} characters, more than a cell of a graders' sheet may have ({MAX_CELL})",
+                    file=path,
+                    line=line,
+                    field=column,
+                )
+            row[column] = value
+        for column in ("id", "name"):
+            if column in row:
+                row[column] = " ".join(row[column].split())
+        rows.append((line, row))
+    return Sheet(path, table.columns, table.delimiter == ";", tuple(rows), table.rows)
+
+
+def _student_id(path: Path, line: int, row: dict[str, str]) -> str:
+    sid = row["id"]
+    problem = id_problem(sid) or (
+        f"{len(sid)} characters, more than the {MAX_ID} an id may have" if len(sid) > MAX_ID else ""
+    )
+    if problem:
+        raise InputError(problem, file=path, line=line, field="id")
+    return sid
 
 
 def _paper_for(path: Path, line: int, row: dict[str, str], papers: list[PaperRecord]) -> PaperRecord:
@@ -160,7 +315,7 @@ def _paper_for(path: Path, line: int, row: dict[str, str], papers: list[PaperRec
     by_student = {p.candidate["id"]: p for p in papers if p.candidate}
     if by_student:
         if row["id"] not in by_student:
-            raise InputError(f"{path}:{line}: id: {row['id']!r} is not on the build's roster")
+            raise InputError(f"{row['id']!r} is not on the build's roster", file=path, line=line, field="id")
         return by_student[row["id"]]
     if len(papers) == 1:
         return papers[0]
@@ -168,60 +323,95 @@ def _paper_for(path: Path, line: int, row: dict[str, str], papers: list[PaperRec
     by_code = {p.code: p for p in papers}
     if code not in by_code:
         sets = ", ".join(sorted(by_code))
-        raise InputError(f"{path}:{line}: set: {code!r} is not a set of this build ({sets})")
+        raise InputError(f"{code!r} is not a set of this build ({sets})", file=path, line=line, field="set")
     return by_code[code]
 
 
 def read_marks(path: Path, papers: list[PaperRecord]) -> list[Student]:
     """Read and check marks.csv: every mark a number of halves within its item's maximum."""
+    sheet = read_sheet(path, "marks sheet")
+    items = {item for p in papers for item in p.items}
+    sheet.refuse_unknown(
+        set(PEOPLE) | items,
+        lambda _column, value: _reads_as_number(sheet, value),
+        "not an item of this build: its marks would be dropped (name the column as the paper "
+        "numbers the item, or remove it)",
+    )
     students: list[Student] = []
     seen: dict[str, int] = {}
-    for line, row in _rows(path):
+    for line, row in sheet.rows:
         if row["id"] == POINTS_POSSIBLE:
             continue
         if not row["id"]:
             if not any(row.values()):
                 continue
-            raise InputError(f"{path}:{line}: id: empty")
-        if row["id"] in seen:
-            raise InputError(f"{path}:{line}: id: {row['id']!r} again (first on line {seen[row['id']]})")
-        seen[row["id"]] = line
+            raise InputError("empty", file=path, line=line, field="id")
+        sid = _student_id(path, line, row)
+        if sid in seen:
+            raise InputError(f"{sid!r} again (first on line {seen[sid]})", file=path, line=line, field="id")
+        seen[sid] = line
         paper = _paper_for(path, line, row, papers)
-        student = Student(row["id"], row.get("name", ""), paper)
-        own = paper.items
+        name = row.get("name", "")
+        if paper.candidate is not None:
+            # The roster's name is the one graded: a sheet that says otherwise is a
+            # mistake to see (a row pasted beside the wrong id), never a quiet rename.
+            own = paper.candidate["name"]
+            if name and name != own:
+                raise InputError(
+                    f"{name!r} is not the roster's name for {sid!r} ({own!r}); "
+                    "correct the sheet or the roster",
+                    file=path,
+                    line=line,
+                    field="name",
+                )
+            name = own
+        student = Student(sid, name, paper)
+        own_items = paper.items
         for item in row:
-            if row[item] and item not in own and any(item in p.items for p in papers):
-                raise InputError(f"{path}:{line}: {item}: this student's paper has no item {item}")
-        for item, most in own.items():
+            if row[item] and item not in own_items and item in items:
+                raise InputError(f"this student's paper has no item {item}", file=path, line=line, field=item)
+        for item, most in own_items.items():
             if item not in row:
-                raise InputError(f"{path}:1: {item}: the sheet has no column for item {item}")
+                raise InputError(f"the sheet has no column for item {item}", file=path, line=1, field=item)
             cell = row[item]
             if cell == "":
                 student.marks[item] = None
                 continue
             try:
-                mark = float(cell)
-            except ValueError:
-                raise InputError(f"{path}:{line}: {item}: {cell!r} is not a number") from None
-            if not math.isfinite(mark) or mark < 0:
-                raise InputError(f"{path}:{line}: {item}: {cell} is negative or not a number")
+                mark = sheet.number(cell)
+            except scoring.Unreadable as exc:
+                raise InputError(str(exc), file=path, line=line, field=item) from None
+            if mark < 0:
+                raise InputError(f"{cell} is negative", file=path, line=line, field=item)
             if mark > most + 1e-9:
-                raise InputError(f"{path}:{line}: {item}: {cell} is more than the item's {most:g} marks")
+                raise InputError(
+                    f"{cell} is more than the item's {most:g} marks", file=path, line=line, field=item
+                )
             step = paper.step
             if abs(mark / step - round(mark / step)) > 1e-9:
                 what = STEP_NAMES.get(step, f"steps of {step:g}")
-                raise InputError(f"{path}:{line}: {item}: {cell} is not a whole number of {what}")
+                raise InputError(f"{cell} is not a whole number of {what}", file=path, line=line, field=item)
             problem = _unreachable(mark, paper.contracts.get(item, {}).get("manual"))
             if problem:
-                raise InputError(f"{path}:{line}: {item}: {cell}: {problem}")
+                raise InputError(f"{cell}: {problem}", file=path, line=line, field=item)
             student.marks[item] = mark
         students.append(student)
     missing = [p.candidate["id"] for p in papers if p.candidate and p.candidate["id"] not in seen]
     if missing:
-        raise InputError(f"{path}: id: no marks for {len(missing)} of the roster ({', '.join(missing[:5])})")
+        raise InputError(
+            f"no marks for {len(missing)} of the roster ({', '.join(missing[:5])})", file=path, field="id"
+        )
     if not students:
-        raise InputError(f"{path}: no student has marks yet")
+        raise InputError("no student has marks yet", file=path)
     return students
+
+
+def _reads_as_number(sheet: Sheet, value: str) -> bool:
+    try:
+        sheet.number(value)
+    except scoring.Unreadable:
+        return False
+    return True
 
 
 def _unreachable(mark: float, manual: dict[str, Any] | None) -> str:
@@ -233,37 +423,80 @@ def _unreachable(mark: float, manual: dict[str, Any] | None) -> str:
     return scheme.problem(mark)
 
 
-def mark_responses(path: Path, papers: list[PaperRecord]) -> list[list[str]]:
-    """Mark each typed answer against that student's own scoring (interval, options, ...)."""
-    out = [["id", "item", "response", "expected", "low", "high", "verdict", "credit"]]
-    seen: set[str] = set()
-    for line, row in _rows(path):
+MARKED = ["id", "item", "response", "expected", "low", "high", "verdict", "credit"]
+
+
+def mark_responses(
+    path: Path, papers: list[PaperRecord], students: list[Student] | None = None
+) -> list[list[str]] | None:
+    """Mark each typed answer against that student's own scoring (interval, options, ...).
+
+    None if the sheet holds no answer yet. A roster's every student needs a row (the
+    build listed them: a row lost is one line, never a student quietly without
+    answers); with `students` (marks.csv's), a row is one of theirs, on the same paper.
+    """
+    sheet = read_sheet(path, "responses sheet")
+    answers = {f"{item}.{ident}" for p in papers for item, c in p.contracts.items() for ident in c["answers"]}
+    items = {item for p in papers for item in p.items}
+    sheet.refuse_unknown(
+        {*PEOPLE, *answers},
+        # an answer column misnamed (`2.choise`), or any column of numbers: typed answers
+        lambda column, value: column.split(".", 1)[0] in items or _reads_as_number(sheet, value),
+        "no answer of this build: it would be dropped (name it ITEM.ANSWER as the sheet the "
+        "build wrote does, or remove it)",
+    )
+    if not any(row.get(c) for _, row in sheet.rows for c in answers):
+        return None
+    by_id = {s.id: s for s in students or []}
+    out = [MARKED]
+    seen: dict[str, int] = {}
+    for line, row in sheet.rows:
         if not row["id"]:
+            if any(row.values()):
+                raise InputError("empty", file=path, line=line, field="id")
             continue
-        if row["id"] in seen:
-            raise InputError(f"{path}:{line}: id: {row['id']!r} again")
-        seen.add(row["id"])
+        sid = _student_id(path, line, row)
+        if sid in seen:
+            raise InputError(f"{sid!r} again (first on line {seen[sid]})", file=path, line=line, field="id")
+        seen[sid] = line
         paper = _paper_for(path, line, row, papers)
+        if students is not None:
+            if sid not in by_id:
+                raise InputError(f"{sid!r} has no row in marks.csv", file=path, line=line, field="id")
+            if by_id[sid].paper is not paper:
+                raise InputError(
+                    f"{paper.code!r}, but marks.csv gives {sid!r} set {by_id[sid].paper.code!r}",
+                    file=path,
+                    line=line,
+                    field="set",
+                )
         for item, contract in paper.contracts.items():
             for ident, data in contract["answers"].items():
                 column = f"{item}.{ident}"
                 if column not in row:
-                    raise InputError(f"{path}:1: {column}: the sheet has no column for this answer")
-                try:
-                    rule = scoring.load(data)
-                except ValidationError:
                     raise InputError(
-                        f"{paper.code or 'manifest.json'}: {column}: malformed scoring"
-                    ) from None
+                        "the sheet has no column for this answer", file=path, line=1, field=column
+                    )
+                rule = scoring.load(data)
                 cell = row[column]
                 try:
-                    result = scoring.evaluate(rule, cell)
+                    result = scoring.evaluate(
+                        rule, sheet.point(cell) if isinstance(rule, scoring.Interval) else cell
+                    )
                 except scoring.Unreadable as exc:
-                    raise InputError(f"{path}:{line}: {column}: {exc}") from None
+                    raise InputError(str(exc), file=path, line=line, field=column) from None
                 expected, low, high = _expected(rule)
-                out.append(
-                    [row["id"], column, cell, expected, low, high, result.verdict, f"{result.credit:.12g}"]
-                )
+                out.append([sid, column, cell, expected, low, high, result.verdict, f"{result.credit:.12g}"])
+    # The build listed a roster's every student: a row gone is lost, not unanswered.
+    # A sets build's rows are the grader's own: whoever has none had nothing typed in.
+    lost = [p.candidate["id"] for p in papers if p.candidate and p.candidate["id"] not in seen]
+    if lost:
+        raise InputError(
+            f"no row for {len(lost)} of the roster ({', '.join(lost[:5])}); "
+            "a student who answered nothing keeps a row of empty cells",
+            file=path,
+            field="id",
+        )
     return out
 
 
@@ -411,12 +644,11 @@ def _kruskal(groups: list[list[float]]) -> tuple[float, float]:
     groups = [g for g in groups if g]
     if len(groups) < 2:
         return float("nan"), float("nan")
+    if len({v for g in groups for v in g}) == 1:  # every value the same: no difference to find
+        return 0.0, 1.0
     from scipy.stats import kruskal
 
-    try:
-        h, p = kruskal(*groups)
-    except ValueError:  # every value the same: no difference to find
-        return 0.0, 1.0
+    h, p = kruskal(*groups)
     return float(h), float(p)
 
 
@@ -495,9 +727,7 @@ def _fmt(value: Any) -> str:
 
 
 def _csv(rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue().encode()
+    return csv_text(rows).encode()  # every cell as text a spreadsheet shows, never runs
 
 
 @dataclass(frozen=True)
@@ -517,7 +747,7 @@ def grade(folder: Path, marks: Path | None = None, responses: Path | None = None
     marks = marks or folder / MARKS
     students = read_marks(marks, papers)
     responses = responses or folder / RESPONSES
-    marked = mark_responses(responses, papers) if responses.is_file() else None
+    marked = mark_responses(responses, papers, students) if responses.exists() else None
     most = all_items(students)
     items = list(most)
     grades = [["id", "name"] + items + ["total", "percent"]]
@@ -549,7 +779,7 @@ def grade(folder: Path, marks: Path | None = None, responses: Path | None = None
     }
     if marked is not None:
         outputs["responses-marked.csv"] = _csv(marked)
-    files = [_write_atomically(folder / name, data) for name, data in outputs.items()]
+    files = _publish(folder, outputs)
     tests = [r for r in analysis if r["item"] == "(test)"]
     everyone = item_rows(students) if len(tests) > 1 else tests  # the figures a person asks first
     test = everyone[-1]
@@ -563,16 +793,15 @@ def grade(folder: Path, marks: Path | None = None, responses: Path | None = None
     return GradeResult(files, len(students), test["mean"], test["alpha"], flagged)
 
 
-def _write_atomically(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+def _publish(folder: Path, outputs: dict[str, bytes]) -> list[Path]:
+    # As a build publishes: under the folder's lock, staged and swapped in whole, and
+    # recorded in `.qbgen-files` as grade's. A file of one of these names that grade did
+    # not write (a grades.csv of the user's, a folder) is refused, never replaced; a
+    # previous grade's file this one does not write (responses-marked.csv) goes.
+    with staging(folder) as tmp:
+        for name, data in outputs.items():
+            (tmp / name).write_bytes(data)
+        return publish(tmp, folder, list(outputs), command="grade")
 
 
 def report_pdf(

@@ -9,10 +9,15 @@ Room: the output folder's bookkeeping. Imports only errors.
   (Linux `renameat2(RENAME_EXCHANGE)`): a reader, a crash or a kill sees the previous
   complete build or the next one, never a mix. The previous build goes with the
   staging folder.
-- `.qbgen-files` in the output folder records what qbgen wrote there. Only those files
-  are ever replaced or removed; a file of the same name that qbgen did not write makes
-  the build refuse, naming it, before anything moves. No file of a manifest or of any
-  other name is guessed to be qbgen's.
+- `.qbgen-files` in the output folder records what qbgen wrote there, and which
+  command wrote each file (`build`, `export`, `site`, `grade`). A command replaces or
+  removes only its own files: a file of the same name that qbgen did not write, or
+  that another command wrote (an export's manifest.json over a build's), makes it
+  refuse, naming the file, before anything moves; another command's files it does
+  not write stay as they are (a rebuild keeps `grade`'s grades.csv, an export into a
+  build's folder is refused at its manifest.json and never removes the build's PDFs
+  or filled sheets). No file of a manifest or of any other name is guessed to be
+  qbgen's.
 - Where the output folder cannot be staged beside (its parent is read-only, it is a
   mount point, its file system cannot exchange), the files move in one at a time, each
   an atomic rename, with the record last. Before the first move, a journal
@@ -160,55 +165,120 @@ def _plain(name: str) -> bool:
 
 def recorded(out: Path) -> set[str]:
     """The files qbgen's builds wrote into `out`, as its `.qbgen-files` records them."""
+    return set(owners(out))
+
+
+def owners(out: Path) -> dict[str, str]:
+    """Each file qbgen wrote into `out`, with the command that wrote it (`.qbgen-files`)."""
     try:
         data = json.loads((out / RECORD).read_text("utf-8"))
     except (OSError, ValueError):
-        return set()
+        return {}
     files = data.get("files") if isinstance(data, dict) else None
-    return {f for f in files if isinstance(f, str) and _plain(f)} if isinstance(files, list) else set()
+    if not isinstance(files, list):
+        return {}
+    names = {f for f in files if isinstance(f, str) and _plain(f)}
+    by = _owners_of(data.get("owners"))
+    legacy = _command_of(names)  # a record from before records named their commands
+    return {n: by.get(n, legacy) for n in names}
 
 
-def _record_text(names: Iterable[str]) -> str:
-    return json.dumps({"written_by": "qbgen", "files": sorted(set(names))}, indent=1) + "\n"
+def _owners_of(data: object) -> dict[str, str]:
+    # {command: [file, ...]} as a record or a journal holds it, as {file: command}.
+    if not isinstance(data, dict):
+        return {}
+    return {
+        n: command
+        for command, names in data.items()
+        if isinstance(command, str) and isinstance(names, list)
+        for n in names
+        if isinstance(n, str)
+    }
+
+
+def _command_of(names: Iterable[str]) -> str:
+    # The command whose output `names` is, where the caller did not say: an export
+    # writes its report (writers.lms.REPORT), the site its index; all else is a build's.
+    names = set(names)
+    if "export-report.txt" in names:
+        return "export"
+    if "index.html" in names:
+        return "site"
+    return "build"
+
+
+def _by_command(owned: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, command in sorted(owned.items()):
+        out.setdefault(command, []).append(name)
+    return out
+
+
+def _record_text(names: Iterable[str], owned: dict[str, str] | None = None) -> str:
+    files = sorted(set(names))
+    record: dict[str, Any] = {"written_by": "qbgen", "files": files}
+    if owned is not None:
+        record["owners"] = _by_command({n: owned[n] for n in files if n in owned})
+    return json.dumps(record, indent=1) + "\n"
 
 
 def publish(
-    tmp: Path, out: Path, names: list[str], *, replaces: bool = True, keep: Iterable[str] = ()
+    tmp: Path,
+    out: Path,
+    names: list[str],
+    *,
+    replaces: bool = True,
+    keep: Iterable[str] = (),
+    command: str | None = None,
 ) -> list[Path]:
     """Make `out` hold the files `names` of `tmp`, in one step where the system allows.
 
-    `replaces`: this is a build, and what the previous build in `out` wrote and this
-    one does not goes (sets K..T after building 20 sets and then 10, a roster's departed
-    students); otherwise (a preview) the files join what is there. `keep`: files of
-    the previous build that stay as they are (a sheet a grader has filled in). Every
-    other file in `out` is left alone, and one that qbgen did not write but this build
-    would replace makes it refuse, naming the file.
+    `command`: whose output this is (`build`, `export`, `site`, `grade`; if not given,
+    told from `names`: an export's report, a site's index, else a build). `replaces`:
+    what the same command wrote into `out` before and this run does not goes (sets
+    K..T after building 20 sets and then 10, a roster's departed students); otherwise
+    (a preview) the files join what is there. `keep`: files of the previous run that
+    stay as they are (a sheet a grader has filled in). Every other file in `out` is
+    left alone (another command's output among them), and one that qbgen did not
+    write, or another command wrote, but this run would replace makes it refuse,
+    naming the file.
     """
     real = out.resolve()
-    old = recorded(real)
-    new = set(names)
-    kept = {k for k in keep if k in old}
+    owner = owners(real)
+    old, new = set(owner), set(names)
+    command = command or _command_of(new)
+    kept = {k for k in keep if owner.get(k) == command}
     for name in sorted(new):
         target = real / name
         _inside(target, real)
-        if (target.exists() or target.is_symlink()) and name not in old:
+        there = target.exists() or target.is_symlink()
+        if there and name not in old:
             raise InputError(
-                f"was not written by a qbgen build (it is not in {RECORD}); "
+                f"was not written by a qbgen {command} (it is not in {RECORD}); "
                 "move it away or choose another --out",
                 file=out / name,
             )
-    ours = (old - kept) if replaces else (old & new)  # what the new output does not carry
-    record = (new | kept) if replaces else (_existing(real, old) | new)
+        if there and owner[name] != command:
+            raise InputError(
+                f"was written by `qbgen {owner[name]}`, and `qbgen {command}` replaces only what it "
+                "wrote itself; choose another --out",
+                file=out / name,
+            )
+    mine = {n for n, c in owner.items() if c == command}
+    ours = (mine - kept) if replaces else (old & new)  # what the new output does not carry
+    others = _existing(real, old - mine - new)  # another command's: stays as it is
+    record = (new | kept | others) if replaces else (_existing(real, old) | new)
+    owned = {**owner, **dict.fromkeys(new | kept, command)}
     _tidy(tmp, new)
     if tmp.parent != real and _carry(real, tmp, ours | new):
-        (tmp / RECORD).write_text(_record_text(record), "utf-8")
+        (tmp / RECORD).write_text(_record_text(record, owned), "utf-8")
         with _deferred_signals():
             if _exchange(tmp, real):
                 _rescue(tmp, real, ours, new)
                 return [out / n for n in names]
         # Cannot swap here: drop what was carried, publish one file at a time.
         (tmp / RECORD).unlink()
-    return _one_at_a_time(tmp, out, real, names, ours - new, record)
+    return _one_at_a_time(tmp, out, real, names, ours - new, record, owned)
 
 
 def _existing(real: Path, names: set[str]) -> set[str]:
@@ -296,7 +366,13 @@ def _rescue(previous: Path, real: Path, ours: set[str], new: set[str]) -> None:
 
 
 def _one_at_a_time(
-    tmp: Path, out: Path, real: Path, names: list[str], stale: set[str], record: set[str]
+    tmp: Path,
+    out: Path,
+    real: Path,
+    names: list[str],
+    stale: set[str],
+    record: set[str],
+    owned: dict[str, str],
 ) -> list[Path]:
     # Manifests go last: a reader that sees one sees the files it describes.
     ordered = sorted(names, key=lambda n: (n.endswith("manifest.json"), n.count("/"), n))
@@ -307,6 +383,7 @@ def _one_at_a_time(
         "move": ordered,
         "remove": sorted(stale),
         "record": sorted(record),
+        "owners": _by_command({n: owned[n] for n in record if n in owned}),
     }
     with _deferred_signals():
         _write_whole(real / JOURNAL, json.dumps(journal, indent=1) + "\n")
@@ -351,7 +428,10 @@ def _play(real: Path, journal: dict[str, Any]) -> None:
                 path.parent.rmdir()  # only once empty: a user's own file keeps it
             except OSError:
                 pass
-    _write_whole(real / RECORD, _record_text(journal["record"]))
+    # A journal from before records named their commands has no owners: the record
+    # then tells them from its files, as any such record.
+    owned = _owners_of(journal.get("owners")) if "owners" in journal else None
+    _write_whole(real / RECORD, _record_text(journal["record"], owned))
     (real / JOURNAL).unlink()
 
 

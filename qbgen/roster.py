@@ -1,23 +1,30 @@
 """Load a class roster (CSV with `id` and `name` columns) into candidates.
 
-Room: reading and checking a roster file. Imports errors and models. Rosters come
-from spreadsheets: a byte-order mark is accepted, columns may be separated by commas,
-semicolons or tabs and named in any case, other columns are ignored, and every
-problem is one line naming the file, the row's line and the column.
+Room: reading and checking a roster file, and `read_table`, the one strict reader of
+a sheet a person saved from a spreadsheet (a roster here; `qbgen grade` reads the
+graders' sheets with it). Sheets come from spreadsheets: UTF-8 with or without a
+byte-order mark, or UTF-16 with one (Excel's "Unicode text"); columns separated by
+commas, semicolons or tabs; a roster's columns named in any case, other columns
+ignored. Every problem is one line naming the file, the row's line and the column.
 
 Read strictly, because a roster that reads wrong loses students silently: a quote
 left open (which would swallow the rows after it into one name), a column named twice,
 an id whose folder would be one of qbgen's own files, an over-long id or name and any
-malformed CSV are each one line, never a shorter class.
+malformed CSV are each one line, never a shorter class. An id holding a character that
+shows as nothing (a zero-width space, a right-to-left override) is refused: two ids
+that differ only by one look the same on every list.
 """
 
 from __future__ import annotations
 
+import _csv
+import codecs
 import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
@@ -44,21 +51,89 @@ def folder_for(student_id: str) -> str:
     return name[:80]
 
 
-def load_roster(path: Path) -> list[Candidate]:
-    """Read `path`; return its students in file order."""
-    text = InputError.read_text(path, "roster as CSV UTF-8", what="the roster", encoding="utf-8-sig")
+@dataclass(frozen=True)
+class Table:
+    """A sheet read strictly: its header's columns and its rows, each with its line."""
+
+    path: Path
+    columns: tuple[str, ...]
+    delimiter: str
+    rows: tuple[tuple[int, tuple[str, ...]], ...]  # (the line the row ends on, its cells)
+
+    def record(self, cells: tuple[str, ...]) -> dict[str, str]:
+        """A row's cells by column: a short row's missing cells empty, cells past the header left out."""
+        return {c: cells[i] if i < len(cells) else "" for i, c in enumerate(self.columns)}
+
+
+def read_table(path: Path, *, what: str, save_as: str, fold: Collection[str] | None = None) -> Table:
+    """Read the sheet `path` strictly, or raise its one line.
+
+    `what` names it in `cannot read WHAT`; `save_as` is what a file in another encoding
+    is told to be saved as. Column names are stripped; those whose lower case is in
+    `fold` (every one, if None) are lower-cased. A column named twice, a quote left
+    open, text after a closing quote, a cell over the csv module's size limit: each
+    is one line with its line number. Blank rows are left out.
+    """
+    text = _decode(path, what, save_as)
     # A spreadsheet in a locale with decimal commas exports with ';' (or tabs): take the
     # header line's separator when it has no comma.
-    header = text.split("\n", 1)[0]
+    header = next((ln for ln in text.splitlines() if ln.strip()), "")
     delimiter = next((d for d in (",", ";", "\t") if d in header), ",")
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        columns = [c.strip().lower() for c in (reader.fieldnames or [])]
-    except csv.Error as exc:
-        raise InputError(f"not readable as CSV: {exc}", file=path, line=1) from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows = [(line, tuple(cells)) for line, cells in _rows(reader, path) if cells]
+    names = [c.strip() for c in rows[0][1]] if rows else []
+    columns = [c.lower() if fold is None or c.lower() in fold else c for c in names]
     twice = sorted({c for c in columns if c and columns.count(c) > 1})
     if twice:
-        raise InputError(f"column {', '.join(twice)} given twice", file=path, line=1)
+        raise InputError(f"column {', '.join(twice)} given twice", file=path, line=rows[0][0])
+    return Table(path, tuple(columns), delimiter, tuple(rows[1:]))
+
+
+def _decode(path: Path, what: str, save_as: str) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", file=path) from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text" (tab-separated): UTF-16 that says so in its first bytes.
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"not UTF-16 text past byte {exc.start}, though it begins as UTF-16; save the {save_as}",
+                file=path,
+            ) from None
+    return InputError.decode(raw, path, save_as, encoding="utf-8-sig")
+
+
+def invisible(text: str) -> str | None:
+    """The first character of `text` that shows as nothing (zero-width, a direction control), if any."""
+    return next((ch for ch in text if unicodedata.category(ch) == "Cf"), None)
+
+
+def id_problem(sid: str) -> str:
+    """What is wrong with a student id as a sheet gives it ("" if nothing).
+
+    A control character or a line break, or a character that shows as nothing: two
+    ids that differ only by one look the same on every list, so neither is taken.
+    """
+    bad = next((ch for ch in sid if unicodedata.category(ch) == "Cc"), None)
+    if bad is not None:
+        return f"control character U+{ord(bad):04X} in the id"
+    ch = invisible(sid)
+    if ch is not None:
+        # Named, never shown: a right-to-left override would turn the message around too.
+        return (
+            f"invisible character U+{ord(ch):04X} {unicodedata.name(ch, '')} in the id {sid!r}: "
+            "it would look the same as an id without it; retype the id"
+        )
+    return ""
+
+
+def load_roster(path: Path) -> list[Candidate]:
+    """Read `path`; return its students in file order."""
+    table = read_table(path, what="the roster", save_as="roster as CSV UTF-8")
+    columns = list(table.columns)
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise InputError(
@@ -66,13 +141,12 @@ def load_roster(path: Path) -> list[Candidate]:
             file=path,
             line=1,
         )
-    reader.fieldnames = columns
     students: list[Candidate] = []
     seen: dict[str, int] = {}
     folders: dict[str, tuple[str, int]] = {}
-    for row in _rows(reader, path):
-        line = reader.line_num
-        raw_id, raw_name = row.get("id") or "", row.get("name") or ""
+    for line, cells in table.rows:
+        row = table.record(cells)
+        raw_id, raw_name = row["id"], row["name"]
         for column, value in (("id", raw_id), ("name", raw_name)):
             if "\n" in value or "\r" in value:
                 opened = line - value.count("\n")
@@ -90,7 +164,7 @@ def load_roster(path: Path) -> list[Candidate]:
                 )
         sid = " ".join(raw_id.split())
         name = " ".join(raw_name.split())
-        if not sid and not name and not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+        if not sid and not name and not any(v.strip() for v in cells):
             continue  # a blank line
         if not sid:
             raise InputError("empty id", file=path, line=line, field="id")
@@ -108,6 +182,9 @@ def load_roster(path: Path) -> list[Candidate]:
             unshown = unprintable(value)
             if unshown:
                 raise InputError(unprintable_message(unshown[0]), file=path, line=line, field=column)
+        problem = id_problem(sid)
+        if problem:
+            raise InputError(problem, file=path, line=line, field="id")
         if sid in seen:
             raise InputError(
                 f"duplicate id {sid!r} (first on line {seen[sid]})", file=path, line=line, field="id"
@@ -136,13 +213,13 @@ def load_roster(path: Path) -> list[Candidate]:
     return students
 
 
-def _rows(reader: csv.DictReader[str], path: Path) -> Iterator[dict[str, str]]:
-    # csv.Error (a stray quote in strict mode, a NUL byte, a field over the size limit)
-    # is one line with the line it was found on.
+def _rows(reader: _csv.Reader, path: Path) -> Iterator[tuple[int, list[str]]]:
+    # Each row with the line it ends on. csv.Error (a stray quote in strict mode, a
+    # field over the size limit) is one line with the line the row begins on.
     while True:
         start = reader.line_num + 1  # the line the next row begins on
         try:
-            row = next(reader)
+            cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
@@ -159,5 +236,12 @@ def _rows(reader: csv.DictReader[str], path: Path) -> Iterator[dict[str, str]]:
                     file=path,
                     line=start,
                 ) from None
+            if "field larger than field limit" in str(exc):
+                raise InputError(
+                    f"a cell of more than {csv.field_size_limit()} characters: "
+                    "not a sheet of names and marks",
+                    file=path,
+                    line=start,
+                ) from None
             raise InputError(f"not readable as CSV: {exc}", file=path, line=start) from None
-        yield row
+        yield reader.line_num, cells

@@ -5,13 +5,19 @@ the header, as Canvas's gradebook export has it) and `responses.csv` (each numer
 answer typed in from the scripts or an online form), at the top of the build's folder.
 Imports models and writers.manifest. `qbgen grade` reads them back; the columns are
 documented in `docs/SHEETS.md`.
+
+Every CSV qbgen writes goes through `csv_text`: a cell a spreadsheet would run as a
+formula (a name `=HYPERLINK(...)` from a roster, a typed answer `@SUM(...)`) is written
+as text (OWASP's rule, a leading `'`), and `text_of` takes the `'` off again when a
+sheet is read back.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..models import Paper
@@ -23,9 +29,34 @@ RESPONSES = "responses.csv"
 POINTS_POSSIBLE = "Points Possible"
 
 
-def _csv(rows: list[list[str]]) -> str:
+# What makes Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP, "CSV
+# Injection"): a leading =, +, -, @, tab or carriage return.
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+
+
+def as_cell(value: str) -> str:
+    """`value` as a cell no spreadsheet runs: a leading `'` before a formula's first character.
+
+    A number (`-0.5`, `+3`, `1e-07`) stays a number. A value that already begins with
+    `'` gets one more, so that `text_of` gives every value back exactly.
+    """
+    if value.startswith("'") or (value.startswith(FORMULA) and not _NUMBER.fullmatch(value)):
+        return "'" + value
+    return value
+
+
+def text_of(cell: str) -> str:
+    """A cell of a sheet qbgen wrote, as the text it stands for (`as_cell` undone)."""
+    if cell.startswith("'") and cell[1:].startswith((*FORMULA, "'")):
+        return cell[1:]
+    return cell
+
+
+def csv_text(rows: Iterable[Iterable[str]]) -> str:
+    """`rows` as CSV, every cell through `as_cell`: what qbgen's every CSV file holds."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
+    csv.writer(out, lineterminator="\n").writerows([as_cell(c) for c in row] for row in rows)
     return out.getvalue()
 
 
@@ -100,11 +131,21 @@ class SheetsWriter(Streaming):
         else:
             marks.append([POINTS_POSSIBLE] + [""] * (len(people) - 1) + [f"{m:g}" for m in items.values()])
         marks += [r + [""] * (len(people) - 2 + len(items)) for r in self.rows]
-        (self.folder / MARKS).write_text(_csv(marks), "utf-8")
+        (self.folder / MARKS).write_text(csv_text(marks), "utf-8")
         answers = [["id"] + people[2:] + responses]
         answers += [[r[0]] + [""] * (len(people) - 2 + len(responses)) for r in self.rows]
-        (self.folder / RESPONSES).write_text(_csv(answers), "utf-8")
+        (self.folder / RESPONSES).write_text(csv_text(answers), "utf-8")
         return [MARKS, RESPONSES]
 
 
-__all__ = ["MARKS", "POINTS_POSSIBLE", "RESPONSES", "SheetsWriter", "holds_marks"]
+__all__ = [
+    "FORMULA",
+    "MARKS",
+    "POINTS_POSSIBLE",
+    "RESPONSES",
+    "SheetsWriter",
+    "as_cell",
+    "csv_text",
+    "holds_marks",
+    "text_of",
+]
