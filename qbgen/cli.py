@@ -421,6 +421,47 @@ def export(
 
 
 @app.command()
+def scan(
+    folder: Annotated[Path, typer.Argument(help="The build folder (an on-paper build).")],
+    scans: Annotated[list[Path], typer.Argument(help="Scanned PDFs or images, any number, in any order.")],
+    assign: Annotated[
+        list[str] | None,
+        typer.Option(help="Place a page by hand: FILE:PAGE=STUDENT:PAGE (repeatable)."),
+    ] = None,
+    jobs: Annotated[int | None, typer.Option(min=1, help="Pages read at once (default: cores).")] = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Place scanned pages with their students and cut every answer region into FOLDER/scans/.
+
+    Each page's QR code says whose page it is; its corner marks straighten it. Pages that
+    cannot be placed are listed (with a thumbnail in scans/unplaced/), never guessed, and
+    every page a paper lacks is reported. A second run adds pages to what is there.
+
+    Example: qbgen scan output/quiz-sec-a scans/*.pdf
+    """
+    from .scan import scan as scan_pages
+
+    result = _run(debug, lambda: scan_pages(folder, scans, assign=assign or (), jobs=jobs))
+    for s in result.unplaced:
+        typer.echo(f"note: {s.source.file} page {s.source.page}: {s.status} (not placed)", err=True)
+    for code, page in result.missing[:20]:
+        typer.echo(f"note: missing: {code or 'the paper'}, page {page}", err=True)
+    if len(result.missing) > 20:
+        typer.echo(f"note: missing: {len(result.missing) - 20} more pages (scans/missing.csv)", err=True)
+    if as_json:
+        typer.echo(
+            json.dumps({"out": str(result.out), "placed": result.placed, "missing": len(result.missing)})
+        )
+        return
+    typer.echo(
+        f"{result.placed} pages placed, {len(result.unplaced)} not placed, {len(result.missing)} missing"
+        f" -> {result.out}",
+        err=True,
+    )
+
+
+@app.command()
 def grade(
     folder: Annotated[Path, typer.Argument(help="A folder `qbgen build` wrote (its manifests and sheets).")],
     marks: Annotated[

@@ -75,7 +75,8 @@ ALLOWED = {
         "html",
     },
     "plan": {"errors", "models", "bank", "spec", "roster", "assemble"},
-    "grade": {"errors", "writers", "scoring"},  # reads manifests and sheets only: no bank, no LaTeX
+    "grade": {"errors", "writers", "scoring", "roster", "publish"},  # manifests and sheets: no bank, no LaTeX
+    "scan": {"errors", "publish", "writers"},  # scanned pages placed by their codes, regions cut
     "publish": {"errors"},
     # writers see assembled papers (models) and the stages that typeset them, no bank
     "writers": {
@@ -117,6 +118,7 @@ ALLOWED = {
         "validate",
         "scaffold",
         "grade",
+        "scan",
     },
     "__init__": {"errors", "bank", "spec", "assemble", "render", "typeset", "build", "validate"},
     "__main__": {"cli"},
