@@ -352,6 +352,7 @@ def instantiate(
         parts=parts,
         marks_on_parts=bool(parts) and q.marks_shown == "parts",
         space=answer_space(q.space, own, q.marks) if on_paper and not parts else None,
+        on_paper=on_paper,
     )
 
 

@@ -477,6 +477,7 @@ class QuestionInstance(Frozen):
     parts: tuple[PartInstance, ...] = ()
     marks_on_parts: bool = False
     space: Space | None = None  # on an answer-on-paper paper, for a question without parts
+    on_paper: bool = False  # on an answer-on-paper paper: choices print bubbles too
 
     def all_answers(self) -> tuple[AnswerInstance, ...]:
         """Return every answer instance, parts included, in order."""

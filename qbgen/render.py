@@ -40,6 +40,11 @@ def exam_side(answers: tuple[AnswerInstance, ...], key: bool = False) -> NoEscap
     return NoEscape("".join(handler(a).latex_exam(a, key=key) for a in answers))
 
 
+def bubbles(answers: tuple[AnswerInstance, ...], item: str) -> NoEscape:
+    """LaTeX of the bubbles an answer-on-paper paper prints for these asked answers."""
+    return NoEscape("".join(handler(a).latex_bubbles(a, item) for a in answers if a.asked))
+
+
 def key_side(answers: tuple[AnswerInstance, ...]) -> NoEscape:
     """LaTeX of these answers in the key."""
     return NoEscape("".join(handler(a).latex_key(a) for a in answers))
@@ -53,7 +58,7 @@ def _env(roots: tuple[str, ...]) -> jinja2.Environment:
     # An item's name as TeX writes it to the rooms file: hex, so no name's characters
     # are TeX's (writers.paperpages reads it back).
     env.filters["room_id"] = lambda name: NoEscape(str(name).encode().hex())
-    env.globals.update(exam_side=exam_side, key_side=key_side, roman=ROMAN)
+    env.globals.update(exam_side=exam_side, key_side=key_side, bubbles=bubbles, roman=ROMAN)
     env.globals.update(fonts_block=NoEscape(PDFLATEX_FONTS), symbols_block=NoEscape(symbol_definitions()))
     return env
 

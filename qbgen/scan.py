@@ -28,6 +28,7 @@ from typing import Any
 from .errors import InputError
 from .publish import publish, staging
 from .writers.paperpages import INSET, MARK, QR_SIZE, qr_box, read_code
+from .writers.sheets import csv_text
 
 SCANS = "scans"
 PAGES = "pages.csv"
@@ -35,6 +36,10 @@ MISSING = "missing.csv"
 DPI = 200  # a PDF's pages are rendered at this resolution
 CROP_SCALE = 2.0  # pixels per PDF point of a cut region (144 dpi)
 CROP_MARGIN = 8.0  # points around a region: writing runs over the lines' ends
+BUBBLE_SCALE = 4.0  # pixels a point, to read a bubble (a 13 pt circle: 52 pixels)
+FILLED, EMPTY = 0.6, 0.15  # darkness inside a bubble: filled above, empty below, else faint
+RESPONSES = "responses.csv"  # the bubbles read, as the build's responses.csv has them
+BUBBLES = "bubbles.csv"  # each choice's bubbles as read: read, blank, several, faint
 PAGE_SCALE = 100 / 72  # a placed page is kept at 100 dpi, straightened
 READ = ".read"  # in the staging folder: what each page's worker wrote, before the merge
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
@@ -47,7 +52,9 @@ class Paper:
 
     code: str  # the set's letter or the student's id ("" for a single paper)
     folder: str  # where its files are, relative to the build
-    pages: list[dict[str, Any]]  # its manifest's pages: size and regions
+    pages: list[dict[str, Any]]  # its manifest's pages: size, regions and bubbles
+    columns: tuple[str, ...] = ()  # its responses.csv columns (ITEM.ANSWER), in order
+    single: frozenset[str] = frozenset()  # the choices where one option is asked for
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,18 @@ def load_build(folder: Path) -> Build:
             )
         candidate = manifest.get("candidate") or {}
         code = candidate.get("id") or manifest.get("variant") or ""
-        papers[code] = Paper(code, entry.get("folder", ""), manifest["pages"])
+        answers = [
+            (f"{item}.{ident}", rule)
+            for q in manifest.get("questions", [])
+            for item, contract in (q.get("scoring") or {}).items()
+            for ident, rule in contract["answers"].items()
+        ]
+        single = frozenset(
+            c for c, rule in answers if rule.get("rule") == "options" and not rule.get("multiple")
+        )
+        papers[code] = Paper(
+            code, entry.get("folder", ""), manifest["pages"], tuple(c for c, _ in answers), single
+        )
         builds.add(manifest["build"])
     return Build(folder, builds.pop() if len(builds) == 1 else "", papers)
 
@@ -286,6 +304,7 @@ class Seen:
     page: int = 0
     rotation: int = 0
     files: list[str] = field(default_factory=list)  # what it wrote, relative to the scans folder
+    bubbles: dict[str, dict[str, str]] = field(default_factory=dict)  # answer -> option -> filled/empty/faint
 
 
 _CONTEXT: dict[str, Any] = {}  # a worker's build and staging folder, set once per process
@@ -346,6 +365,10 @@ def _read(job: tuple[int, Source, tuple[str, int] | None]) -> Seen:
     )
     cv2.imwrite(str(where / page_png), straight)
     seen.files.append(f"{where.name}/{page_png}")
+    for bubble in record.get("bubbles", []):
+        seen.bubbles.setdefault(bubble["answer"], {})[bubble["option"]] = _fill(
+            cut(image, homography, bubble, size[1], BUBBLE_SCALE)
+        )
     for region in record["regions"]:
         name = f"{_safe(region['item'])}.png"
         m = CROP_MARGIN
@@ -354,6 +377,22 @@ def _read(job: tuple[int, Source, tuple[str, int] | None]) -> Seen:
         cv2.imwrite(str(where / name), cut(image, homography, wider, size[1], CROP_SCALE))
         seen.files.append(f"{where.name}/{name}")
     return seen
+
+
+def _fill(bubble: Any) -> str:
+    """Whether a bubble is filled in: how dark it is inside its circle (0 white, 1 black).
+
+    The printed circle stays out of it (inside 60% of the radius); its light letter adds
+    a few hundredths. A pen's fill is nearly black; an empty bubble, with noise, light.
+    Between the two (a faint pencil, half a fill) it is not read but reported.
+    """
+    import numpy as np
+
+    h, w = bubble.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    inside = (yy - (h - 1) / 2) ** 2 + (xx - (w - 1) / 2) ** 2 <= (0.6 * min(h, w) / 2) ** 2
+    dark = float(1 - bubble[inside].mean() / 255)
+    return "filled" if dark > FILLED else "empty" if dark < EMPTY else "faint"
 
 
 def _unplaced(source: Source, status: str, image: Any, work: str) -> Seen:
@@ -421,6 +460,12 @@ def scan(
             with ProcessPoolExecutor(workers, initializer=_init, initargs=(build, str(tmp))) as pool:
                 seen = list(pool.map(_read, work, chunksize=1))
         rows, names = _merge(earlier, seen, out, tmp)
+        read = _bubbles(build, seen, earlier_bubbles=_earlier_bubbles(out))
+        if read is not None:
+            responses, report = read
+            (tmp / RESPONSES).write_text(_csv(responses), "utf-8")
+            (tmp / BUBBLES).write_text(_csv(report), "utf-8")
+            names += [RESPONSES, BUBBLES]
         missing = [
             (code, n)
             for code, paper in build.papers.items()
@@ -433,6 +478,52 @@ def scan(
         files = publish(tmp, out, sorted(set(names)) + [PAGES, MISSING], command="scan")
     placed = sum(1 for r in rows if r["status"] == "placed")
     return ScanResult(out, placed, [s for s in seen if s.status != "placed"], missing, files)
+
+
+def _earlier_bubbles(out: Path) -> dict[tuple[str, str], dict[str, str]]:
+    # What an earlier run read of the bubbles (their states), by paper and answer.
+    try:
+        rows = list(csv.DictReader(io.StringIO((out / BUBBLES).read_text("utf-8"))))
+    except OSError:
+        return {}
+    return {(r["student"], r["answer"]): json.loads(r["bubbles"]) for r in rows if r.get("bubbles")}
+
+
+def _bubbles(
+    build: Build, seen: list[Seen], earlier_bubbles: dict[tuple[str, str], dict[str, str]]
+) -> tuple[list[list[str]], list[list[str]]] | None:
+    # The choices read from the bubbles of the placed pages, as a responses sheet of one
+    # row a student (a roster's build: a set's papers are not one student's), and the
+    # report of each: read, blank, several (one option asked) or faint, never guessed.
+    if any(not p.code for p in build.papers.values()) or not any(
+        b for p in build.papers.values() for page in p.pages for b in page.get("bubbles", [])
+    ):
+        return None
+    states = dict(earlier_bubbles)
+    for s in seen:
+        if s.status == "placed":
+            for answer, marks in s.bubbles.items():
+                states[(s.paper, answer)] = marks
+    columns = list(dict.fromkeys(c for p in build.papers.values() for c in p.columns))
+    rows, report = [["id", *columns]], [["student", "answer", "read", "status", "bubbles"]]
+    for code, paper in build.papers.items():
+        row = dict.fromkeys(columns, "")
+        for (who, answer), marks in sorted(states.items()):
+            if who != code:
+                continue
+            filled = [o for o, state in marks.items() if state == "filled"]
+            if any(state == "faint" for state in marks.values()):
+                status = "faint"
+            elif not filled:
+                status = "blank"
+            elif len(filled) > 1 and answer in paper.single:
+                status = "several"
+            else:
+                status = "read"
+                row[answer] = ",".join(sorted(filled))
+            report.append([code, answer, ",".join(sorted(filled)), status, json.dumps(marks, sort_keys=True)])
+        rows.append([code] + [row[c] for c in columns])
+    return rows, report
 
 
 def _earlier(out: Path) -> list[dict[str, str]]:
@@ -503,9 +594,8 @@ def _thumb_of(s: Seen, tmp: Path) -> list[str]:
 
 
 def _csv(rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
+    # Ids and file names are the user's: a spreadsheet formula stays text (sheets' rule).
+    return csv_text(rows)
 
 
 __all__ = ["ScanResult", "load_build", "parse_assign", "register", "rotation", "scan", "sources"]

@@ -26,6 +26,7 @@ class Sheet:
     paper: str  # the paper's code ("" for a blank or foreign page)
     page: int
     turned: bool = False
+    filled: dict[str, str] | None = None  # each choice's bubbles filled in: answer -> "A" or "A,C"
 
 
 def papers(build: Path) -> dict[str, tuple[Path, dict]]:
@@ -48,6 +49,29 @@ def render(pdf: Path, dpi: int) -> list[Image.Image]:
         return [doc[i].render(scale=dpi / 72).to_pil().convert("L") for i in range(len(doc))]
     finally:
         doc.close()
+
+
+def fill(image: Image.Image, record: dict, bubble: dict, shade: int = 0) -> None:
+    """A bubble filled in with a pen (`shade` 0: black; lighter is a faint mark)."""
+    draw = ImageDraw.Draw(image)
+    scale = image.height / record["height"]
+    cx = (bubble["x"] + bubble["width"] / 2) * scale
+    cy = (record["height"] - bubble["y"] - bubble["height"] / 2) * scale
+    r = 0.42 * bubble["width"] * scale
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=shade)
+
+
+def choose(image: Image.Image, record: dict, rng: random.Random) -> dict[str, str]:
+    """Fill one bubble of each choice on the page, at random; return what was filled."""
+    by_answer: dict[str, list[dict]] = {}
+    for b in record.get("bubbles", []):
+        by_answer.setdefault(b["answer"], []).append(b)
+    chosen = {}
+    for answer, bubbles in by_answer.items():
+        b = rng.choice(bubbles)
+        fill(image, record, b)
+        chosen[answer] = b["option"]
+    return chosen
 
 
 def write_answers(image: Image.Image, record: dict, text: str) -> None:
@@ -89,8 +113,9 @@ def scans(build: Path, seed: int = 0, dpis: tuple[int, ...] = (200,), *, turn_ev
         pages = render(pdf, dpis[i % len(dpis)])
         for n, (image, record) in enumerate(zip(pages, manifest["pages"], strict=True), 1):
             write_answers(image, record, f"answer of {code}")
+            chosen = choose(image, record, rng)
             turned = len(out) % turn_every == turn_every - 1
-            out.append(Sheet(copier(image, rng, turn=turned), code, n, turned))
+            out.append(Sheet(copier(image, rng, turn=turned), code, n, turned, chosen))
     return out
 
 

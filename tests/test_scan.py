@@ -168,3 +168,55 @@ def test_what_scan_cannot_read_is_one_line_and_nothing_is_written(builds, tmp_pa
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and says in r.stderr
     assert sorted(p.name for p in build.iterdir()) == before
+
+
+@needs_tex
+def test_scan_reads_the_bubbles_and_never_guesses_a_doubtful_one(tmp_path):
+    # paper B on paper for three students: its choices (2, 8b) print bubbles. One student
+    # fills each choice's bubble; one fills two bubbles of the one-answer choice 2; one
+    # marks it faintly. grade reads the sheet scan writes.
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\n21CS01,Asha Rao\n21CS02,Meera Iyer\n21CS03,Arjun Singh\n", "utf-8")
+    build = tmp_path / "b"
+    r = cli("build", BANK / "exams" / "paper-b.yaml", "--roster", roster, "--on-paper", "--out", build)
+    assert r.returncode == 0, r.stderr
+    papers = scanfaults.papers(build)
+    rng = random.Random(11)
+    images, truth = [], {}
+    for code, (pdf, manifest) in papers.items():
+        for image, record in zip(scanfaults.render(pdf, 200), manifest["pages"], strict=True):
+            bubbles = [b for b in record["bubbles"] if b["answer"] == "2.choice"]
+            if code == "21CS02" and bubbles:
+                for b in bubbles[:2]:
+                    scanfaults.fill(image, record, b)
+            elif code == "21CS03" and bubbles:
+                scanfaults.fill(image, record, bubbles[1], shade=175)
+            else:
+                for answer, option in scanfaults.choose(image, record, rng).items():
+                    truth[(code, answer)] = option
+            images.append(scanfaults.copier(image, rng))
+    pdf = scanfaults.save_pdf(images, tmp_path / "scans.pdf")
+    r = cli("scan", build, pdf)
+    assert r.returncode == 0, r.stderr
+    report = {(row["student"], row["answer"]): row for row in _rows(build / "scans" / "bubbles.csv")}
+    for key, option in truth.items():
+        assert report[key]["status"] == "read" and report[key]["read"] == option, report[key]
+    assert report[("21CS02", "2.choice")]["status"] == "several"
+    assert report[("21CS03", "2.choice")]["status"] == "faint"
+    sheet = {row["id"]: row for row in _rows(build / "scans" / "responses.csv")}
+    assert set(sheet) == {"21CS01", "21CS02", "21CS03"}
+    assert sheet["21CS01"]["2.choice"] == truth[("21CS01", "2.choice")]
+    assert sheet["21CS02"]["2.choice"] == "" and sheet["21CS03"]["2.choice"] == ""  # not guessed
+    # grade marks the read choices against each student's own key.
+    rows = _rows(build / "marks.csv")
+    with (build / "marks.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (v if k in ("id", "name") else "0") for k, v in row.items()})
+    r = cli("grade", build, "--responses", build / "scans" / "responses.csv")
+    assert r.returncode == 0, r.stderr
+    marked = {(m["id"], m["item"]): m for m in _rows(build / "responses-marked.csv")}
+    got = marked[("21CS01", "2.choice")]
+    assert got["response"] == truth[("21CS01", "2.choice")]
+    assert got["verdict"] == ("correct" if got["expected"] == got["response"] else "wrong")

@@ -210,6 +210,14 @@ class KindHandler(ABC, Generic[S, I]):
         """
         return "write"
 
+    def latex_bubbles(self, inst: I, item: str) -> str:
+        r"""LaTeX of the bubbles an answer-on-paper paper prints for this answer (none: "").
+
+        `item` is the item's name; each bubble is `\qbbubble{ID}{LABEL}` with ID the hex
+        of `ITEM.ANSWER:LABEL` (the answer's id in the scoring), so a scan can read it.
+        """
+        return ""
+
     def key_positions(self, inst: I) -> tuple[int, ...]:
         """Where the printed key falls among printed options (validate warns of a fixed one)."""
         return ()

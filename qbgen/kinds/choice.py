@@ -149,6 +149,15 @@ class Choice(KindHandler[ChoiceAnswer, ChoiceInstance]):
             )
         }
 
+    def latex_bubbles(self, inst: ChoiceInstance, item: str) -> str:
+        """A bubble per option, lettered as the options are, for optical reading."""
+        ident = f"{item}.{inst.key or 'choice'}"
+        marks = "".join(
+            f"\\qbbubble{{{f'{ident}:{chr(65 + i)}'.encode().hex()}}}{{{chr(65 + i)}}}"
+            for i in range(len(inst.options))
+        )
+        return f"\\qbbubbles{{{marks}}}\n"
+
     def latex_exam(self, inst: ChoiceInstance, *, key: bool) -> str:
         """The options, inline or as a list, lettered (A), (B), ..."""
         env = "oneparchoices" if inst.layout == "inline" else "choices"

@@ -195,6 +195,18 @@ class LatexWriter(Streaming):
         self.note("typeset", 0, len(docs))
         try:
             pdfs = typeset_all(docs, fmt=fmt, jobs=self.jobs)
+            # An on-paper exam prints "Page x of y": its documents are set again, with each
+            # paper's page count (from the first run's page map) in <document>.totals.
+            again = [i for i, members in enumerate(groups) if any(m in self.on_paper for m in members)]
+            for i in again:
+                totals = "".join(
+                    f"\\qbdeftotal{{{n}}}{{{last - first + 1}}}\n"
+                    for n, (first, last) in enumerate(page_map(docs[i]))
+                )
+                docs[i].with_suffix(".totals").write_text(totals, "ascii")
+            if again:
+                redone = typeset_all([docs[i] for i in again], fmt=fmt, jobs=self.jobs)
+                pdfs = [redone[again.index(i)] if i in again else pdf for i, pdf in enumerate(pdfs)]
         except TypesetError as exc:
             raise _located(exc, groups, spans, units) from None
         self.note("typeset", len(docs), len(docs))

@@ -145,13 +145,23 @@ def stamp(pdf: Path, codes: dict[int, str]) -> None:
 def page_records(
     rooms: Iterable[Room], first: int, last: int, sizes: Sequence[tuple[float, float]]
 ) -> list[dict[str, Any]]:
-    """A paper's pages for its manifest: each page's size and the rooms on it."""
+    """A paper's pages for its manifest: each page's size, its rooms and its bubbles.
+
+    A room's name is its item's; a bubble's is `ITEM.ANSWER:LABEL` (a choice's option).
+    """
     regions: dict[int, list[dict[str, Any]]] = {p: [] for p in range(first, last + 1)}
+    bubbles: dict[int, list[dict[str, Any]]] = {p: [] for p in range(first, last + 1)}
     for r in rooms:
-        if first <= r.page <= last:
-            regions[r.page].append({"item": r.item, "x": r.x, "y": r.y, "width": r.width, "height": r.height})
+        if not first <= r.page <= last:
+            continue
+        box = {"x": r.x, "y": r.y, "width": r.width, "height": r.height}
+        answer, colon, option = r.item.rpartition(":")
+        if colon:
+            bubbles[r.page].append({"answer": answer, "option": option, **box})
+        else:
+            regions[r.page].append({"item": r.item, **box})
     return [
-        {"page": p - first + 1, "width": w, "height": h, "regions": regions[p]}
+        {"page": p - first + 1, "width": w, "height": h, "regions": regions[p], "bubbles": bubbles[p]}
         for p, (w, h) in zip(range(first, last + 1), sizes, strict=True)
     ]
 
