@@ -122,16 +122,6 @@ def test_a_bad_room_is_one_line_at_its_line(tmp_path, space, says):
 # ------------------------------------------------------------------ pages that know whose they are
 
 
-def _render(pdf, dpi=150):
-    import pypdfium2 as pdfium
-
-    doc = pdfium.PdfDocument(str(pdf))
-    try:
-        return [doc[i].render(scale=dpi / 72).to_pil().convert("L") for i in range(len(doc))]
-    finally:
-        doc.close()
-
-
 @needs_tex
 def test_every_page_carries_a_qr_code_naming_its_paper_and_the_manifest_where_each_room_is(tmp_path):
     import numpy as np
@@ -139,12 +129,14 @@ def test_every_page_carries_a_qr_code_naming_its_paper_and_the_manifest_where_ea
 
     from qbgen.writers.paperpages import read_code
 
+    from .scanfaults import render
+
     out = tmp_path / "out"
     r = cli("build", BANK / "exams" / "quiz.yaml", "--variants", "2", "--on-paper", "--out", out)
     assert r.returncode == 0, r.stderr
     for code in "AB":
         manifest = json.loads((out / code / "manifest.json").read_text())
-        pages = _render(out / code / "exam.pdf")
+        pages = render(out / code / "exam.pdf", 150)
         assert len(pages) == len(manifest["pages"])
         rooms = {}
         for n, (image, record) in enumerate(zip(pages, manifest["pages"], strict=True), 1):
@@ -174,7 +166,7 @@ def test_every_page_carries_a_qr_code_naming_its_paper_and_the_manifest_where_ea
         assert set(rooms) <= {k for q in manifest["questions"] for k in q["items"]}
     # exams.pdf holds the same pages, the codes drawn into them too (a blank page between
     # papers for duplex printing has none).
-    texts = [[b.text for b in zxingcpp.read_barcodes(p)] for p in _render(out / "exams.pdf", dpi=100)]
+    texts = [[b.text for b in zxingcpp.read_barcodes(p)] for p in render(out / "exams.pdf", 100)]
     named = [read_code(t[0]) for t in texts if t]
     counts = {c: len(json.loads((out / c / "manifest.json").read_text())["pages"]) for c in "AB"}
     assert [(c.paper, c.page) for c in named] == [(c, n) for c in "AB" for n in range(1, counts[c] + 1)]
