@@ -14,8 +14,6 @@ twice with different --students to see that memory stays flat in the number of p
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import resource
 import subprocess
@@ -23,22 +21,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from machine import describe  # bench/machine.py: the same line in every bench
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests import scanfaults  # noqa: E402  (the test's copier, not a second one)
-
-
-def machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.machine()} {model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:
@@ -83,7 +71,7 @@ def main() -> None:
         pages = sum(
             1 for line in (build / "scans" / "pages.csv").read_text().splitlines()[1:] if ",placed" in line
         )
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     print(f"scan of {args.students} students, {pages} pages placed at {args.dpi} dpi (exit {code}):")
     print(f"  {float(seconds):.1f} s, {60 * pages / float(seconds):.0f} pages a minute")
     print(f"  peak memory: {int(rss_kb) / 1024:.0f} MB (the largest process of the scan)")

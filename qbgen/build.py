@@ -24,8 +24,8 @@ from typing import Any
 
 from .bank import Bank
 from .errors import InputError, TypesetError
-from .models import Candidate
-from .plan import Progress, Stream, plan, plan_stream, preview_exam, review
+from .models import Candidate, Paper
+from .plan import Progress, Stream, plan_stream, preview_exam, review
 from .publish import drop_failed, keep_failed, publish, staging
 from .render import preamble, render_document
 from .spec import LoadedSpec
@@ -40,6 +40,7 @@ from .writers import (
 )
 from .writers.sheets import holds_marks
 from .writers.site import SiteWriter
+from .writers.streaming import Streaming
 
 
 @dataclass(frozen=True)
@@ -171,19 +172,40 @@ def export(
     roster: list[Candidate] | None = None,
     feedback: bool = False,
 ) -> ExportResult:
-    """Export the same draws as `build` for an LMS into `out`, with the same manifests."""
+    """Export the same draws as `build` for an LMS into `out`, with the same manifests.
+
+    The papers stream as `build_papers` takes them: the manifests and a streaming
+    target (every shipped one) take each run as it is assembled, so a class of 2,000
+    takes the memory of a batch. A target from another package that has only `write`
+    gets every paper at once.
+    """
     started = time.monotonic()
     targets = exports()
     if to not in targets:
         raise InputError(f"no export target {to!r} (have: {', '.join(targets)})", field="--to")
     writer = targets[to](feedback=feedback)
-    planned = plan(loaded, bank, seed=seed, original=original, variants=variants, roster=roster)
-    manifests = ManifestWriter(planned.head)
+    stream = plan_stream(loaded, bank, seed=seed, original=original, variants=variants, roster=roster)
+    manifests = ManifestWriter(stream.head)
+    streaming = writer if isinstance(writer, Streaming) else None
+    held: list[Paper] = []  # the papers of a target that takes them all at once
     with staging(out, bank=bank.roots) as tmp:
-        names = manifests.write(planned.papers, tmp)
-        names += writer.write(planned.papers, tmp)
-        files = publish(tmp, out, names)
-    return ExportResult(out, files, len(planned.papers), writer.report, time.monotonic() - started)
+        manifests.start(tmp, stream.count)
+        if streaming:
+            streaming.start(tmp, stream.count)
+        try:
+            for run in stream.runs:
+                manifests.add(run)
+                if streaming:
+                    streaming.add(run)
+                else:
+                    held.extend(run)
+        finally:  # a writer that fails stops the assembly now (its workers end with it)
+            if isinstance(stream.runs, Generator):
+                stream.runs.close()
+        names = manifests.finish()
+        names += streaming.finish() if streaming else writer.write(held, tmp)
+        files = publish(tmp, out, names, command="export")
+    return ExportResult(out, files, stream.count, writer.report, time.monotonic() - started)
 
 
 @dataclass(frozen=True)
@@ -206,7 +228,7 @@ def site(bank: Bank, out: Path, *, seeds: int = 3, title: str = "") -> SiteResul
     questions = review(bank, seeds)
     writer = SiteWriter(title or f"Question bank review: {bank.names()}")
     with staging(out, bank=bank.roots) as tmp:
-        files = publish(tmp, out, writer.write(questions, tmp))
+        files = publish(tmp, out, writer.write(questions, tmp), command="site")
     return SiteResult(out, files, len(questions), time.monotonic() - started)
 
 

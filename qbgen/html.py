@@ -1,8 +1,9 @@
 r"""Stage 5c: the bank's LaTeX as HTML, for the outputs that are not print.
 
-Room: converting rendered LaTeX fragments to HTML with pandoc (one run for many
-fragments), math left as `\(...\)` and `\[...\]` for MathJax or KaTeX, and a
-generator's figures typeset by pdflatex, as PNG (pdftoppm) or SVG (pdftocairo).
+Room: converting rendered LaTeX fragments to HTML with pandoc (each distinct text
+once, many to a run, runs of bounded size), math left as `\(...\)` and `\[...\]` for
+MathJax or KaTeX, and a generator's figures typeset by pdflatex, as PNG (pdftoppm) or
+SVG (pdftocairo).
 Imports errors, typeset. The LMS writers and the review site use it; they say where
 each picture goes.
 
@@ -15,10 +16,12 @@ folder is refused (`refusals` says where, for `validate`).
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -83,9 +86,13 @@ def extract_figures(tex: str) -> tuple[str, list[Picture]]:
 
 
 # The shipped bank's whole site (300 kB of LaTeX) converts in 0.5 s with a 120 MB peak,
-# ten times that text in 6 s and 480 MB: these stop a runaway macro, not a big bank.
+# ten times that text in one run 6 s and 480 MB, and pandoc's memory grows faster than
+# its text (a 200-student export's 11 MB in one run: 1 GB). So text goes to pandoc in
+# runs of at most CHUNK_CHARS (about 130 MB of pandoc, `_convert`), and these limits
+# stop a runaway macro, never a big bank or a big class.
 PANDOC_SECONDS = 120
 PANDOC_HEAP = "1g"  # GHC's heap limit (`+RTS -M`); an address-space rlimit breaks GHC's allocator
+CHUNK_CHARS = 300_000  # characters of LaTeX (figures cut out) a pandoc run takes, but for one longer text
 # What the sandboxed pandoc says when the text asks it to read a file (\input, \include,
 # \lstinputlisting, \inputminted, \subfile, ...): the file is not read, the text refused.
 _INCLUDE = re.compile(r"Could not load include file (.+?) at line (\d+) column \d+")
@@ -204,15 +211,21 @@ def _line_of(tex: str, needles: Sequence[str]) -> int:
     return 1
 
 
-def _convert(fragments: Sequence[str]) -> tuple[list[str], list[Refusal], dict[str, Picture]]:
-    # One sandboxed pandoc run: each fragment's HTML (figures still marks), what the HTML
-    # outputs refuse in them, and the pictures by key.
-    pictures: dict[str, Picture] = {}
-    marked = []
-    for tex in fragments:
-        text, found = extract_figures(tex)
-        pictures.update((p.key, p) for p in found)
-        marked.append(text)
+def _chunks(texts: Sequence[str]) -> Iterator[range]:
+    # Consecutive runs of `texts` of at most CHUNK_CHARS characters (a longer text alone).
+    start, size = 0, 0
+    for i, text in enumerate(texts):
+        if i > start and size + len(text) > CHUNK_CHARS:
+            yield range(start, i)
+            start, size = i, 0
+        size += len(text) + len(SEPARATOR) + 4
+    if start < len(texts):
+        yield range(start, len(texts))
+
+
+def _convert_run(marked: Sequence[str], fragments: Sequence[str]) -> tuple[list[str], list[Refusal]]:
+    # One sandboxed pandoc run over `marked` (figures cut out of `fragments`): each
+    # fragment's HTML, and what the HTML outputs refuse in them (indices into the run).
     source = f"\n\n{SEPARATOR}\n\n".join(marked)
     out, log = _pandoc(source)
     parts = re.split(rf"\s*<p>{SEPARATOR}</p>\s*", out.strip())
@@ -240,16 +253,46 @@ def _convert(fragments: Sequence[str]) -> tuple[list[str], list[Refusal], dict[s
             # The line that spells the URL, else (a macro built it) one naming its scheme.
             line = _line_of(fragments[index], [url, _scheme(url), "url", "href"])
             refused.append(Refusal(index, line, f"{does}: {rule}"))
-    return parts, refused, pictures
+    return parts, refused
+
+
+def _convert(fragments: Sequence[str]) -> tuple[list[str], list[Refusal], dict[str, Picture]]:
+    # Each fragment's HTML (figures still marks), what the HTML outputs refuse in them,
+    # and the pictures by key. A text given twice is converted once (a class's papers
+    # repeat most of their text), and the distinct texts go to pandoc in runs of at most
+    # CHUNK_CHARS characters: pandoc's memory grows faster than its input, so one run
+    # of a 2,000-student export's text would not fit in its heap. A fragment is
+    # converted on its own either way (SEPARATOR), so the runs give the same HTML.
+    pictures: dict[str, Picture] = {}
+    first: dict[str, int] = {}  # each distinct text: its place among the distinct ones
+    where = [first.setdefault(tex, len(first)) for tex in fragments]
+    distinct = list(first)
+    marked = []
+    for tex in distinct:
+        text, found = extract_figures(tex)
+        pictures.update((p.key, p) for p in found)
+        marked.append(text)
+    html: list[str] = []
+    refused_distinct: list[Refusal] = []
+    for run in _chunks(marked):
+        parts, refused = _convert_run(marked[run.start : run.stop], distinct[run.start : run.stop])
+        html += parts
+        refused_distinct += [Refusal(run.start + r.fragment, r.line, r.message) for r in refused]
+    # Every fragment that holds a refused text is named, as one run over all of them would.
+    holders: dict[int, list[int]] = {}
+    for index, d in enumerate(where):
+        holders.setdefault(d, []).append(index)
+    refused_all = [Refusal(i, r.line, r.message) for r in refused_distinct for i in holders[r.fragment]]
+    return [html[d] for d in where], refused_all, pictures
 
 
 def refusals(fragments: Sequence[str]) -> list[Refusal]:
-    """What the HTML outputs would refuse in each LaTeX fragment (one sandboxed pandoc run)."""
+    """What the HTML outputs would refuse in each LaTeX fragment (sandboxed pandoc runs)."""
     return _convert(fragments)[1] if fragments else []
 
 
 def to_html(fragments: Sequence[str], image: Callable[[Picture], str]) -> list[str]:
-    """Convert LaTeX fragments to HTML in one pandoc run; `image` gives each figure's tag.
+    """Convert LaTeX fragments to HTML (few pandoc runs); `image` gives each figure's tag.
 
     Text that reads a file, links to `javascript:` or `data:`, or loads a picture from
     the network is an error (`qbgen validate` names its file, line and field).
@@ -304,15 +347,32 @@ def _one_page_each(pages: int, pictures: int) -> None:
         raise QbgenError(f"the figures typeset to {pages} pages for {pictures} pictures")
 
 
+PAGES_PER_RUN = 50  # figures a pdftoppm run draws at least, when there are many
+
+
 def figures_to_png(pictures: Sequence[Picture], folder: Path, *, dpi: int = 150) -> dict[str, Path]:
     """Typeset each picture once (one pdflatex run) and return {key: PNG file} in `folder`."""
     if not pictures:
         return {}
     work = folder / ".figures"
     unique, pdf = _typeset_figures(pictures, work)
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", str(dpi), pdf.name, "page"], cwd=work, check=True, capture_output=True
-    )
+    # pdftoppm draws one page at a time: a class's hundreds of figures go on every core,
+    # each run drawing a range of pages (named by page number all the same).
+    runs = max(1, min(os.cpu_count() or 1, len(unique) // PAGES_PER_RUN))
+    bounds = [len(unique) * k // runs for k in range(runs + 1)]
+    procs = [
+        subprocess.Popen(
+            ["pdftoppm", "-png", "-r", str(dpi), "-f", str(first + 1), "-l", str(last), pdf.name, "page"],
+            cwd=work,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for first, last in itertools.pairwise(bounds)
+    ]
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, proc.args, stderr=err)
     pages = sorted(work.glob("page-*.png"), key=lambda p: int(p.stem.split("-")[1]))
     _one_page_each(len(pages), len(unique))
     out = {}

@@ -21,14 +21,12 @@ split equally; the report says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from lxml import etree
 from markupsafe import Markup
 
 from ..kinds.base import LmsChoice, LmsNumber, LmsWritten
-from ..models import Paper
 from .lms import Group, LmsWriter, Texts, para, safe
 
 QTI = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
@@ -60,22 +58,30 @@ class CanvasWriter(LmsWriter):
     name = "canvas"
     image_src = "$IMS-CC-FILEBASE$/images/figure-{key}.png"
 
-    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
-        """Write canvas.zip (and the report) into `folder`; return their names."""
-        by_id, texts, pngs = self._start(papers, folder)
+    def start(self, folder: Path, count: int) -> None:
+        """Begin an export of `count` papers into `folder`."""
+        super().start(folder, count)
+        self._files: dict[str, bytes | Path] = {}  # the package's files, those written so far
+
+    def _take(self, by_id: dict[str, list[list[Group]]], texts: Texts, pngs: dict[str, Path]) -> None:
+        # Each set of the batch is an assessment of its own: written to the work folder.
         sets: dict[str, list[Group]] = {}
         for per_set in by_id.values():
             for groups in per_set:
                 for g in groups:
                     sets.setdefault(g.code, []).append(g)
-        files: dict[str, bytes] = {}
         for code, groups in sets.items():
             name = f"{safe(code)}/{safe(code)}.xml"
-            files[name] = _with_namespace(
-                etree.tostring(self._assessment(code, groups, texts), encoding="UTF-8")
+            spool = self._spool(f"canvas-{len(self._files)}.xml")
+            spool.write_bytes(
+                _with_namespace(etree.tostring(self._assessment(code, groups, texts), encoding="UTF-8"))
             )
-        for key, png in pngs.items():
-            files[f"images/figure-{key}.png"] = png.read_bytes()
+            self._files[name] = spool
+
+    def _join(self, folder: Path) -> list[str]:
+        files = dict(self._files)
+        for key, png in self._pngs.items():
+            files[f"images/figure-{key}.png"] = png
         files["imsmanifest.xml"] = etree.tostring(
             self._manifest(files), xml_declaration=True, encoding="UTF-8", pretty_print=True
         )
@@ -201,7 +207,7 @@ class CanvasWriter(LmsWriter):
             etree.SubElement(var, "varequal", respident="response1").text = f"choice{form.correct[0]}"
         etree.SubElement(cond, "setvar", action="Set", varname="SCORE").text = "100"
 
-    def _manifest(self, files: dict[str, bytes]) -> etree._Element:
+    def _manifest(self, files: dict[str, bytes | Path]) -> etree._Element:
         man = etree.Element(f"{{{CP}}}manifest", nsmap={None: CP, "xsi": XSI}, identifier="qbgen_canvas")  # type: ignore[dict-item]
         man.set(f"{{{XSI}}}schemaLocation", f"{CP} http://www.imsglobal.org/xsd/imscp_v1p1.xsd")
         meta = etree.SubElement(man, f"{{{CP}}}metadata")

@@ -1,8 +1,18 @@
 """What the LMS writers share: each question (or part) of each set as LMS forms.
 
 Room: gathering the papers' questions for an LMS, one group per question or part, with
-their text fragments for one pandoc run; set codes; the report of what a target cannot
-carry. Imports errors, kinds, models, html. The Moodle and QTI writers build on it.
+their text fragments converted together; set codes; the report of what a target cannot
+carry; taking the papers a batch at a time. Imports errors, kinds, models, html,
+writers.streaming. The Moodle, Canvas and QTI writers build on it.
+
+An export streams: the papers come as they are assembled, and a writer converts a batch
+of them (their distinct texts through pandoc, their new figures through pdflatex),
+writes that batch's questions to files in its work folder and lets the batch go; at the
+end it joins those files into its target's file. A class of 2,000 takes the memory of a
+batch, and gives the same bytes as one batch would.
+
+Untrusted text (a roster's id in a set code) reaches HTML only through `Markup.format`
+or lxml, which escape it; the bank's text is trusted and comes from pandoc.
 """
 
 from __future__ import annotations
@@ -14,38 +24,46 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lxml import html as lxml_html
 from markupsafe import Markup
 
 from ..html import Picture, extract_figures, figures_to_png, to_html
 from ..kinds import KINDS
 from ..kinds.base import LmsChoice, LmsForm, LmsWritten
 from ..models import Paper, QuestionInstance
+from .streaming import Streaming
 
 REPORT = "export-report.txt"  # what a target cannot carry, beside its files
 WORK = ".work"  # where the figures are typeset, inside the staging folder
+HEAD = Markup("<p><small>Set {}, question {}</small></p>")  # what a question's text opens with
 
 
 @dataclass
 class Texts:
-    """LaTeX fragments gathered for one pandoc run, then read back as HTML."""
+    """LaTeX fragments gathered to be converted together, then read back as HTML."""
 
     image_src: str  # where an <img> points, with {key}: the target's file reference
     tex: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     pictures: dict[str, Picture] = field(default_factory=dict)
+    _index: dict[str, int] = field(default_factory=dict)  # each text's place: a text given twice is kept once
 
     def add(self, tex: str) -> int:
         """Take one fragment; return its index."""
-        self.tex.append(str(tex))
-        self.pictures.update((p.key, p) for p in extract_figures(str(tex))[1])
-        return len(self.tex) - 1
+        tex = str(tex)
+        if tex not in self._index:
+            self._index[tex] = len(self.tex)
+            self.tex.append(tex)
+            self.pictures.update((p.key, p) for p in extract_figures(tex)[1])
+        return self._index[tex]
 
     def convert(self) -> None:
-        """Convert every fragment taken so far (one pandoc run)."""
+        """Convert every fragment taken so far (each once, a few pandoc runs)."""
 
         def image(p: Picture) -> str:
-            alt = p.alt.replace('"', "&quot;")
-            return f'<img src="{self.image_src.format(key=p.key)}" alt="{alt}">'
+            # Built by lxml: the alt text (a generator's words) is an attribute's value.
+            img = lxml_html.Element("img", src=self.image_src.format(key=p.key), alt=p.alt)
+            return lxml_html.tostring(img, encoding="unicode")
 
         self.html = to_html(self.tex, image)
 
@@ -58,6 +76,7 @@ class Group:
     """One LMS question to be: a question or a part of one set, with its answers as LMS forms."""
 
     spec: str
+    qid: str  # the bank question's id
     code: str  # the set's code: its variant letter, a student's id, or the seed
     number: str  # the item's name: the question's, or the part's, as the paper prints it
     label: str  # the part's letter within the bank question, "" for a whole question
@@ -130,11 +149,12 @@ def question_groups(q: QuestionInstance, texts: Texts, spec: str, code: str) -> 
         groups.append(
             Group(
                 spec=spec,
+                qid=q.id,
                 code=code,
                 number=item,
                 label=label,
                 # The code may be a roster's id: untrusted, escaped by Markup.format.
-                head=str(Markup("<p><small>Set {}, question {}</small></p>").format(code, item)),
+                head=str(HEAD.format(code, item)),
                 name=f"{code} {item} {q.id}",
                 idnumber=f"{spec}:{code}:{item}",
                 where=f"{q.id}{f' ({label})' if label else ''}",
@@ -173,36 +193,83 @@ def strip_p(html: str) -> str:
     return html
 
 
-class LmsWriter:
-    """The report every LMS writer keeps: what its target cannot carry, once per question."""
+class LmsWriter(Streaming):
+    """What every LMS writer does: take the papers a batch at a time, report what is lost.
+
+    A target says how a batch's questions are written (`_take`, to files in the work
+    folder) and how they are joined at the end (`_join`). `write(papers, folder)` is
+    `start`, `add` and `finish`.
+    """
 
     name = "lms"
     image_src: str  # where an <img> points, with {key}: each target says
+    # Papers whose text is converted together: their distinct texts go to pandoc in runs
+    # of bounded size, their new figures to one pdflatex run. Bigger batches convert a
+    # little faster and hold more at once.
+    BATCH = 100
 
     def __init__(self, *, feedback: bool = False) -> None:
         self.feedback = feedback  # show students the worked steps after the attempt
-        self._said: dict[str, None] = {}
+        self._said: dict[tuple[int, str], None] = {}  # (the question's place, the line)
+        self._qids: dict[str, int] = {}  # each bank question's place: first seen, first said
+        self._batch: list[Paper] = []
+        self._folder = Path()
+        self._pngs: dict[str, Path] = {}  # every figure so far, in the order first seen
 
-    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
-        """Write this target's files for `papers` into `folder`; return their names."""
-        raise NotImplementedError
+    def start(self, folder: Path, count: int) -> None:
+        """Begin an export of `count` papers into `folder`."""
+        self._folder = folder
+        self._batch, self._pngs = [], {}
+        (folder / WORK).mkdir(parents=True, exist_ok=True)
+
+    def add(self, papers: Sequence[Paper]) -> None:
+        """Take the next papers, in order; a full batch is converted and written."""
+        self._batch.extend(papers)
+        if len(self._batch) >= self.BATCH:
+            self._flush()
+
+    def finish(self) -> list[str]:
+        """Write the rest, join everything into the target's file; return the names written."""
+        self._flush()
+        return self._join(self._folder)
 
     @property
     def report(self) -> list[str]:
         """What the target cannot carry faithfully, one line per question (or part)."""
-        return list(self._said)
+        return [line for _place, line in sorted(self._said, key=lambda k: k[0])]
 
     def _say(self, g: Group, text: str) -> None:
-        self._said[f"{g.where}: {text}"] = None
+        # By bank question (in the order the papers first show them), then as said.
+        self._said[(self._qids.get(g.qid, len(self._qids)), f"{g.where}: {text}")] = None
 
-    def _start(
-        self, papers: Sequence[Paper], folder: Path
-    ) -> tuple[dict[str, list[list[Group]]], Texts, dict]:
-        # Every group and its text as HTML (one pandoc run), the figures as PNGs in .work.
+    def _flush(self) -> None:
+        # The batch's groups and their text as HTML, its new figures as PNGs in .work;
+        # the target writes them, and the batch goes.
+        if not self._batch:
+            return
         texts = Texts(self.image_src)
-        by_id = gather(papers, texts)
+        by_id = gather(self._batch, texts)
+        self._batch = []
+        for qid in by_id:
+            self._qids.setdefault(qid, len(self._qids))
         texts.convert()
-        return by_id, texts, figures_to_png(list(texts.pictures.values()), folder / WORK)
+        new = [p for key, p in texts.pictures.items() if key not in self._pngs]
+        self._pngs.update(figures_to_png(new, self._folder / WORK))
+        # The batch's figures in the order first seen, as one batch of all would list them.
+        pngs = {key: png for key, png in self._pngs.items() if key in texts.pictures}
+        self._take(by_id, texts, pngs)
+
+    def _take(self, by_id: dict[str, list[list[Group]]], texts: Texts, pngs: dict[str, Path]) -> None:
+        # Write a batch's groups (by bank question, a list per set) to the work folder.
+        raise NotImplementedError
+
+    def _join(self, folder: Path) -> list[str]:
+        # Join what `_take` wrote into the target's file(s); return the names.
+        raise NotImplementedError
+
+    def _spool(self, name: str) -> Path:
+        # A file of the work folder for what a batch writes.
+        return self._folder / WORK / name
 
     def _finish(self, folder: Path, written: str) -> list[str]:
         # The figures' work folder goes; the report joins the target's file.
@@ -210,14 +277,28 @@ class LmsWriter:
         (folder / REPORT).write_text("".join(f"{line}\n" for line in self.report), "utf-8")
         return [written, REPORT]
 
-    def _package(self, folder: Path, package: str, files: dict[str, bytes]) -> list[str]:
-        # The zip: manifest first, fixed dates, so the same draws give the same bytes.
+    def _package(self, folder: Path, package: str, files: dict[str, bytes | Path]) -> list[str]:
+        # The zip: manifest first, fixed dates, so the same draws give the same bytes. A
+        # file given as a Path is read from the work folder when its turn comes.
         with zipfile.ZipFile(folder / package, "w", zipfile.ZIP_DEFLATED) as z:
             for name in sorted(files, key=lambda n: (n != "imsmanifest.xml", n)):
+                data = files[name]
                 z.writestr(
-                    zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), files[name], zipfile.ZIP_DEFLATED
+                    zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)),
+                    data.read_bytes() if isinstance(data, Path) else data,
+                    zipfile.ZIP_DEFLATED,
                 )
         return self._finish(folder, package)
+
+
+_FIGURE_FILE = re.compile(r"figure-([0-9a-f]+)\.png")
+
+
+def figures_in(html: str | bytes, pngs: dict[str, Path]) -> list[str]:
+    """The keys of the figures of `pngs` that `html` shows, in the order of `pngs`."""
+    text = html.decode() if isinstance(html, bytes) else html
+    shown = set(_FIGURE_FILE.findall(text))
+    return [key for key in pngs if key in shown] if shown else []
 
 
 def safe(text: str) -> str:
@@ -226,7 +307,9 @@ def safe(text: str) -> str:
 
 
 __all__ = [
+    "HEAD",
     "Group",
+    "figures_in",
     "LmsWriter",
     "Texts",
     "gather",

@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Sequence
+import shutil
 from pathlib import Path
 
 import numpy as np
 from lxml import etree
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..errors import QbgenError
 from ..kinds.base import LmsChoice, LmsForm, LmsNumber
-from ..models import Paper
-from .lms import Group, LmsWriter, Texts, para, strip_p
+from .lms import HEAD, Group, LmsWriter, Texts, figures_in, para, strip_p
 
 # Moodle's grade list: a fraction of an answer must be one of these (or its negative).
 GRADES = (
@@ -70,23 +69,44 @@ class MoodleWriter(LmsWriter):
     image_src = "@@PLUGINFILE@@/figure-{key}.png"
 
     # ---------------------------------------------------------------- writing
-    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
-        """Write quiz.xml (and the report) into `folder`; return their names."""
-        by_id, texts, pngs = self._start(papers, folder)
-        quiz = etree.Element("quiz")
+    def start(self, folder: Path, count: int) -> None:
+        """Begin an export of `count` papers into `folder`."""
+        super().start(folder, count)
+        self._parts: dict[str, Path] = {}  # each bank question's category and questions so far
+
+    def _take(self, by_id: dict[str, list[list[Group]]], texts: Texts, pngs: dict[str, Path]) -> None:
+        # Each bank question's questions of this batch, appended to its part of quiz.xml.
         for qid, sets in by_id.items():
-            category = etree.SubElement(quiz, "question", type="category")
-            _text(etree.SubElement(category, "category"), f"$course$/top/qbgen/{sets[0][0].spec}/{qid}")
+            quiz = etree.Element("quiz")
+            if qid not in self._parts:
+                self._parts[qid] = self._spool(f"moodle-{len(self._parts)}.xml")
+                category = etree.SubElement(quiz, "question", type="category")
+                _text(etree.SubElement(category, "category"), f"$course$/top/qbgen/{sets[0][0].spec}/{qid}")
             for groups in sets:
                 for g in groups:
                     self._question(quiz, g, texts, pngs)
-        tree = etree.ElementTree(quiz)
-        tree.write(str(folder / FILE), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+            with self._parts[qid].open("ab") as part:
+                part.write(_inside(quiz))
+
+    def _join(self, folder: Path) -> list[str]:
+        # quiz.xml: the bank questions in the order the papers first show them, each its
+        # category, then its sets' questions in the papers' order.
+        with (folder / FILE).open("wb") as out:
+            if not self._parts:
+                etree.ElementTree(etree.Element("quiz")).write(
+                    out, xml_declaration=True, encoding="UTF-8", pretty_print=True
+                )
+            else:
+                out.write(_OPEN)
+                for part in self._parts.values():
+                    with part.open("rb") as fh:
+                        shutil.copyfileobj(fh, out)
+                out.write(_CLOSE)
         return self._finish(folder, FILE)
 
     def _question(self, quiz: etree._Element, g: Group, t: Texts, pngs: dict[str, Path]) -> None:
         graded, written = g.graded, g.written
-        stem = g.head + "".join(t[i] for i in g.text)
+        stem = str(HEAD.format(_plain(g.code), _plain(g.number))) + "".join(t[i] for i in g.text)
         if graded and written:
             share = min(max(round(2 * g.marks * len(graded) / len(g.forms)) / 2, 0.5), g.marks - 0.5)
             self._say(
@@ -250,14 +270,35 @@ def _feedback_html(text: str) -> str:
     return str(Markup('<p><span class="nolink">{}</span></p>').format(text)) if text else ""
 
 
+def _plain(text: str) -> Markup:
+    # Text (a roster's id) as HTML that shows it as typed: escaped, and its braces
+    # character references, so that Moodle's cloze parser, which reads the whole
+    # question text, finds no subquestion in `{1:SHORTANSWER:=x}`.
+    return Markup(str(escape(text)).replace("{", "&#123;").replace("}", "&#125;"))
+
+
 def cloze_feedback(html: str) -> str:
     r"""Feedback inside a cloze subquestion, where Moodle unescapes only `\}` and `\#`.
 
     A `~` would end the feedback and a backslash escape what follows: both become
-    character references, which the HTML shows as themselves. `/` and `#` stay as they
-    are (`\/` would show as typed: students saw `1\/2`).
+    character references, which the HTML shows as themselves, and so does `{`, which
+    could open a subquestion. `/` and `#` stay as they are (`\/` would show as typed:
+    students saw `1\/2`).
     """
-    return html.replace("\\", "&#92;").replace("~", "&#126;").replace("}", "\\}")
+    return html.replace("\\", "&#92;").replace("~", "&#126;").replace("{", "&#123;").replace("}", "\\}")
+
+
+# quiz.xml as lxml writes the whole tree (pretty printed), made of parts written a batch
+# at a time: each part is its questions as children of <quiz>, printed inside it.
+_OPEN = b"<?xml version='1.0' encoding='UTF-8'?>\n<quiz>\n"
+_CLOSE = b"</quiz>\n"
+
+
+def _inside(quiz: etree._Element) -> bytes:
+    # The children of `quiz` as they print inside it (indented one level).
+    whole = etree.tostring(quiz, pretty_print=True, encoding="UTF-8")
+    assert whole.startswith(b"<quiz>\n") and whole.endswith(_CLOSE), whole[:40]
+    return whole[len(b"<quiz>\n") : -len(_CLOSE)]
 
 
 def _text(parent: etree._Element, value: str) -> None:
@@ -266,12 +307,13 @@ def _text(parent: etree._Element, value: str) -> None:
 
 def _html(parent: etree._Element, html: str, pngs: dict[str, Path]) -> None:
     # The HTML as <text>, and a <file> for each figure it shows (Moodle's @@PLUGINFILE@@).
+    # CDATA cannot hold `]]>`: HTML that does (in an attribute, say) is escaped text.
     el = etree.SubElement(parent, "text")
-    el.text = etree.CDATA(html) if html else ""
-    for key, png in pngs.items():
+    el.text = etree.CDATA(html) if html and "]]>" not in html else html
+    for key in figures_in(html, pngs):
         if f"@@PLUGINFILE@@/figure-{key}.png" in html:
-            f = etree.SubElement(parent, "file", name=png.name, path="/", encoding="base64")
-            f.text = base64.b64encode(png.read_bytes()).decode()
+            f = etree.SubElement(parent, "file", name=pngs[key].name, path="/", encoding="base64")
+            f.text = base64.b64encode(pngs[key].read_bytes()).decode()
 
 
 __all__ = ["GRADES", "MoodleWriter", "cloze_escape", "cloze_feedback", "fraction", "number"]

@@ -22,15 +22,13 @@ left as `\(...\)` for MathJax (no MathML, so none to check against MathML 2).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
 from lxml import etree
 from lxml import html as lxml_html
 
 from ..kinds.base import LmsChoice, LmsNumber, LmsWritten
-from ..models import Paper
-from .lms import Group, LmsWriter, Texts, safe
+from .lms import Group, LmsWriter, Texts, figures_in, safe
 
 NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -101,24 +99,40 @@ class Qti21Writer(LmsWriter):
     name = "qti21"
     image_src = "figure-{key}.png"
 
-    def write(self, papers: Sequence[Paper], folder: Path) -> list[str]:
-        """Write qti21.zip (and the report) into `folder`; return their names."""
-        by_id, texts, pngs = self._start(papers, folder)
-        items: dict[str, list[str]] = {}
-        files: dict[str, bytes] = {}
+    def start(self, folder: Path, count: int) -> None:
+        """Begin an export of `count` papers into `folder`."""
+        super().start(folder, count)
+        self._items: dict[str, list[str]] = {}  # each bank question (or part): its sets' items
+        self._files: dict[str, Path] = {}  # each item's file, written to the work folder
+        self._shows: dict[str, list[str]] = {}  # each item's figures (keys)
+        self._spec = ""
+
+    def _take(self, by_id: dict[str, list[list[Group]]], texts: Texts, pngs: dict[str, Path]) -> None:
+        # Each item of the batch, written to the work folder; what it shows, kept.
         for qid, sets in by_id.items():
             for groups in sets:
                 for g in groups:
+                    self._spec = self._spec or g.spec
                     name = f"items/{safe(g.code)}-{safe(g.number)}.xml"
                     xml = etree.tostring(self._item(g, texts), xml_declaration=True, encoding="UTF-8")
-                    files[name] = xml
-                    items.setdefault(f"{qid}{g.label}", []).append(name)
-        for key, png in pngs.items():
-            files[f"items/figure-{key}.png"] = png.read_bytes()
-        spec = next(iter(by_id.values()))[0][0].spec if by_id else "exam"
-        files["test.xml"] = etree.tostring(_test_tree(spec, items), xml_declaration=True, encoding="UTF-8")
+                    self._files[name] = self._spool(f"qti21-{len(self._files)}.xml")
+                    self._files[name].write_bytes(xml)
+                    self._shows[name] = figures_in(xml, pngs)
+                    self._items.setdefault(f"{qid}{g.label}", []).append(name)
+
+    def _join(self, folder: Path) -> list[str]:
+        spec = self._spec or "exam"
+        files: dict[str, bytes | Path] = dict(self._files)
+        for key, png in self._pngs.items():
+            files[f"items/figure-{key}.png"] = png
+        files["test.xml"] = etree.tostring(
+            _test_tree(spec, self._items), xml_declaration=True, encoding="UTF-8"
+        )
         files["imsmanifest.xml"] = etree.tostring(
-            _manifest_tree(spec, items, files), xml_declaration=True, encoding="UTF-8", pretty_print=True
+            _manifest_tree(spec, self._items, self._shows),
+            xml_declaration=True,
+            encoding="UTF-8",
+            pretty_print=True,
         )
         return self._package(folder, PACKAGE, files)
 
@@ -318,12 +332,12 @@ def _test_tree(spec: str, items: dict[str, list[str]]) -> etree._Element:
     return test
 
 
-def _manifest_tree(spec: str, items: dict[str, list[str]], files: dict[str, bytes]) -> etree._Element:
+def _manifest_tree(spec: str, items: dict[str, list[str]], shows: dict[str, list[str]]) -> etree._Element:
+    # `shows`: the figures each item shows, by key.
     man = etree.Element(f"{{{CP}}}manifest", nsmap={None: CP, "xsi": XSI}, identifier=ident(f"M_{spec}"))  # type: ignore[dict-item]
     man.set(f"{{{XSI}}}schemaLocation", CP_SCHEMA)
     etree.SubElement(man, f"{{{CP}}}organizations")
     resources = etree.SubElement(man, f"{{{CP}}}resources")
-    pictures = [n for n in files if n.endswith(".png")]
     test = etree.SubElement(resources, f"{{{CP}}}resource", identifier="R_test", type="imsqti_test_xmlv2p1")
     test.set("href", "test.xml")
     etree.SubElement(test, f"{{{CP}}}file", href="test.xml")
@@ -336,10 +350,8 @@ def _manifest_tree(spec: str, items: dict[str, list[str]], files: dict[str, byte
             res.set("type", "imsqti_item_xmlv2p1")
             res.set("href", ref)
             etree.SubElement(res, f"{{{CP}}}file", href=ref)
-            used = files[ref].decode()
-            for pic in pictures:
-                if Path(pic).name in used:
-                    etree.SubElement(res, f"{{{CP}}}file", href=pic)
+            for key in shows[ref]:
+                etree.SubElement(res, f"{{{CP}}}file", href=f"items/figure-{key}.png")
     return man
 
 

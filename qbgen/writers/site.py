@@ -2,8 +2,8 @@
 
 Room: a static site for colleagues without LaTeX, opened from disk (no network at view
 time): `index.html` (every question, filtered by topic and tag in the page) and a page
-per question under `questions/`. The text goes through the LMS writers' conversion (one
-pandoc run, `lms.question_groups`); math is rendered in the page by the KaTeX bundled in
+per question under `questions/`. The text goes through the LMS writers' conversion
+(`lms.question_groups`, each distinct text once); math is rendered in the page by the KaTeX bundled in
 `assets/katex/`; figures are SVG. Imports errors, kinds, models, html, writers.lms.
 """
 
