@@ -39,23 +39,18 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperCommand, TyperOption
 
-from .assemble import show_instance
-from .bank import Bank, load_bank
-from .build import build as build_paper
-from .build import export as export_quiz
-from .build import preview as preview_question
-from .build import site as write_site
 from .errors import InputError, QbgenError
-from .kinds import KINDS
-from .models import json_schemas
-from .resources import authoring_guide, bank_dirs, first_bank, installed, is_shipped
-from .roster import load_roster
-from .spec import load_spec
-from .writers import question_record
+
+if TYPE_CHECKING:
+    from .bank import Bank
+
+# Each command imports the stages it runs inside its body: `qbgen --help` reads no
+# model, and `qbgen list` loads the bank but not the writers, typesetting or PDF libraries.
 
 app = typer.Typer(
     add_completion=False,
@@ -116,12 +111,17 @@ _told: list[str] = []
 
 
 def _bank(paths: list[Path] | None) -> Bank:
+    from .bank import load_bank
+    from .resources import bank_dirs
+
     return load_bank(bank_dirs(paths))
 
 
 def _spec_path(bank: Bank, spec: Path | None) -> Path:
     # A spec file, or a spec's name in any bank's exams/; none given, the one spec of
     # the banks that are not the shipped one (the shipped bank alone: paper-b).
+    from .resources import is_shipped
+
     specs = [p for f in bank.folders for p in f.specs()]
     known = ", ".join(dict.fromkeys(p.stem for p in specs))
     whose = "this bank's" if len(bank.folders) == 1 else "the banks'"
@@ -173,7 +173,8 @@ def list_(bank: BankOpt = None, as_json: JsonOpt = False, debug: DebugOpt = Fals
     if as_json:
         _run(debug, lambda: _print(json.dumps(rows, indent=2), "the list"))
         return
-    lines = []
+    # A header row over the columns, in the rows' own widths (`--json` for scripts).
+    lines = [f"{'id':<28} {'topic':<12} {'kind':<8} {'marks':>5}  {'param':<6} sources"]
     for r in rows:
         flag = "param" if r["parameterized"] else "-"
         lines.append(
@@ -224,6 +225,8 @@ def show(
 
     Example: qbgen show paper-b:7 --original --json
     """
+    from .assemble import show_instance
+    from .writers import question_record
 
     def go() -> Any:
         b = _bank(bank)
@@ -271,6 +274,9 @@ def _draws(
     bank: list[Path] | None, spec: Path | None, seed: int | None, original: bool, roster: Path | None
 ) -> tuple[Bank, Any, list[Any] | None]:
     # What build and export both read: the bank, the spec, and the roster if any.
+    from .roster import load_roster
+    from .spec import load_spec
+
     b = _bank(bank)
     loaded = load_spec(_spec_path(b, spec), b)
     if seed is not None and original:
@@ -315,6 +321,8 @@ def build(
 
     Example: qbgen build bank/exams/paper-b.yaml --variants 20
     """
+    from .build import build as build_paper
+
     progress = _Progress()
 
     def go() -> Any:
@@ -390,6 +398,7 @@ def export(
 
     Example: qbgen export bank/exams/paper-b.yaml --to moodle --variants 3
     """
+    from .build import export as export_quiz
 
     def go() -> Any:
         b, loaded, students = _draws(bank, spec, seed, original, roster)
@@ -502,6 +511,15 @@ def validate(
         bool, typer.Option("--compile", help="Also typeset each question as set and for up to 3 new draws.")
     ] = False,
     junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            "--only",
+            metavar="BANK",
+            help="Only this bank's questions and specs (its folder's name, or `builtin`); "
+            "the other banks still resolve its specs.",
+        ),
+    ] = None,
     bank: BankOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
@@ -512,9 +530,12 @@ def validate(
     when any fails.
 
     Example: qbgen validate --seeds 500 --compile --junit validate.xml
+
+    Example: qbgen validate --bank mine --bank builtin --only mine
     """
     started = time.monotonic()
 
+    from .resources import bank_dirs
     from .validate import COMPILE_DRAWS, compile_questions, validate_folder, write_junit
 
     def go() -> Any:
@@ -522,7 +543,7 @@ def validate(
             raise InputError(
                 f"{junit} is a folder; give a file, e.g. {junit / 'validate.xml'}", field="--junit"
             )
-        b, reports = validate_folder(bank_dirs(bank), seeds, question)
+        b, reports = validate_folder(bank_dirs(bank), seeds, question, within=only)
         if compile_:
             compile_questions(b, reports, draws=min(COMPILE_DRAWS, seeds))
         if junit is not None:
@@ -547,10 +568,27 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command()
+class _NewCommand(TyperCommand):
+    """`qbgen new`, whose `--kind` help lists the kinds: read when the help is shown.
+
+    The kinds registry loads the models (and the plugins' kinds); building every
+    command's options for `qbgen --help` or `qbgen list` should not pay for it.
+    """
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """Name the kinds in `--kind`'s help, then format the help as any command's."""
+        from .kinds import KINDS
+
+        for param in self.params:
+            if param.name == "kind" and isinstance(param, TyperOption):
+                param.help = f"One of: {', '.join(KINDS)}."
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=_NewCommand)
 def new(
     question: Annotated[str, typer.Argument(help="The new question's id, e.g. conv-output-size.")],
-    kind: Annotated[str, typer.Option(help=f"One of: {', '.join(KINDS)}.")] = "text",
+    kind: Annotated[str, typer.Option(help="The answer kind (`qbgen new --help` lists them).")] = "text",
     topic: Annotated[str, typer.Option(help="Topic folder of the bank.")] = "general",
     bank: BankOpt = None,
     debug: DebugOpt = False,
@@ -561,6 +599,7 @@ def new(
 
     Example: qbgen new conv-output-size --kind numeric --topic cnn --bank ~/my-bank
     """
+    from .resources import authoring_guide, bank_dirs, first_bank, installed, is_shipped
     from .scaffold import new_question
 
     def go() -> list[Path]:
@@ -592,6 +631,7 @@ def preview(
 
     Example: qbgen preview paper-b:7 --seed 3 --watch
     """
+    from .build import preview as preview_question
 
     def once() -> Path:
         return preview_question(_bank(bank), question, out, seed=seed)
@@ -643,6 +683,7 @@ def site(
 
     Example: qbgen site --seeds 3 --out output/site
     """
+    from .build import site as write_site
 
     def go() -> Any:
         return write_site(_bank(bank), out, seeds=seeds)
@@ -668,6 +709,8 @@ def schema(
 
     Example: qbgen schema --out .
     """
+    from .models import json_schemas
+
     schemas = json_schemas()
     if out is None:
         typer.echo(json.dumps(schemas, indent=2))

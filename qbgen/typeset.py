@@ -304,8 +304,8 @@ def lualatex() -> str:
     )
     if not exe or not found:
         raise EnvironmentProblem(
-            "a document holds characters pdflatex cannot set (Devanagari, CJK, Greek or Cyrillic "
-            f"words): it needs LuaLaTeX and the Noto fonts: sudo apt-get install {FONT_PACKAGES}"
+            "a document holds characters pdflatex cannot set (the scripts of India, Urdu, CJK, "
+            f"Greek or Cyrillic): it needs LuaLaTeX and the Noto fonts: sudo apt-get install {FONT_PACKAGES}"
         )
     return exe
 
@@ -443,3 +443,22 @@ def typeset_all(tex_paths: Sequence[Path], *, fmt: Path | None = None, jobs: int
         return [one(p) for p in tex_paths]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(one, tex_paths))
+
+
+OVERFULL_PT = 2.0  # smaller overruns are invisible at print size
+_OVERFULL = re.compile(r"^Overfull \\hbox \(([\d.]+)pt too wide\) .*?lines? (\d+)", re.M)
+
+
+def overfull_lines(log: str, tex_lines: Sequence[str]) -> list[tuple[str, float, int]]:
+    """Return (question id, pt past the margin, .tex line) of each line set into the margin.
+
+    Only lines of a question's span (`% qbgen: begin <id>`) and at least `OVERFULL_PT`
+    too wide: the layout fault is the question's, and its author's to see.
+    """
+    found = []
+    for m in _OVERFULL.finditer(log):
+        width, line = float(m.group(1)), int(m.group(2))
+        qid = question_at(tex_lines, line)
+        if width >= OVERFULL_PT and qid is not None:
+            found.append((qid, width, line))
+    return found

@@ -21,7 +21,6 @@ import copy
 import json
 import math
 import os
-import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -31,7 +30,7 @@ from typing import Any
 
 from . import authoring
 from .assemble import instantiate
-from .bank import Bank, BankQuestion, Generator, load_bank, text_error, text_fields
+from .bank import Bank, BankFolder, BankQuestion, Generator, load_bank, text_error, text_fields
 from .errors import EnvironmentProblem, InputError, QbgenError, TypesetError
 from .frozen import thaw
 from .html import Refusal, refusals
@@ -42,7 +41,7 @@ from .numbers import numbers_of, printed_numbers
 from .render import preamble, render
 from .seeds import rng_for
 from .spec import load_spec
-from .typeset import ensure_format, question_at, typeset
+from .typeset import ensure_format, overfull_lines, typeset
 
 DEFAULT_FIGURES = 4  # what fmt prints without a count: the key's rule for worked steps
 
@@ -157,11 +156,24 @@ def step_problems(inst: QuestionInstance) -> list[str]:
                 )
             if not num.from_fmt or any(num.shows(v) for v in given):
                 continue
-            for key, answer in answer_lines.items():
-                if num.shows(inst.answers[key]) and num.text != answer.text:
-                    twice[key].append(
-                        f"worked step {i} prints answer {key} as {num.text}, its answer line as {answer.text}"
-                    )
+            reads_as = [key for key in answer_lines if num.shows(inst.answers[key])]
+            if any(num.text == answer_lines[key].text for key in reads_as):
+                continue  # an answer printed as its line prints it; another may equal it by chance
+            if len(reads_as) > 1:  # answers equal by chance: the step's number is one of them
+                lines = " and ".join(
+                    f"answer {key} (its answer line: {answer_lines[key].text})" for key in reads_as
+                )
+                twice[reads_as[0]].append(
+                    f"worked step {i} prints {num.text}, which reads as {lines}, equal here by "
+                    "chance; print it as the answer line of the one it is"
+                )
+            elif reads_as:
+                key = reads_as[0]
+                twice[key].append(
+                    f"worked step {i} prints answer {key} as {num.text}, its answer line as "
+                    f"{answer_lines[key].text} (if this {num.text} is another value, equal to {key} by "
+                    "chance, have check return it: then it is vouched for as that value)"
+                )
     return loose + figures + [line for lines in twice.values() for line in lines]
 
 
@@ -286,29 +298,51 @@ def _refused(texts: list[list[tuple[Loc, str]]]) -> list[tuple[int, Loc, str, Re
 
 
 def validate_folder(
-    roots: Path | Sequence[Path], seeds: int = 100, only: list[str] | None = None
+    roots: Path | Sequence[Path],
+    seeds: int = 100,
+    only: list[str] | None = None,
+    within: str | None = None,
 ) -> tuple[Bank, list[QuestionReport]]:
     """Validate the bank(s) in `roots`, reporting everything: no broken file stops the run.
 
     A file that does not load is a failing report of its own, and every other question
     is still validated; without `only`, each exam spec of the bank is loaded too and
     must resolve (its questions exist, its pools can be filled, its marks add up).
+    `within` names one of the banks (its folder's name, its bank.yaml name, or
+    `builtin`): only its questions and specs are validated, against all the banks.
     """
     broken: list[tuple[Path, QbgenError]] = []
     bank = load_bank(roots, broken=broken)
+    folders = bank.folders if within is None else (_folder_named(bank, within),)
     wanted = set(only or [])
     reports = [
         QuestionReport(id=path.stem, path=str(path), failures=[f"does not load: {exc}"])
         for path, exc in broken
-        if not wanted or path.stem in wanted
+        if (not wanted or path.stem in wanted) and any(f.holds(path) for f in folders)
     ]
     failed = {path.stem for path, _ in broken}
-    rest = [ref for ref in only or [] if ref not in failed]
-    if rest or not only:
-        reports += validate(bank, seeds, rest or None)
+    # The questions to validate by id, or None for all of them.
+    chosen = [ref for ref in only if ref not in failed] if only else None
+    if chosen is None and within is not None:
+        chosen = [qid for qid, bq in bank.questions.items() if folders[0].holds(bq.path)]
+    elif chosen and within is not None:
+        outside = next((ref for ref in chosen if not folders[0].holds(bank.get(ref).path)), None)
+        if outside is not None:
+            theirs = bank.folder_of(bank.get(outside).path).name
+            raise InputError(f"question {outside!r} is in the bank {theirs}, not {within}", field="--only")
+    if chosen is None or chosen:
+        reports += validate(bank, seeds, chosen)
     if not only:
-        reports += [_spec_report(path, bank) for folder in bank.folders for path in folder.specs()]
+        reports += [_spec_report(path, bank) for folder in folders for path in folder.specs()]
     return bank, reports
+
+
+def _folder_named(bank: Bank, name: str) -> BankFolder:
+    # A bank of the run by its name (bank.yaml's, or `builtin`) or its folder's name.
+    for folder in bank.folders:
+        if name in (folder.name, folder.root.resolve().name):
+            return folder
+    raise InputError(f"no bank {name!r} in this run; the banks: {bank.names()}", field="--only")
 
 
 def _spec_report(path: Path, bank: Bank) -> QuestionReport:
@@ -475,18 +509,14 @@ def _failing_alone(
     return failing
 
 
-OVERFULL_PT = 2.0  # smaller overruns are invisible at print size
-
-
 def _overfull_warnings(tex: Path, by_id: dict[str, QuestionReport], draws: list[_Draw]) -> None:
     # A line that runs into the margin is a layout fault an author should see: which
     # draw, and the text of the line.
     log = tex.with_suffix(".log").read_text("latin-1")
     lines = tex.read_text("utf-8").splitlines()
-    for m in re.finditer(r"^Overfull \\hbox \(([\d.]+)pt too wide\) .*?lines? (\d+)", log, re.M):
-        width, line = float(m.group(1)), int(m.group(2))
-        draw = _draw_at(draws, lines, line) if question_at(lines, line) else None
-        if width >= OVERFULL_PT and draw is not None and draw.bq.id in by_id:
+    for _, width, line in overfull_lines(log, lines):
+        draw = _draw_at(draws, lines, line)
+        if draw is not None and draw.bq.id in by_id:
             text = " ".join(lines[line - 1].split())[:60]
             warning = f"{draw.name}: a line of its text or key runs {width:.0f}pt into the margin: {text}"
             if warning not in by_id[draw.bq.id].warnings:

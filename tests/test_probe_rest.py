@@ -54,8 +54,8 @@ def test_ctrl_c_while_the_modules_import_is_one_line(after):
     _, err = proc.communicate(timeout=60)
     assert "Traceback" not in err, err
     assert proc.returncode == 130 and err.count("\n") == 1 and err.startswith("error: interrupted"), err
-    if after == 0.0:  # caught in the imports themselves: nothing has begun to say more
-        assert err == "error: interrupted\n"
+    # (numpy loads inside the command now, where Ctrl-C also says what output it left:
+    # one line either way, which is the point.)
 
 
 # ---------------------------------------------------------------- `list` into a full device
@@ -92,7 +92,7 @@ def test_a_folder_named_builtin_is_not_taken_for_the_shipped_bank(tmp_path, monk
         assert f"by its full path, {mine}," in line and f"by its path, {BANK}" in line
     # Each way the message offers reaches what it names.
     r = cli("list", "--bank", mine)
-    assert r.returncode == 0 and r.stdout.split()[0] == "good", r.stderr
+    assert r.returncode == 0 and r.stdout.splitlines()[1].split()[0] == "good", r.stderr  # under the header
     r = cli("list", "--bank", BANK)
     assert r.returncode == 0 and len(r.stdout.splitlines()) > 10, r.stderr
     # With no such folder here, the word is the shipped bank, as before.

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Time how fast qbgen starts: `qbgen --help` and `qbgen list`, whole processes.
+
+Usage: python bench/bench_start.py [--repeat 7]
+
+Each command runs --repeat times as `python -m qbgen ...` (the interpreter the
+script runs under) after one warm-up run that fills the bytecode caches; the median
+wall time of each is printed with the machine, against the goal (0.3 s each). Also
+prints the import time of `qbgen.cli` alone (median, in a fresh interpreter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from machine import describe  # bench/machine.py: the same line in every bench
+
+ROOT = Path(__file__).resolve().parents[1]
+GOAL = 0.3  # seconds, issue 26 item 8
+
+COMMANDS = {
+    "qbgen --help": ["-m", "qbgen", "--help"],
+    "qbgen list": ["-m", "qbgen", "list"],
+    "import qbgen.cli": ["-c", "import qbgen.cli"],
+}
+
+
+def once(args: list[str]) -> float:
+    env = {k: v for k, v in os.environ.items() if k != "QBGEN_BANK"}  # the shipped bank
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, check=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7, help="runs of each command (the median is shown)")
+    args = ap.parse_args()
+    print(f"machine: {describe()}")
+    for name, argv in COMMANDS.items():
+        once(argv)  # warm-up: bytecode caches, the file cache
+        times = [once(argv) for _ in range(max(args.repeat, 1))]
+        median = statistics.median(times)
+        verdict = (
+            "" if name.startswith("import") else ("  ok" if median < GOAL else f"  over the {GOAL} s goal")
+        )
+        print(
+            f"{name:<18} median {median:.3f} s  (min {min(times):.3f}, max {max(times):.3f},"
+            f" n={len(times)}){verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()
