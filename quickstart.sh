@@ -3,7 +3,7 @@
 #   - TeX Live from Debian's packages (only when pdflatex is absent), poppler-utils,
 #     pandoc (LaTeX to HTML for the LMS exports and the review site) and chromium (the
 #     tests open the review site in it, headless); texlive-luatex and the Noto fonts
-#     (names and headers in any script)
+#     (fonts-noto-core, fonts-noto-cjk: names and headers in any script)
 #   - a virtualenv in .venv with qbgen (editable) and its test tools
 #   - `qbgen build`: output/paper-b/exam.pdf and key.pdf
 set -euo pipefail
@@ -20,12 +20,20 @@ command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
 command -v pandoc >/dev/null 2>&1 || need="$need pandoc"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 # Names and headers in any script: LuaLaTeX (with its font loader) and the Noto fonts
-# typeset the documents pdflatex cannot (Devanagari, CJK, Greek or Cyrillic words).
+# typeset the papers pdflatex cannot: the scripts of India (Devanagari, Bengali,
+# Gurmukhi, Gujarati, Odia, Tamil, Telugu, Kannada, Malayalam), Urdu (Noto Naskh
+# Arabic), Greek, Cyrillic and Vietnamese (Noto Serif), CJK (Noto Serif CJK).
+# fonts-noto-core holds all but CJK; the families are qbgen.scripts.FALLBACK_FONTS.
 kpsewhich luaotfload.sty >/dev/null 2>&1 || need="$need texlive-luatex"
 command -v fc-match >/dev/null 2>&1 || need="$need fontconfig"
 # (fc-list FAMILY prints the fonts of that family; no pipe into grep -q, whose early exit
 # fails the pipe under pipefail.)
-[ -n "$(fc-list "Noto Serif Devanagari" 2>/dev/null)" ] || need="$need fonts-noto-core"
+for family in "Noto Serif" "Noto Serif Devanagari" "Noto Serif Bengali" "Noto Serif Gurmukhi" \
+  "Noto Serif Gujarati" "Noto Sans Oriya" "Noto Serif Tamil" "Noto Serif Telugu" \
+  "Noto Serif Kannada" "Noto Serif Malayalam" "Noto Naskh Arabic" "Noto Sans Symbols" \
+  "Noto Sans Symbols2"; do
+  if [ -z "$(fc-list "$family" 2>/dev/null)" ]; then need="$need fonts-noto-core"; break; fi
+done
 [ -n "$(fc-list "Noto Serif CJK SC" 2>/dev/null)" ] || need="$need fonts-noto-cjk"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need="$need python3-venv python3-pip"
 # A few lines of progress; apt's and pip's own output goes to a log, whose tail is shown

@@ -2,12 +2,19 @@ r"""Any script prints: which TeX engine a document needs, and what no font can s
 
 Room: characters, fonts and engines. Imports errors only. Every document is written for
 pdflatex (fast: its preamble is a cached format). A document that holds a character
-pdflatex cannot set (Devanagari, CJK, Greek or Cyrillic words, Vietnamese) is switched
-to LuaLaTeX with fontspec, Latin Modern and the Noto fonts as fallbacks, by swapping one
-marked block of its preamble (`adapt`); typeset reads the block to pick the engine. So
-Latin-only documents keep pdflatex's speed and one student's name in Hindi costs that
-student's document only.
+pdflatex cannot set (the scripts of India, Urdu, CJK, Greek or Cyrillic words,
+Vietnamese) is switched to LuaLaTeX with fontspec by swapping one marked block of its
+preamble (`adapt`); typeset reads the block to pick the engine, and the LaTeX writer puts
+such a paper in a document of its own, so one student's name in Hindi costs that
+student's paper only.
 
+- Fonts: Latin Modern, with Noto fallbacks for what needs no shaping (Greek, Cyrillic,
+  symbols; Latin Modern has Vietnamese), only those the document needs. The scripts whose
+  letters join or reorder (Devanagari, Bengali, Gurmukhi, Gujarati, Odia, Tamil,
+  Telugu, Kannada, Malayalam, Arabic) are set a run at a time in their own Noto font,
+  shaped by HarfBuzz, Arabic script right to left (`SCRIPT_FONTS`): a fallback glyph is
+  set on its own, which breaks conjuncts and joining. CJK too, so that its large font is
+  loaded where a name is, not beside every size of Latin Modern.
 - `SYMBOLS`: the Unicode letters and symbols bank text may use in prose or formulas
   (α, β₁, ≤, →, ×): both engines set them as math (`\newunicodechar`), so a key prints
   alike whichever engine ran. A plain string (a name, a title) prints them literally
@@ -16,7 +23,8 @@ student's document only.
   and process functions to the build folder and the TeX and font trees, as pdflatex's
   `openin_any=p` does for TeX, and bank text may not name a Lua entry point (`LUA_HOOKS`).
 - `unprintable`: characters that neither engine can show with the fonts installed (an
-  emoji), so input files name them with their line instead of LaTeX failing later.
+  emoji), so input files name them with their line instead of LaTeX failing later; what
+  the fonts hold is what fontconfig says of each font the LuaLaTeX block names.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import subprocess
 import unicodedata
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 # Letters and symbols set as math in text and in formulas alike.
 SYMBOLS: dict[str, str] = {
@@ -80,14 +89,13 @@ PDFLATEX_FONTS = r"""% qbgen: fonts pdflatex
 # so this confines mistakes, not a hostile bank (whose generators run Python anyway). What
 # luaotfload learns of fonts it cannot save from here: typeset.warm_lualatex fills its
 # caches first, from qbgen's own text.
-LUALATEX_FONTS = r"""% qbgen: fonts lualatex
+_LUALATEX_TEMPLATE = r"""% qbgen: fonts lualatex
 \usepackage{fontspec}
-\directlua{luaotfload.add_fallback("qbfallback", {
-  "Noto Serif:mode=harf;", "Noto Serif Devanagari:mode=harf;script=dev2;",
-  "Noto Serif CJK SC:mode=harf;", "Noto Sans Symbols:mode=harf;", "Noto Sans Symbols2:mode=harf;"})}
+\directlua{luaotfload.add_fallback("qbfallback", {@CHAIN@})}
 \setmainfont{Latin Modern Roman}[RawFeature={fallback=qbfallback}]
 \setsansfont{Latin Modern Sans}[RawFeature={fallback=qbfallback}]
 \setmonofont{Latin Modern Mono}[RawFeature={fallback=qbfallback}]
+@FAMILIES@
 \protected\def\qbchar#1{\char"#1\relax}
 \directlua{
   local home = os.getenv("HOME") or ""
@@ -155,20 +163,103 @@ LUALATEX_FONTS = r"""% qbgen: fonts lualatex
   io.lines, io.popen, os.execute, os.exec, os.spawn = nil, nil, nil, nil, nil
 }
 % qbgen: end fonts"""
+
+
+# The scripts set a run at a time in a font of their own: those whose letters join or
+# reorder (conjuncts, vowel signs, Arabic's joining forms), since luaotfload sets each
+# fallback glyph on its own; and CJK, whose font as a fallback would be loaded beside
+# every size and shape of Latin Modern (hundreds of MB a document), not only where a
+# name is. A run of such letters (with the spaces between its words) is set in its font,
+# shaped by HarfBuzz, right to left for Arabic script (`adapt`).
+class ScriptFont(NamedTuple):
+    r"""A script's font: its TeX family (`\qb<tag>`), fontconfig's name, its files, its letters."""
+
+    tag: str
+    family: str  # fontconfig's name
+    stem: str  # the files: <stem>-Regular<ext>, <stem>-Bold<ext>
+    script: str  # fontspec's name; "" lets HarfBuzz tell
+    ranges: tuple[tuple[int, int], ...]
+    rtl: bool = False
+    ext: str = ".ttf"
+    face: int = 0  # its place in a collection (.ttc)
+
+
+_CJK_RANGES = (
+    (0x2E80, 0x2FDF), (0x3000, 0x30FF), (0x3100, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+    (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF), (0x20000, 0x2FA1F),
+)  # fmt: skip
+_ARABIC_RANGES = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+SCRIPT_FONTS: tuple[ScriptFont, ...] = (
+    ScriptFont("Deva", "Noto Serif Devanagari", "NotoSerifDevanagari", "Devanagari",
+               ((0x0900, 0x097F), (0xA8E0, 0xA8FF))),
+    ScriptFont("Beng", "Noto Serif Bengali", "NotoSerifBengali", "Bengali", ((0x0980, 0x09FF),)),
+    ScriptFont("Guru", "Noto Serif Gurmukhi", "NotoSerifGurmukhi", "Gurmukhi", ((0x0A00, 0x0A7F),)),
+    ScriptFont("Gujr", "Noto Serif Gujarati", "NotoSerifGujarati", "Gujarati", ((0x0A80, 0x0AFF),)),
+    ScriptFont("Orya", "Noto Sans Oriya", "NotoSansOriya", "Oriya", ((0x0B00, 0x0B7F),)),
+    ScriptFont("Taml", "Noto Serif Tamil", "NotoSerifTamil", "Tamil", ((0x0B80, 0x0BFF),)),
+    ScriptFont("Telu", "Noto Serif Telugu", "NotoSerifTelugu", "Telugu", ((0x0C00, 0x0C7F),)),
+    ScriptFont("Knda", "Noto Serif Kannada", "NotoSerifKannada", "Kannada", ((0x0C80, 0x0CFF),)),
+    ScriptFont("Mlym", "Noto Serif Malayalam", "NotoSerifMalayalam", "Malayalam", ((0x0D00, 0x0D7F),)),
+    ScriptFont("Arab", "Noto Naskh Arabic", "NotoNaskhArabic", "Arabic", _ARABIC_RANGES, rtl=True),
+    ScriptFont("Hani", "Noto Serif CJK SC", "NotoSerifCJK", "", _CJK_RANGES, ext=".ttc", face=2),
+)  # fmt: skip
+# What a run of any of them carries along: joiners, and the dandas all Indic scripts use.
+_INHERITED = "\u200c\u200d\u0964\u0965"
+# The fallbacks of Latin Modern for what needs no shaping (Greek and Cyrillic words,
+# Vietnamese, symbols), in the order luaotfload tries them; a document names only those
+# its text needs (each is loaded beside every size and shape of Latin Modern).
+FALLBACK_CHAIN = ("Noto Serif", "Noto Sans Symbols", "Noto Sans Symbols2")
+MAIN_FONT = "Latin Modern Roman"
+# Every font the LuaLaTeX setup uses, for what they can show (fontconfig's names).
+FALLBACK_FONTS = (MAIN_FONT, *FALLBACK_CHAIN, *(font.family for font in SCRIPT_FONTS))
+# Debian's packages for them all (fonts-noto-core: Noto Serif, the scripts of India,
+# Noto Naskh Arabic and the symbols; fonts-noto-cjk: Noto Serif CJK).
+FONT_PACKAGES = "texlive-luatex fonts-noto-core fonts-noto-cjk"
+
+
+def _family(font: ScriptFont) -> str:
+    # By file name, bold and regular: these fonts have no italic, and a shape fontspec asks
+    # luaotfload for by name and does not find sends it to rescan every font on the system.
+    faces = "UprightFont=*-Regular,BoldFont=*-Bold,ItalicFont=*-Regular,BoldItalicFont=*-Bold"
+    faces += ",SlantedFont=*-Regular,BoldSlantedFont=*-Bold"
+    extra = (f",FontIndex={font.face}" if font.face else "") + (
+        f",Script={font.script}" if font.script else ""
+    )
+    return (
+        rf"\newfontfamily\qb{font.tag}{{{font.stem}}}[Extension={font.ext},{faces},Renderer=HarfBuzz{extra}]"
+    )
+
+
+def lualatex_fonts(chain: tuple[str, ...] = FALLBACK_CHAIN, tags: tuple[str, ...] | None = None) -> str:
+    """The LuaLaTeX font block with these fallbacks and these scripts' families (all by default)."""
+    families = " ".join(_family(f) for f in SCRIPT_FONTS if tags is None or f.tag in tags) or "%"
+    fallbacks = ", ".join(f'"{family}:mode=harf;"' for family in chain)
+    return _LUALATEX_TEMPLATE.replace("@CHAIN@", fallbacks).replace("@FAMILIES@", families)
+
+
+# The block with every font: what `typeset.warm_lualatex` keys its caches by.
+LUALATEX_FONTS = lualatex_fonts()
 # How many lines the swap adds: what comes after the block moves down by as many.
 LUALATEX_EXTRA_LINES = LUALATEX_FONTS.count("\n") - PDFLATEX_FONTS.count("\n")
 _BLOCK = re.compile(r"% qbgen: fonts pdflatex\n.*?% qbgen: end fonts", re.S)
 LUALATEX_MARK = "% qbgen: fonts lualatex"
-# The fonts of the LuaLaTeX setup, for what they can show (fontconfig's names).
-FALLBACK_FONTS = (
-    "Latin Modern Roman",
-    "Noto Serif",
-    "Noto Serif Devanagari",
-    "Noto Serif CJK SC",
-    "Noto Sans Symbols",
-    "Noto Sans Symbols2",
-)
-FONT_PACKAGES = "texlive-luatex fonts-noto-core fonts-noto-cjk"
+
+
+def _run(tag: str, ranges: tuple[tuple[int, int], ...]) -> str:
+    # One run of a shaped script: its letters, and the spaces between its words.
+    letter = "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
+    word = f"[{letter}][{letter}{_INHERITED}]*"
+    return f"(?P<{tag}>{word}(?: +{word})*)"
+
+
+_RUNS = re.compile("|".join(_run(font.tag, font.ranges) for font in SCRIPT_FONTS))
+_RTL = {font.tag for font in SCRIPT_FONTS if font.rtl}
+
+
+def _wrap(m: re.Match[str]) -> str:
+    tag = m.lastgroup or ""
+    direction = r"\leavevmode\textdir TRT " if tag in _RTL else ""
+    return rf"{{\qb{tag} {direction}{m.group()}}}"  # a space ends the name: TeX reads on
 
 
 def lualatex_warmup() -> str:
@@ -179,7 +270,7 @@ def lualatex_warmup() -> str:
     which fills luaotfload's caches, or every document would analyse the CJK fonts anew.
     """
     fonts = LUALATEX_FONTS[: LUALATEX_FONTS.index("\\directlua{\n  local home")]
-    sample = "Latin Ελληνικά Кириллица देवनागरी 中文 日本語 한국어 ⊕ ∮ ☃"
+    sample = "Latin Ελληνικά Кириллица Việt ⊕ ∮ ☃"
     # Every size the class sets (Latin Modern has a design per size) in every shape: a
     # font the caches lack makes luaotfload rescan the system's fonts on every run.
     sizes = r"\tiny \scriptsize \footnotesize \small \normalsize \large \Large \LARGE \huge \Huge".split()
@@ -188,7 +279,10 @@ def lualatex_warmup() -> str:
         r"\sffamily", r"\sffamily\bfseries", r"\sffamily\itshape", r"\ttfamily", r"\ttfamily\bfseries",
         r"\ttfamily\itshape",
     ]  # fmt: skip
-    body = "\n".join(f"{{{size}{shape} {sample}}}\\par" for size in sizes for shape in shapes)
+    lines = [f"{{{size}{shape} {sample}}}\\par" for size in sizes for shape in shapes]
+    # Each script's font, regular and bold, once (a CJK face alone is some 200 MB a size).
+    scripts = _RUNS.sub(_wrap, "देवनागरी বাংলা ਪੰਜਾਬੀ ગુજરાતી ଓଡ଼ିଆ தமிழ் తెలుగు ಕನ್ನಡ മലയാളം اردو 中文")
+    body = "\n".join([*lines, scripts + r"\par", rf"{{\bfseries {scripts}}}\par"])
     return f"\\documentclass[11pt]{{article}}\n{fonts}\n\\begin{{document}}\n{body}\n\\end{{document}}\n"
 
 
@@ -238,56 +332,103 @@ def engine_of(tex: str) -> str:
 
 
 def adapt(tex: str) -> str:
-    """The document for the engine it needs: its font block swapped for LuaLaTeX's if so."""
+    """The document for the engine it needs: its font block swapped for LuaLaTeX's if so.
+
+    The block names the fallbacks the text needs and a family for each shaped script in
+    it, and each run of a shaped script is set in its family (`SCRIPT_FONTS`).
+    """
     if engine_of(tex) == "pdflatex":
         return tex
-    return _BLOCK.sub(lambda _m: LUALATEX_FONTS, tex, count=1)
+    found: set[str] = set()
+
+    def wrap(m: re.Match[str]) -> str:
+        found.add(m.lastgroup or "")
+        return _wrap(m)
+
+    wrapped = _RUNS.sub(wrap, tex)
+    block = lualatex_fonts(_chain(tex), tuple(font.tag for font in SCRIPT_FONTS if font.tag in found))
+    return _BLOCK.sub(lambda _m: block, wrapped, count=1)
 
 
-@cache
-def _coverage() -> tuple[list[int], list[int], tuple[str, ...]] | None:
-    # The code points the LuaLaTeX fonts hold, as sorted ranges (starts, ends); None
-    # when fontconfig is not there to ask (then nothing is refused up front).
-    fc_match, fc_query = shutil.which("fc-match"), shutil.which("fc-query")
-    if not fc_match or not fc_query:
-        return None
-    ranges: list[tuple[int, int]] = []
-    missing = []
-    for family in FALLBACK_FONTS:
-        proc = subprocess.run(
-            [fc_match, "-f", "%{family}\n%{file}", family], capture_output=True, text=True, check=False
-        )
-        lines = proc.stdout.splitlines()
-        if len(lines) < 2 or family not in lines[0].split(","):
-            missing.append(family)  # not installed: fontconfig offers a substitute
-            continue
-        charset = subprocess.run(
-            [fc_query, "-f", "%{charset}", lines[1]], capture_output=True, text=True, check=False
-        ).stdout
-        for part in charset.split():
-            lo, _, hi = part.partition("-")
-            try:
-                ranges.append((int(lo, 16), int(hi or lo, 16)))
-            except ValueError:
-                continue
+def _chain(tex: str) -> tuple[str, ...]:
+    # The fallbacks a document needs: for each character Latin Modern lacks outside the
+    # runs of SCRIPT_FONTS (and the math symbols, set as math), the first fallback that
+    # has it; every fallback if fontconfig cannot say.
+    text = pdflatex_text()
+    chars = {ch for ch in set(_RUNS.sub("", tex)) if ch not in text and ch not in SYMBOLS}
+    chars |= {chr(int(h, 16)) for h in re.findall(r"\\qbchar\{([0-9A-F]+)\}", tex)}
+    main = _charset(MAIN_FONT)
+    sets = {family: _charset(family) for family in FALLBACK_CHAIN}
+    if main is None or any(found is None for found in sets.values()):
+        return FALLBACK_CHAIN if chars else ()
+    wanted = {
+        next((f for f in FALLBACK_CHAIN if _has(sets[f], ch)), "") for ch in chars if not _has(main, ch)
+    }
+    return tuple(f for f in FALLBACK_CHAIN if f in wanted)
+
+
+Ranges = tuple[list[int], list[int]]
+
+
+def _has(ranges: Ranges | None, ch: str) -> bool:
+    if ranges is None:
+        return False
+    starts, ends = ranges
+    i = bisect.bisect_right(starts, ord(ch)) - 1
+    return i >= 0 and ord(ch) <= ends[i]
+
+
+def _merged(ranges: list[tuple[int, int]]) -> Ranges:
     merged: list[list[int]] = []
     for start, end in sorted(ranges):
         if merged and start <= merged[-1][1] + 1:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    return [a for a, _ in merged], [b for _, b in merged], tuple(missing)
+    return [a for a, _ in merged], [b for _, b in merged]
+
+
+@cache
+def _charset(family: str) -> Ranges | None:
+    # The code points of the font fontconfig gives for `family`, as sorted ranges (starts,
+    # ends); None if fontconfig is not there or that family is not installed (fontconfig
+    # then offers a substitute, whose characters would not be this font's).
+    fc_match = shutil.which("fc-match")
+    if not fc_match:
+        return None
+    proc = subprocess.run(
+        [fc_match, "-f", "%{family}\n%{charset}\n", family], capture_output=True, text=True, check=False
+    )
+    lines = proc.stdout.splitlines()
+    if len(lines) < 2 or family not in lines[0].split(","):
+        return None
+    ranges = []
+    for part in lines[1].split():
+        lo, _, hi = part.partition("-")
+        try:
+            ranges.append((int(lo, 16), int(hi or lo, 16)))
+        except ValueError:
+            continue
+    return _merged(ranges)
+
+
+@cache
+def _coverage() -> tuple[Ranges, tuple[str, ...]] | None:
+    # What the LuaLaTeX fonts hold between them, and which of them are not installed; None
+    # when fontconfig is not there to ask (then nothing is refused up front).
+    if not shutil.which("fc-match"):
+        return None
+    sets = {family: _charset(family) for family in FALLBACK_FONTS}
+    missing = tuple(family for family, found in sets.items() if found is None)
+    ranges = [(a, b) for found in sets.values() if found for a, b in zip(*found, strict=True)]
+    return _merged(ranges), missing
 
 
 def _shown(ch: str) -> bool:
     if ch in pdflatex_text() or ch in SYMBOLS or unicodedata.category(ch) in ("Mn", "Mc", "Cf", "Zs"):
         return True
     cover = _coverage()
-    if cover is None:
-        return True
-    starts, ends, _missing = cover
-    i = bisect.bisect_right(starts, ord(ch)) - 1
-    return i >= 0 and ord(ch) <= ends[i]
+    return cover is None or _has(cover[0], ch)
 
 
 def unprintable(text: str) -> list[str]:
@@ -304,18 +445,21 @@ def describe(ch: str) -> str:
 def unprintable_message(ch: str) -> str:
     """The one line an input file gets for a character no font shows."""
     cover = _coverage()
-    missing = cover[2] if cover else ()
+    missing = cover[1] if cover else ()
     hint = f" (of {', '.join(missing)}, not installed: apt-get install {FONT_PACKAGES})" if missing else ""
     return f"{describe(ch)} cannot be printed: no installed font has it{hint}"
 
 
 __all__ = [
+    "FALLBACK_CHAIN",
+    "LUALATEX_FONTS",
     "LUALATEX_MARK",
     "PDFLATEX_FONTS",
     "SYMBOLS",
     "adapt",
     "describe",
     "engine_of",
+    "lualatex_fonts",
     "literal",
     "symbol_definitions",
     "unprintable",

@@ -1,8 +1,10 @@
-"""Any script prints: names, headers and bank text in Latin, Greek, Cyrillic, Devanagari, CJK.
+"""Any script prints: names, headers and bank text in Latin, Greek, Cyrillic, the scripts of
+India, Urdu and CJK.
 
-Real pdflatex and lualatex, PDFs read back with pdftotext. A document pdflatex can set
-stays with pdflatex (the speed of the bench); one that holds another script is typeset
-by LuaLaTeX with the Noto fonts; a character no font has is one line naming its file.
+Real pdflatex and lualatex, real fonts (fontconfig's), PDFs read back with pdftotext. A
+paper pdflatex can set stays with pdflatex (the speed of the bench); one that holds another
+script is typeset by LuaLaTeX with the Noto fonts, in a document of its own; a character
+no font has is one line naming its file.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -27,14 +31,33 @@ NAMES = {
     "s07": "王小明",  # Chinese
     "s08": "田中太郎",  # Japanese
     "s09": "김민준",  # Korean
+    "s10": "সৌমিত্র চট্টোপাধ্যায়",  # Bengali
+    "s11": "ਹਰਪ੍ਰੀਤ ਸਿੰਘ",  # Gurmukhi
+    "s12": "ધ્રુવ પટેલ",  # Gujarati
+    "s13": "ସୁଭଦ୍ରା ମହାପାତ୍ର",  # Odia
+    "s14": "கார்த்திக் சுப்ரமணியன்",  # Tamil
+    "s15": "శ్రీనివాస్ రెడ్డి",  # Telugu
+    "s16": "ಲಕ್ಷ್ಮೀ ನಾರಾಯಣ",  # Kannada
+    "s17": "ശ്രീക്കുട്ടി മേനോൻ",  # Malayalam
+    "s18": "عائشہ خان",  # Urdu: right to left
 }
 PDFLATEX = {"s01", "s02"}
+RTL = {"s18"}
+# Conjuncts and vowel signs that pdftotext reads back as whole words only when HarfBuzz
+# shaped them in their own font (set glyph by glyph from a fallback font, प्रिया reads
+# "प् रिया" and সৌমিত্র "সৌমিত্ র"; an unjoined Urdu name reads as isolated letter forms,
+# ﻉﺍﺉﺵہ, and without right-to-left as ﻥﺍﺥ ہﺵﺉﺍﻉ).
+WHOLE_WORDS = {"s06": "प्रिया शर्मा", "s10": "সৌমিত্র", "s11": "ਹਰਪ੍ਰੀਤ ਸਿੰਘ", "s15": "శ్రీనివాస్ రెడ్డి",
+               "s16": "ಲಕ್ಷ್ಮೀ ನಾರಾಯಣ", "s17": "ശ്രീക്കുട്ടി മേനോൻ", "s18": "عائشہ"}  # fmt: skip
+BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 HINDI = "भारतीय प्रौद्योगिकी संस्थान जम्मू"
 
 
 def squeezed(text: str) -> str:
-    # pdftotext may set a space inside a Devanagari word (between clusters): compare without.
-    return re.sub(r"\s+", "", text)
+    # pdftotext may set a space inside a Devanagari word (between clusters): compare without;
+    # it marks right-to-left runs, and may read a final Arabic letter as its presentation
+    # form (ﻥ for ن): NFKC folds it back.
+    return unicodedata.normalize("NFKC", re.sub(r"\s+", "", BIDI_MARKS.sub("", text)))
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +78,9 @@ def test_a_roster_in_every_script_builds_and_pdftotext_reads_each_name_back(rost
     crib = squeezed(pdf_text(out / "crib.pdf"))
     for sid, name in NAMES.items():
         exam = pdf_text(out / sid / "exam.pdf")
-        assert squeezed(f"{name} ({sid})") in squeezed(exam), (sid, exam[:300])
+        # (An Urdu name's line is read in visual order: the id's brackets move.)
+        said = name if sid in RTL else f"{name} ({sid})"
+        assert squeezed(said) in squeezed(exam), (sid, exam[:300])
         manifest = json.loads((out / sid / "manifest.json").read_text("utf-8"))
         if any(q["accept"] for q in manifest["questions"]):  # the crib lists papers with numbers
             assert squeezed(name) in crib, sid
@@ -63,6 +88,75 @@ def test_a_roster_in_every_script_builds_and_pdftotext_reads_each_name_back(rost
         source = (out / sid / "exam.tex").read_text("utf-8")
         assert ("% qbgen: fonts pdflatex" in source) == (sid in PDFLATEX), sid
     assert squeezed(NAMES["s06"]) in squeezed(pdf_text(out / "exams.pdf"))
+
+
+@needs_tex
+@needs_lualatex
+def test_conjuncts_and_right_to_left_names_are_shaped_and_read_back_as_written(roster_build):
+    out = roster_build
+    for sid, words in WHOLE_WORDS.items():
+        exam = BIDI_MARKS.sub("", pdf_text(out / sid / "exam.pdf"))
+        assert words in exam, (sid, exam[:300])
+        # Set in its script's own font, not Latin Modern's fallback.
+        source = (out / sid / "exam.tex").read_text("utf-8")
+        assert re.search(
+            r"\{\\qb[A-Z][a-z]{3} (?:\\leavevmode\\textdir TRT )?" + re.escape(NAMES[sid]) + "}", source
+        )
+    # Right to left: the Urdu name reads in its own order, not mirrored.
+    urdu = squeezed(pdf_text(out / "s18" / "exam.pdf"))
+    assert squeezed(NAMES["s18"]) in urdu and squeezed(NAMES["s18"][::-1]) not in urdu
+
+
+def test_every_script_of_the_roster_has_an_installed_font_fontconfig_names(tmp_path):
+    # Tamil was once refused ("no installed font has it") with Noto Serif Tamil installed:
+    # what is printable is what fontconfig says the fonts qbgen's LuaLaTeX block sets hold.
+    from qbgen.scripts import FALLBACK_FONTS, SCRIPT_FONTS, unprintable
+
+    if shutil.which("fc-match") is None:
+        pytest.skip("fontconfig not installed")
+    for sid, name in NAMES.items():
+        assert unprintable(name) == [], sid
+    assert unprintable("Ann \N{GRINNING FACE}") == ["\N{GRINNING FACE}"]
+    # quickstart.sh installs what gives every one of these families.
+    script = (Path(__file__).parents[1] / "quickstart.sh").read_text("utf-8")
+    for family in FALLBACK_FONTS[1:]:
+        assert f'"{family}"' in script, family
+    assert {font.tag for font in SCRIPT_FONTS} >= {"Deva", "Beng", "Guru", "Gujr", "Orya", "Taml", "Telu"}
+
+
+def test_lualatex_papers_leave_the_pdflatex_documents_and_load_only_their_fonts(tmp_path):
+    # A name in another script costs its own paper: it goes with its key into a LuaLaTeX
+    # document of such papers only; every other paper stays in pdflatex documents.
+    from qbgen.bank import load_bank
+    from qbgen.models import Candidate
+    from qbgen.plan import plan
+    from qbgen.scripts import LUALATEX_MARK, PDFLATEX_FONTS, adapt
+    from qbgen.spec import load_spec
+    from qbgen.writers import LatexWriter
+
+    bank = load_bank(BANK)
+    names = ["Ann Lee", NAMES["s06"], "Ben Ray", "Cy Dee", NAMES["s07"], "Dee Fox"]
+    roster = [Candidate(id=f"s{i}", name=name) for i, name in enumerate(names)]
+    planned = plan(load_spec(BANK / "exams" / "quiz.yaml", bank), bank, roster=roster)
+    out = tmp_path / "o"
+    out.mkdir()
+    writer = LatexWriter(jobs=2)
+    writer.start(out, len(roster))
+    writer.add(planned.papers)  # renders every document; typesets none
+    docs = [(group, path.read_text("utf-8")) for group, path in zip(writer.groups, writer.docs, strict=True)]
+    assert sorted(i for group, _ in docs for i in group) == list(range(len(writer.units)))
+    lualatex = [(group, text) for group, text in docs if LUALATEX_MARK in text]
+    # The papers of s1 and s4, and their keys if each student has one (else a model key).
+    theirs = {i for i in range(len(roster), len(writer.units)) if (i - len(roster)) in (1, 4)} | {1, 4}
+    assert len(lualatex) == 1 and set(lualatex[0][0]) == theirs, [g for g, _ in docs]
+    assert len(docs) > 1 and docs[0][0] == lualatex[0][0]  # LuaLaTeX's starts first
+    text = lualatex[0][1]
+    assert "{\\qbDeva " + NAMES["s06"] + "}" in text and "{\\qbHani " + NAMES["s07"] + "}" in text
+    # A document's block names the fonts its text needs only: a CJK face costs hundreds of MB.
+    doc = "\\documentclass{article}\n" + PDFLATEX_FONTS + "\n\\begin{document}\nNAME\n\\end{document}\n"
+    hindi, vietnamese = adapt(doc.replace("NAME", NAMES["s06"])), adapt(doc.replace("NAME", NAMES["s03"]))
+    assert "qbDeva" in hindi and "CJK" not in hindi and "qbTaml" not in hindi
+    assert LUALATEX_MARK in vietnamese and "newfontfamily" not in vietnamese
 
 
 @needs_tex

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from ..errors import EnvironmentProblem, TypesetError
 from ..models import Exam, Package, Paper
 from ..render import TexDocument, preamble, render, render_units
+from ..scripts import LUALATEX_MARK
 from ..typeset import ensure_format, page_map, typeset_all
 from . import paperpages
 from .streaming import Streaming
@@ -88,8 +89,13 @@ class LatexWriter(Streaming):
         self.waiting: dict[int, tuple[Exam, bool]] = {}  # units not yet in a document
         self.docs: list[Path] = []
         self.spans: list[tuple[tuple[int, int], ...]] = []
-        self.groups: list[list[int]] = []
+        self.plan: list[list[int]] = []  # the planned documents' units (_chunks)
+        self.groups: list[list[int]] = []  # the documents' units, as rendered
+        self.lualatex: set[int] = set()  # papers whose text pdflatex cannot set
         self.received = 0
+        self.planned = 0  # planned documents rendered
+        self.rendered = 0  # documents rendered
+        self.pending: list[int] = []  # units of LuaLaTeX's papers, for its next document
         self.model = False
         self.packages: tuple[Package, ...] = ()
         # On-paper exams: unit index -> (build, the paper's code), for their pages' QR codes.
@@ -108,14 +114,14 @@ class LatexWriter(Streaming):
             elif i == 0:  # the model key: the first paper's, at the top of the folder
                 self._source(paper.model_copy(update={"folder": ""}), self.count, answers=True)
             self.note("render", self.received, self.count)
-        if self.groups:
+        if self.plan:
             self._render_ready()
 
     def finish(self) -> list[str]:
         """Typeset and cut the PDFs; return the names of every file written."""
         if self.received != self.count:
             raise ValueError(f"{self.received} papers added of {self.count}")
-        if not self.groups:  # one paper: its exam.tex and key.tex are the documents
+        if not self.plan:  # one paper: its exam.tex and key.tex are the documents
             return self.names + self._single(self.units, self.folder)
         from ..pdfjoin import Workers  # pikepdf: only builds of many papers pay for it
 
@@ -144,7 +150,7 @@ class LatexWriter(Streaming):
         count = max(min(self.jobs, n), math.ceil((n + keys) / UNITS_PER_DOCUMENT))
         if count > self.jobs:
             count = min(n, math.ceil(count / self.jobs) * self.jobs)
-        self.groups = _chunks(n, count, keys)
+        self.plan = _chunks(n, count, keys)
 
     def _source(self, paper: Paper, index: int, *, answers: bool) -> None:
         # A paper's own exam.tex or key.tex, and its unit, waiting for its document.
@@ -152,7 +158,10 @@ class LatexWriter(Streaming):
         target.mkdir(parents=True, exist_ok=True)
         prefix = f"{paper.folder}/" if paper.folder else ""
         name = "key" if answers else "exam"
-        (target / f"{name}.tex").write_text(render(paper.exam, answers=answers), "utf-8")
+        text = render(paper.exam, answers=answers)
+        (target / f"{name}.tex").write_text(text, "utf-8")
+        if LUALATEX_MARK in text:  # a name in Devanagari, say: LuaLaTeX's, in a document of its own
+            self.lualatex.add(index % self.count)  # a key's index is count + its paper's
         self.names.append(f"{prefix}{name}.tex")
         self.units[index] = Unit(paper.folder, answers)
         self.waiting[index] = (paper.exam, answers)
@@ -162,17 +171,36 @@ class LatexWriter(Streaming):
             self.on_paper[index] = (paperpages.build_id(exam.spec_name, exam.seed, exam.original), code)
 
     def _render_ready(self) -> None:
-        # Render, in order, each document whose units have all arrived; forget them.
-        while len(self.docs) < len(self.groups) and all(
-            i in self.waiting for i in self.groups[len(self.docs)]
-        ):
-            g = len(self.docs)
-            members = self.groups[g]
-            doc: TexDocument = render_units([self.waiting.pop(i) for i in members])
-            path = self.folder / ".work" / f"doc{g:03d}.tex"
-            path.write_text(doc.text, "utf-8")
-            self.docs.append(path)
-            self.spans.append(doc.units)
+        # Render, in order, each planned document whose units have all arrived; forget
+        # them. The papers of it that need LuaLaTeX (each with its key) leave it for
+        # LuaLaTeX documents of their own, of up to UNITS_PER_DOCUMENT units: a name in
+        # another script costs its paper alone, and the rest keep pdflatex's cached format.
+        while self.planned < len(self.plan) and all(i in self.waiting for i in self.plan[self.planned]):
+            members = self.plan[self.planned]
+            self.planned += 1
+            latin = [i for i in members if i % self.count not in self.lualatex]
+            if latin:
+                self._document(latin)
+            theirs = [i for i in members if i % self.count in self.lualatex]
+            if self.pending and len(self.pending) + len(theirs) > UNITS_PER_DOCUMENT:
+                self._document(self.pending, first=True)
+                self.pending = []
+            self.pending += theirs
+        if self.planned == len(self.plan) and self.pending:
+            self._document(self.pending, first=True)
+            self.pending = []
+
+    def _document(self, members: list[int], *, first: bool = False) -> None:
+        # One document of these units; LuaLaTeX's `first`, to start before pdflatex's
+        # (a LuaLaTeX run takes longest: it loads its preamble and fonts afresh).
+        doc: TexDocument = render_units([self.waiting.pop(i) for i in members])
+        path = self.folder / ".work" / f"doc{self.rendered:03d}.tex"
+        self.rendered += 1
+        path.write_text(doc.text, "utf-8")
+        at = 0 if first else len(self.docs)
+        self.docs.insert(at, path)
+        self.groups.insert(at, members)
+        self.spans.insert(at, doc.units)
 
     def _single(self, units: list[Unit], folder: Path) -> list[str]:
         # One paper: its own exam.tex and key.tex are the documents, a unit each.
