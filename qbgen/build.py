@@ -241,7 +241,8 @@ def preview(bank: Bank, ref: str, out: Path, *, seed: int | None = None) -> Path
     qid = exam.questions()[0].id
     with staging(out, bank=bank.roots) as tmp:
         tex = tmp / f"{qid}.tex"
-        tex.write_text(render_document([(exam, False), (exam, True)]), "utf-8")
+        # The key straight after the exam: a preview is read on screen, not printed duplex.
+        tex.write_text(render_document([(exam, False), (exam, True)], duplex=False), "utf-8")
         try:
             typeset(tex, fmt=ensure_format(preamble(exam.packages)))
         except TypesetError as exc:

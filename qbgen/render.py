@@ -87,10 +87,11 @@ class TexDocument:
     units: tuple[tuple[int, int], ...]
 
 
-def render_units(units: Sequence[tuple[Exam, bool]]) -> TexDocument:
+def render_units(units: Sequence[tuple[Exam, bool]], *, duplex: bool = True) -> TexDocument:
     """Return one LaTeX document holding these papers, each (exam, answers on/off).
 
-    Every paper starts on an odd page with its own page numbers; the document writes
+    Every paper starts on an odd page (`duplex`: for double-sided printing; else on the
+    next page) with its own page numbers; the document writes
     each paper's first and last page to `<jobname>.map` (see `typeset.page_map`). The
     document is rendered a paper at a time, so the lines of each are known as data.
     """
@@ -104,7 +105,7 @@ def render_units(units: Sequence[tuple[Exam, bool]]) -> TexDocument:
     if not any((r / style / "paper.tex.j2").is_file() for r in [*map(Path, roots), templates_dir()]):
         raise InputError(f"no house style {style!r} (have: {', '.join(styles())})", field="style")
     try:
-        pieces, spans = _pieces(_env(roots), style, units)
+        pieces, spans = _pieces(_env(roots), style, units, duplex)
     except Exception as exc:
         error = _style_error(exc, style, roots)
         if error is None:
@@ -119,7 +120,7 @@ def render_units(units: Sequence[tuple[Exam, bool]]) -> TexDocument:
 
 
 def _pieces(
-    env: jinja2.Environment, style: str, units: Sequence[tuple[Exam, bool]]
+    env: jinja2.Environment, style: str, units: Sequence[tuple[Exam, bool]], duplex: bool
 ) -> tuple[list[str], list[tuple[int, int]]]:
     # The document's head, each paper's text and its first and last line, its tail.
     template = env.get_template(f"{style}/paper.tex.j2")
@@ -131,7 +132,7 @@ def _pieces(
             file=template.filename,
         )
     doc: Any = env.get_template("common/document.tex.j2").make_module(
-        {"style": template} | package_lines(units[0][0].packages)
+        {"style": template, "duplex": duplex} | package_lines(units[0][0].packages)
     )
     pieces = [str(doc.head())]
     line = pieces[0].count("\n") + 1
@@ -214,9 +215,9 @@ def _frames(exc: BaseException) -> list[tuple[str, int | None, bool]]:
 _QBGEN = Path(__file__).resolve().parent
 
 
-def render_document(units: Sequence[tuple[Exam, bool]]) -> str:
+def render_document(units: Sequence[tuple[Exam, bool]], *, duplex: bool = True) -> str:
     """Return the LaTeX source of one document holding these papers (see `render_units`)."""
-    return render_units(units).text
+    return render_units(units, duplex=duplex).text
 
 
 def render(exam: Exam, *, answers: bool) -> str:

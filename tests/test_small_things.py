@@ -217,3 +217,15 @@ def test_new_help_lists_every_kind():
     r = cli("new", "--help")
     assert r.returncode == 0, r.stderr
     assert f"One of: {', '.join(KINDS)}." in " ".join(r.stdout.replace("│", " ").split())
+
+
+def test_a_preview_has_no_blank_page_between_exam_and_key(tmp_path):
+    # A preview is read on screen: the key follows the exam at once (a build's papers
+    # still start on odd pages, for duplex printing).
+    from .conftest import cli, pdf_text
+
+    r = cli("preview", "paper-b:7", "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    pages = pdf_text(tmp_path / "lstm-vs-rnn-params.pdf").split("\f")[:-1]
+    assert len(pages) >= 2 and all(page.strip() for page in pages)
+    assert "Compare the number of parameters" in pages[0]
