@@ -53,7 +53,10 @@ def test_ctrl_c_while_the_modules_import_is_one_line(after):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert "Traceback" not in err, err
-    assert proc.returncode == 130 and err.count("\n") == 1 and err.startswith("error: interrupted"), err
+    # Exit 130, or killed by the SIGINT itself where it lands as Python shuts down (numpy
+    # now loads inside the command): a shell's $? is 130 either way, after one line.
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
+    assert err.count("\n") == 1 and err.startswith("error: interrupted"), err
     # (numpy loads inside the command now, where Ctrl-C also says what output it left:
     # one line either way, which is the point.)
 
