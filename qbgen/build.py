@@ -54,6 +54,7 @@ class BuildResult:
     pages: int
     seconds: float
     kept: tuple[str, ...] = ()  # sheets of the grader's the build left as they were
+    overfull: tuple[tuple[str, float, int], ...] = ()  # (question, most pt past the margin, lines)
 
 
 def build_papers(
@@ -112,7 +113,10 @@ def build_papers(
         shutil.rmtree(tmp / ".work", ignore_errors=True)
         files = publish(tmp, out, names, keep=kept)
     seconds = time.monotonic() - started
-    return BuildResult(out, files, manifests.manifest, stream.count, latex.pages, seconds, tuple(kept))
+    overfull = tuple((qid, most, count) for qid, (most, count) in sorted(latex.overfull.items()))
+    return BuildResult(
+        out, files, manifests.manifest, stream.count, latex.pages, seconds, tuple(kept), overfull
+    )
 
 
 def build(

@@ -349,6 +349,9 @@ def build(
     if as_json:
         typer.echo(json.dumps({"out": str(result.out), "files": [str(f) for f in result.files]}))
         return
+    for qid, most, count in result.overfull:
+        lines = f"{count} lines" if count > 1 else "a line"
+        typer.echo(f"note: {qid}: {lines} set {most:.1f} pt past the margin (see the PDF)", err=True)
     for sheet in result.kept:
         typer.echo(
             f"note: kept {result.out / sheet}: it holds more than a fresh sheet (delete it for a new one)",

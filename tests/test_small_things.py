@@ -229,3 +229,22 @@ def test_a_preview_has_no_blank_page_between_exam_and_key(tmp_path):
     pages = pdf_text(tmp_path / "lstm-vs-rnn-params.pdf").split("\f")[:-1]
     assert len(pages) >= 2 and all(page.strip() for page in pages)
     assert "Compare the number of parameters" in pages[0]
+
+
+def test_build_names_a_line_set_past_the_margin(tmp_path):
+    # A build used to hide TeX's overfull lines in its log: now one note per question.
+    long = r"\texttt{" + "x" * 120 + "}"
+    question = (
+        "id: too-wide\ntitle: A long line\ntopic: t\n"
+        f"prompt: 'What does {long} mean?'\n"
+        "answers:\n  - {kind: text, text: Nothing.}\nrubric:\n  - {marks: 1, text: It.}\n"
+    )
+    spec = "course: DL\nmax_marks: 1\nsections:\n  - questions: [too-wide]\n"
+    bank = write_tree(tmp_path / "b", {"q/too-wide.yaml": question, "exams/s.yaml": spec})
+    r = cli("build", bank / "exams" / "s.yaml", "--bank", bank, "--out", tmp_path / "o")
+    assert r.returncode == 0, r.stderr
+    notes = [line for line in r.stderr.splitlines() if "past the margin" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: too-wide: ")
+    assert float(re.search(r"set ([\d.]+) pt", notes[0]).group(1)) > 100  # 120 typewriter letters
+    r = cli("build", ROOT / "bank" / "exams" / "paper-b.yaml", "--out", tmp_path / "fine")
+    assert r.returncode == 0 and "past the margin" not in r.stderr

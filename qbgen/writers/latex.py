@@ -31,7 +31,7 @@ from ..errors import EnvironmentProblem, TypesetError
 from ..models import Exam, Package, Paper
 from ..render import TexDocument, preamble, render, render_units
 from ..scripts import LUALATEX_MARK
-from ..typeset import ensure_format, page_map, typeset_all
+from ..typeset import ensure_format, overfull_lines, page_map, typeset_all
 from . import paperpages
 from .streaming import Streaming
 
@@ -80,6 +80,8 @@ class LatexWriter(Streaming):
         self.student_keys = student_keys
         self.note = progress or (lambda stage, done, total: None)
         self.pages = 0
+        # Lines set past the margin, by question: the most it runs over (pt) and how often.
+        self.overfull: dict[str, tuple[float, int]] = {}
 
     def start(self, folder: Path, count: int) -> None:
         """Begin a build of `count` papers into `folder`."""
@@ -237,6 +239,8 @@ class LatexWriter(Streaming):
                 pdfs = [redone[again.index(i)] if i in again else pdf for i, pdf in enumerate(pdfs)]
         except TypesetError as exc:
             raise _located(exc, groups, spans, units) from None
+        for doc in docs:
+            self._overfull(doc)
         self.note("typeset", len(docs), len(docs))
         return pdfs
 
@@ -284,6 +288,17 @@ class LatexWriter(Streaming):
             raise EnvironmentProblem(str(exc), file=folder) from None
         self.pages = sum(b - a + 1 for pages in maps for a, b in pages)
         return names
+
+    def _overfull(self, doc: Path) -> None:
+        # What TeX's log says ran into the margin, placed in its question.
+        try:
+            log = doc.with_suffix(".log").read_text("utf-8", errors="replace")
+            lines = doc.read_text("utf-8").splitlines()
+        except OSError:
+            return
+        for qid, width, _line in overfull_lines(log, lines):
+            most, count = self.overfull.get(qid, (0.0, 0))
+            self.overfull[qid] = (max(most, width), count + 1)
 
     def _pages(
         self, docs: list[Path], pdfs: list[Path], groups: list[list[int]], units: list[Unit], folder: Path
