@@ -622,6 +622,60 @@ def new(
 
 
 @app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="The new bank's folder (new or empty).")],
+    institute: Annotated[str | None, typer.Option(help="The institute, as the header prints it.")] = None,
+    course: Annotated[str | None, typer.Option(help="The course's name.")] = None,
+    code: Annotated[str | None, typer.Option(help="The course code, e.g. CS 4410.")] = None,
+    exam: Annotated[str | None, typer.Option(help="The exam's name, e.g. Midterm.")] = None,
+    duration: Annotated[str | None, typer.Option(help="The duration, e.g. 2 hours.")] = None,
+    instruction: Annotated[
+        list[str] | None, typer.Option(help="An instruction printed under the header (repeatable).")
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Start a bank: a house style from your header, a sample question of each kind, a first spec.
+
+    Also bank.yaml, _lib/, a .gitignore and a CI workflow. What the flags do not give is
+    asked for when a person is at the terminal. The bank validates and builds as it is:
+    `qbgen build --bank FOLDER`.
+
+    Example: qbgen init cs4410 --institute "Northfield Institute" --code "CS 4410" --course "Deep Learning"
+    """
+    from .scaffold import init_bank
+
+    asking = sys.stdin.isatty()
+
+    def ask(value: str | None, question: str, default: str) -> str:
+        if value is not None or not asking:
+            return default if value is None else value
+        return str(typer.prompt(question, default=default))
+
+    # (Asked one by one, in the order of the header, before anything is written.)
+    said_institute = ask(institute, "Institute", "")
+    said_code = ask(code, "Course code", "")
+    said_course = ask(course, "Course name", "Course")
+    said_exam = ask(exam, "Exam name", "Examination")
+    said_duration = ask(duration, "Duration", "")
+    files = _run(
+        debug,
+        lambda: init_bank(
+            folder,
+            institute=said_institute,
+            code=said_code,
+            course=said_course,
+            exam=said_exam,
+            duration=said_duration,
+            instructions=instruction or (),
+        ),
+    )
+    for f in files:
+        typer.echo(str(f))
+    typer.echo(f"a bank of {sum(1 for f in files if f.suffix == '.yaml') - 2} sample questions in {folder}:"
+               f" qbgen validate --bank {folder}; qbgen build --bank {folder}", err=True)  # fmt: skip
+
+
+@app.command()
 def preview(
     question: Annotated[str, typer.Argument(help="Question id or source.")],
     seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the paper's own values).")] = None,

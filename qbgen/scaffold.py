@@ -82,3 +82,167 @@ def new_question(
             path.unlink()
         raise InputError.unwritable(folder, exc, "the skeleton") from None
     return list(files)
+
+
+# --------------------------------------------------------------------------- qbgen init
+
+STYLE = r"""\#{ {name}'s house style, made by `qbgen init`: the institute and the course centred,
+   the exam's name, duration left and maximum marks right; on the paper (not the key,
+   nor a roster's paper, which prints the student), a box for the name and roll number.
+   Long titles wrap: nothing here runs past the margin. Edit freely: the contract of a
+   style is `setup()` and `paper(exam, answers)` (AUTHORING.md). }
+\#{ Its names: questions 1, 2, ... through every section, parts 1a, 1b. }
+\BLOCK{set numbering = {"question": "{n}", "part": "{question}{part:a}"}}
+\BLOCK{import "common/body.tex.j2" as b}
+\BLOCK{import "common/header.tex.j2" as h}
+\BLOCK{import "common/front.tex.j2" as f}
+\BLOCK{macro mk(m)}\VAR{m|marks} mark\BLOCK{if m != 1}s\BLOCK{endif}\BLOCK{endmacro}
+\BLOCK{macro setup()}
+\renewcommand{\partlabel}{(\thepartno)}
+\BLOCK{endmacro}
+\BLOCK{macro paper(exam, answers)}
+\VAR{h.header(exam, answers)|tex}
+\begin{center}
+\BLOCK{if exam.institute}
+\parbox{\linewidth}{\centering\Large\bfseries \VAR{exam.institute}}\par\medskip
+\BLOCK{endif}
+\parbox{\linewidth}{\centering\large\bfseries \VAR{exam.course}}\par
+\BLOCK{if exam.title}
+\smallskip\parbox{\linewidth}{\centering \VAR{exam.title}\BLOCK{if answers}: Answer Key\BLOCK{endif}}\par
+\BLOCK{elif answers}
+\smallskip{\bfseries Answer Key}\par
+\BLOCK{endif}
+\BLOCK{if exam.date}
+\smallskip{\VAR{exam.date}}\par
+\BLOCK{endif}
+\end{center}
+\medskip
+\noindent{}\BLOCK{if exam.duration}Time: \VAR{exam.duration}\BLOCK{endif}\hfill
+Maximum marks: \VAR{exam.max_marks|marks}\par
+\BLOCK{if not answers and not exam.candidate and not exam.on_paper}
+\medskip
+\noindent\fbox{\parbox[c][1.6em][c]{\dimexpr\linewidth-2\fboxsep-2\fboxrule}{%
+Name:\hspace{0.5\linewidth}Roll No.:}}\par
+\BLOCK{endif}
+\VAR{f.candidate_and_instructions(exam)|tex}
+\medskip
+\begin{questions}
+\BLOCK{for s in exam.sections}
+\BLOCK{if s.title}
+\fullwidth{\textbf{\VAR{s.title}}}
+\BLOCK{endif}
+\BLOCK{for q in s.questions}
+\VAR{b.question_body(q, answers, "\\question", "parts", "\\part", mk)|tex}
+\BLOCK{endfor}
+\BLOCK{endfor}
+\end{questions}
+\BLOCK{endmacro}
+"""
+
+GITIGNORE = "output/\n__pycache__/\n*.pyc\n.qbgen-*\n"
+
+WORKFLOW = """\
+# qbgen CI for this bank (made by `qbgen init`): every question validated, every
+# spec built, on each push. Keep the .yml extension: qbgen reads *.yaml as questions.
+name: qbgen
+on: [push, pull_request, workflow_dispatch]
+permissions:
+  contents: read
+jobs:
+  validate-and-build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Install TeX Live
+        run: |
+          sudo apt-get update
+          sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
+            texlive-latex-base texlive-latex-recommended texlive-latex-extra \\
+            texlive-fonts-recommended texlive-pictures lmodern poppler-utils pandoc
+      - name: Install qbgen
+        run: pip install qbgen   # or a wheel or git URL of the version you use
+      - name: Validate the bank
+        run: qbgen validate --bank . --seeds 200 --compile
+"""
+
+
+def _slug(text: str) -> str:
+    out = "".join(c.lower() if c.isalnum() else "-" for c in text).strip("-")
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out or "exam"
+
+
+def init_bank(
+    folder: Path,
+    *,
+    institute: str = "",
+    course: str = "Course",
+    code: str = "",
+    exam: str = "Examination",
+    duration: str = "",
+    instructions: Sequence[str] = (),
+) -> list[Path]:
+    """Start a bank in `folder` (new or empty): its files, written whole or not at all.
+
+    bank.yaml, `_lib/`, a house style from the header given, a sample question of each
+    shipped kind (they validate as they are), a first spec picking them, a .gitignore
+    and a CI workflow. Returns the files written.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    import yaml
+
+    from .kinds import MODULES
+
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InputError("not an empty folder: qbgen init starts a bank in a new or empty one", file=folder)
+    name = _slug(folder.resolve().name)
+    style = _slug(code or course)[:40].strip("-") or "house"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.qbgen-init-", dir=folder.parent))
+    except OSError as exc:
+        raise InputError.unwritable(folder, exc, "the bank folder") from None
+    try:
+        samples = []
+        for kind in MODULES:
+            qid = f"sample-{kind}"
+            new_question(tmp, qid, kind, topic="samples")
+            samples.append(qid)
+        marks = sum(load_bank([tmp]).get(q).question.marks for q in samples)
+        spec = {
+            "institute": institute,
+            "course": f"{code} {course}".strip(),
+            "title": exam,
+            "duration": duration,
+            "max_marks": marks,
+            "instructions": list(instructions),
+            "style": style,
+            "sections": [{"questions": samples}],
+        }
+        files = {
+            "bank.yaml": yaml.safe_dump({"name": name}, allow_unicode=True),
+            "_lib/__init__.py": '"""Code the bank\'s generators share: `from _lib import ...`."""\n',
+            f"templates/{style}/paper.tex.j2": STYLE.replace("{name}", institute or name),
+            f"exams/{_slug(exam)}.yaml": "# The first exam spec (AUTHORING.md: an exam spec).\n"
+            + yaml.safe_dump(spec, allow_unicode=True, sort_keys=False),
+            ".gitignore": GITIGNORE,
+            ".github/workflows/qbgen.yml": WORKFLOW,
+        }
+        for rel, text in files.items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / rel).write_text(text, "utf-8")
+        load_bank([tmp])  # it loads as written
+        if folder.exists():
+            folder.rmdir()  # empty: checked above
+        os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(p for p in folder.rglob("*") if p.is_file())
