@@ -14,6 +14,7 @@ writers.paperpages.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -401,7 +402,10 @@ def _unplaced(source: Source, status: str, image: Any, work: str) -> Seen:
 
     folder = Path(work) / "unplaced"
     folder.mkdir(exist_ok=True)
-    name = f"{_safe(Path(source.file).name)}-{source.page}.png"
+    # Named by the scan and its page, and a digest of the scan's whole path: two scans
+    # called page1.jpg in two folders keep a thumbnail each.
+    digest = hashlib.sha256(source.file.encode()).hexdigest()[:6]
+    name = f"{_safe(Path(source.file).name)}-{digest}-{source.page}.png"
     h, w = image.shape
     thumb = cv2.resize(image, (max(1, w * 300 // max(h, 1)), 300), interpolation=cv2.INTER_AREA)
     cv2.imwrite(str(folder / name), thumb)

@@ -220,3 +220,20 @@ def test_scan_reads_the_bubbles_and_never_guesses_a_doubtful_one(tmp_path):
     got = marked[("21CS01", "2.choice")]
     assert got["response"] == truth[("21CS01", "2.choice")]
     assert got["verdict"] == ("correct" if got["expected"] == got["response"] else "wrong")
+
+
+@needs_tex
+def test_two_scans_of_one_name_in_two_folders_keep_a_thumbnail_each(builds, tmp_path):
+    _root, quiz, _other = builds
+    out = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(quiz, out, ignore=shutil.ignore_patterns("scans"))
+    files = []
+    for folder in ("monday", "tuesday"):
+        (tmp_path / folder).mkdir()
+        scanfaults.blank().save(tmp_path / folder / "page1.png")
+        files.append(tmp_path / folder / "page1.png")
+    r = cli("scan", out, *files)
+    assert r.returncode == 0, r.stderr
+    assert len(list((out / "scans" / "unplaced").glob("page1.png-*.png"))) == 2
