@@ -33,7 +33,7 @@ from . import scoring
 from .errors import InputError
 from .publish import publish, staging
 from .roster import MAX_ID, id_problem, read_table
-from .writers.sheets import MARKS, POINTS_POSSIBLE, RESPONSES, csv_text, text_of
+from .writers.sheets import MARKS, POINTS_POSSIBLE, RESPONSES, csv_text, response_column, text_of
 
 STEP = 0.5  # marks come in halves unless the spec said otherwise (the manifest's mark_step)
 STEP_NAMES = {0.5: "half marks", 0.25: "quarter marks", 1.0: "whole marks"}
@@ -436,7 +436,12 @@ def mark_responses(
     answers); with `students` (marks.csv's), a row is one of theirs, on the same paper.
     """
     sheet = read_sheet(path, "responses sheet")
-    answers = {f"{item}.{ident}" for p in papers for item, c in p.contracts.items() for ident in c["answers"]}
+    answers = {
+        response_column(item, ident)
+        for p in papers
+        for item, c in p.contracts.items()
+        for ident in c["answers"]
+    }
     items = {item for p in papers for item in p.items}
     sheet.refuse_unknown(
         {*PEOPLE, *answers},
@@ -472,7 +477,7 @@ def mark_responses(
                 )
         for item, contract in paper.contracts.items():
             for ident, data in contract["answers"].items():
-                column = f"{item}.{ident}"
+                column = response_column(item, ident)
                 if column not in row:
                     raise InputError(
                         "the sheet has no column for this answer", file=path, line=1, field=column

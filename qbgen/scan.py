@@ -29,7 +29,7 @@ from typing import Any
 from .errors import InputError
 from .publish import publish, staging
 from .writers.paperpages import INSET, MARK, QR_SIZE, qr_box, read_code
-from .writers.sheets import csv_text
+from .writers.sheets import csv_text, response_column
 
 SCANS = "scans"
 PAGES = "pages.csv"
@@ -97,7 +97,7 @@ def load_build(folder: Path) -> Build:
         candidate = manifest.get("candidate") or {}
         code = candidate.get("id") or manifest.get("variant") or ""
         answers = [
-            (f"{item}.{ident}", rule)
+            (response_column(item, ident), rule)
             for q in manifest.get("questions", [])
             for item, contract in (q.get("scoring") or {}).items()
             for ident, rule in contract["answers"].items()

@@ -53,6 +53,11 @@ def text_of(cell: str) -> str:
     return cell
 
 
+def response_column(item: str, answer: str) -> str:
+    """The responses.csv column of an answer: the printed item's name and the answer's id."""
+    return f"{item}.{answer}"
+
+
 def csv_text(rows: Iterable[Iterable[str]]) -> str:
     """`rows` as CSV, every cell through `as_cell`: what qbgen's every CSV file holds."""
     out = io.StringIO()
@@ -112,7 +117,7 @@ class SheetsWriter(Streaming):
                     if exam.variant and exam.candidate is None:
                         self.possible.setdefault(exam.variant, {})[name] = most
                 self.responses.update(
-                    (f"{item}.{ident}", None)
+                    (response_column(item, ident), None)
                     for item, contract in item_scoring(q).items()
                     for ident in contract["answers"]
                 )
@@ -139,6 +144,7 @@ class SheetsWriter(Streaming):
 
 
 __all__ = [
+    "response_column",
     "FORMULA",
     "MARKS",
     "POINTS_POSSIBLE",
