@@ -40,6 +40,7 @@ from .writers import (
 )
 from .writers.sheets import holds_marks
 from .writers.site import SiteWriter
+from .writers.split import SplitWriter
 from .writers.streaming import Streaming
 
 
@@ -65,6 +66,7 @@ def build_papers(
     progress: Progress | None = None,
     student_keys: bool = False,
     bank_root: Sequence[Path] = (),
+    split_by: str | None = None,
 ) -> BuildResult:
     """Write every paper's exam, key and manifest (and the combined files) into `out`.
 
@@ -72,7 +74,8 @@ def build_papers(
     is assembled and keeps only what it needs of it, so a class of 500 takes the
     memory of a few papers. A roster build typesets one model key (the first student's,
     `key.pdf` at the top) and the crib, unless `student_keys` asks for every student's
-    key too.
+    key too. `split_by` (a roster's column: `section`) adds `exams-VALUE.pdf`, the
+    papers of each value's students (`writers.split`).
     """
     started = time.monotonic()
     latex = LatexWriter(jobs=jobs, progress=progress, student_keys=student_keys)
@@ -80,7 +83,8 @@ def build_papers(
     if not student_keys and head.get("roster"):
         head["model_key"] = True  # so a rebuild knows the top key.pdf is ours
     manifests, sheets, crib = ManifestWriter(head), SheetsWriter(), CribWriter()
-    writers: tuple[StreamingWriter, ...] = (manifests, sheets, latex, crib)
+    split = SplitWriter(split_by) if split_by else None
+    writers: tuple[StreamingWriter, ...] = (manifests, sheets, latex, crib) + ((split,) if split else ())
     kept = []
     with staging(out, bank=bank_root) as tmp:
         for w in writers:
@@ -95,7 +99,7 @@ def build_papers(
         names = manifests.finish()
         for sheet in sheets.finish():
             # A sheet with anything typed into it is the grader's: never replace it.
-            if holds_marks(out / sheet):
+            if holds_marks(out / sheet, sheets.people):
                 (tmp / sheet).unlink()
                 kept.append(sheet)
             else:
@@ -109,6 +113,8 @@ def build_papers(
                 names += cribbed.result()
         except TypesetError as exc:
             raise keep_failed(exc, out) from None
+        if split:  # from the papers' exam PDFs, once they are cut
+            names += split.finish()
         drop_failed(out)
         shutil.rmtree(tmp / ".work", ignore_errors=True)
         files = publish(tmp, out, names, keep=kept)
@@ -131,8 +137,15 @@ def build(
     jobs: int | None = None,
     progress: Progress | None = None,
     student_keys: bool = False,
+    split_by: str | None = None,
 ) -> BuildResult:
-    """Build one paper, K variants (A, B, ...) or one paper per student into `out`."""
+    """Build one paper, K variants (A, B, ...) or one paper per student into `out`.
+
+    `split_by` (`section`, or a column the spec's `roster_columns` names) writes
+    `exams-VALUE.pdf` beside `exams.pdf` for each value of that column on the roster.
+    """
+    if split_by is not None:
+        _check_split(split_by, loaded, roster)
     stream = plan_stream(
         loaded,
         bank,
@@ -150,7 +163,27 @@ def build(
         progress=progress,
         student_keys=student_keys,
         bank_root=bank.roots,
+        split_by=split_by,
     )
+
+
+def _check_split(column: str, loaded: LoadedSpec, roster: list[Candidate] | None) -> None:
+    # Before anything is assembled: a split of a roster by one of its kept columns, every
+    # student with a value.
+    can = ("section", *loaded.spec.roster_columns)
+    if column not in can:
+        raise InputError(
+            f"{column!r}: a build splits by {' or '.join(repr(c) for c in can)}", field="--split-by"
+        )
+    if roster is None:
+        raise InputError("--split-by splits a roster's papers: give --roster too", field="--split-by")
+    lacking = [c.id for c in roster if not c.fields().get(column)]
+    if lacking:
+        raise InputError(
+            f"{len(lacking)} student(s) without a {column} ({', '.join(map(repr, lacking[:3]))}): "
+            "--split-by needs every student's",
+            field=column,
+        )
 
 
 @dataclass(frozen=True)

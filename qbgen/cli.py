@@ -281,7 +281,8 @@ def _draws(
     loaded = load_spec(_spec_path(b, spec), b)
     if seed is not None and original:
         raise InputError("give --seed or --original, not both")
-    return b, loaded, load_roster(roster) if roster is not None else None
+    students = load_roster(roster, loaded.spec.roster_columns) if roster is not None else None
+    return b, loaded, students
 
 
 @app.command()
@@ -308,6 +309,14 @@ def build(
             "--on-paper", help="Answers on paper: answer space after every part, a cover with a marks table."
         ),
     ] = False,
+    split_by: Annotated[
+        str | None,
+        typer.Option(
+            "--split-by",
+            metavar="section",
+            help="With --roster: also exams-SECTION.pdf, each section's papers, for printing.",
+        ),
+    ] = None,
     bank: BankOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
@@ -317,7 +326,8 @@ def build(
     With --variants K or --roster FILE, one folder per set or student, plus exams.pdf and
     keys.pdf holding every paper (each from an odd page, for duplex printing), crib.pdf
     (every paper's numbers by question) and marks.csv/responses.csv. A roster build
-    typesets one model key (key.pdf, the first student's) unless --student-keys.
+    typesets one model key (key.pdf, the first student's) unless --student-keys;
+    --split-by section adds exams-SECTION.pdf per section of the roster.
 
     Example: qbgen build bank/exams/paper-b.yaml --variants 20
     """
@@ -340,6 +350,7 @@ def build(
             jobs=jobs,
             progress=progress if (variants or students) else None,
             student_keys=student_keys,
+            split_by=split_by,
         )
 
     try:
@@ -487,9 +498,11 @@ def grade(
 ) -> None:
     """Total the marks, mark typed answers against each paper's key, and analyse the items.
 
-    Writes grades.csv, gradebook.csv (for Moodle's and Canvas's gradebook import),
-    responses-marked.csv, items.csv (facility, discrimination, reliability) and
-    grading-report.pdf into FOLDER. A bad mark is one line: sheet, line, column.
+    Writes grades.csv, gradebook.csv (for Canvas's gradebook import, and Moodle's by ID
+    number), gradebook-moodle.csv (Moodle's, by email or username, where the roster has
+    them), responses-marked.csv, items.csv (facility, discrimination, reliability; per
+    section too) and grading-report.pdf into FOLDER. A bad mark is one line: sheet,
+    line, column.
 
     Example: qbgen grade output/quiz-sec-a
     """

@@ -2,8 +2,11 @@
 
 Room: reading a build's manifests and the graders' `marks.csv` and `responses.csv`,
 checking every cell (one line per problem: sheet, line, column), and writing
-`grades.csv`, `gradebook.csv`, `responses-marked.csv`, `items.csv`, `fairness.csv` and
-`grading-report.pdf` beside them. The formats are in `docs/SHEETS.md`.
+`grades.csv`, `gradebook.csv` (Canvas's), `gradebook-moodle.csv` (Moodle's, where the
+roster gave emails or usernames), `responses-marked.csv`, `items.csv`, `fairness.csv`
+and `grading-report.pdf` beside them. The roster's kept columns (section, email,
+username, the spec's roster_columns) come from the manifests, and each section gets its
+own item statistics. The formats are in `docs/SHEETS.md`.
 
 The sheets are read by the roster's strict reader (`roster.read_table`: UTF-8 or
 Excel's UTF-16, commas, semicolons or tabs, a quote left open or a column named twice
@@ -20,7 +23,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -32,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from . import scoring
 from .errors import InputError
 from .publish import publish, staging
-from .roster import MAX_ID, id_problem, read_table
+from .roster import KEPT, MAX_ID, id_problem, read_table
 from .writers.sheets import MARKS, POINTS_POSSIBLE, RESPONSES, csv_text, response_column, text_of
 
 STEP = 0.5  # marks come in halves unless the spec said otherwise (the manifest's mark_step)
@@ -42,6 +45,7 @@ MAX_CELL = 200  # characters: a mark or a typed answer is short; more is a paste
 OUTPUTS = (
     "grades.csv",
     "gradebook.csv",
+    "gradebook-moodle.csv",
     "responses-marked.csv",
     "items.csv",
     "fairness.csv",
@@ -54,8 +58,20 @@ class PaperRecord:
     """One paper of the build: its code, its student (if a roster), its manifest."""
 
     code: str
-    candidate: dict[str, str] | None
+    candidate: dict[str, Any] | None
     manifest: dict[str, Any]
+
+    @property
+    def roster(self) -> dict[str, str]:
+        """The roster's columns past id and name on this paper's student ("" where empty).
+
+        `section`, `email`, `username`, then the spec's `roster_columns`; none for a set's
+        paper, or a manifest from before rosters kept them.
+        """
+        c = self.candidate or {}
+        if not c:
+            return {}
+        return {**{k: c.get(k, "") for k in KEPT}, **c.get("columns", {})}
 
     @cached_property
     def items(self) -> dict[str, float]:
@@ -121,6 +137,12 @@ class Student:
     name: str
     paper: PaperRecord
     marks: dict[str, float | None] = field(default_factory=dict)
+    roster: dict[str, str] = field(default_factory=dict)  # section, email, ... where known
+
+    @property
+    def section(self) -> str:
+        """The student's section ("" if none is known)."""
+        return self.roster.get("section", "")
 
     def total(self) -> float:
         """The sum of the student's marks."""
@@ -155,6 +177,10 @@ class _Question(_Loose):
 class _Candidate(_Loose):
     id: str
     name: str
+    section: str = ""
+    email: str = ""
+    username: str = ""
+    columns: dict[str, str] = {}
 
 
 class _Manifest(_Loose):
@@ -272,9 +298,12 @@ class Sheet:
                     )
 
 
-def read_sheet(path: Path, what: str) -> Sheet:
-    """Read a graders' sheet (`marks.csv`, `responses.csv`) as strictly as a roster."""
-    table = read_table(path, what=f"the {what}", save_as=f"{what} as CSV UTF-8", fold=PEOPLE)
+def read_sheet(path: Path, what: str, people: Collection[str] = PEOPLE) -> Sheet:
+    """Read a graders' sheet (`marks.csv`, `responses.csv`) as strictly as a roster.
+
+    The columns `people` (those that say who) are named in any case.
+    """
+    table = read_table(path, what=f"the {what}", save_as=f"{what} as CSV UTF-8", fold=people)
     if "id" not in table.columns:
         raise InputError("the sheet needs an id column", file=path, line=1, field="id")
     width = len(table.columns)
@@ -293,8 +322,8 @@ def read_sheet(path: Path, what: str) -> Sheet:
                     field=column,
                 )
             row[column] = value
-        for column in ("id", "name"):
-            if column in row:
+        for column in people:
+            if column in row and column != "set":
                 row[column] = " ".join(row[column].split())
         rows.append((line, row))
     return Sheet(path, table.columns, table.delimiter == ";", tuple(rows), table.rows)
@@ -329,10 +358,11 @@ def _paper_for(path: Path, line: int, row: dict[str, str], papers: list[PaperRec
 
 def read_marks(path: Path, papers: list[PaperRecord]) -> list[Student]:
     """Read and check marks.csv: every mark a number of halves within its item's maximum."""
-    sheet = read_sheet(path, "marks sheet")
+    who = {*PEOPLE, *KEPT, *(k for p in papers for k in p.roster)}
+    sheet = read_sheet(path, "marks sheet", who)
     items = {item for p in papers for item in p.items}
     sheet.refuse_unknown(
-        set(PEOPLE) | items,
+        who | items,
         lambda _column, value: _reads_as_number(sheet, value),
         "not an item of this build: its marks would be dropped (name the column as the paper "
         "numbers the item, or remove it)",
@@ -365,7 +395,7 @@ def read_marks(path: Path, papers: list[PaperRecord]) -> list[Student]:
                     field="name",
                 )
             name = own
-        student = Student(sid, name, paper)
+        student = Student(sid, name, paper, roster=_roster_of(path, line, row, paper))
         own_items = paper.items
         for item in row:
             if row[item] and item not in own_items and item in items:
@@ -404,6 +434,26 @@ def read_marks(path: Path, papers: list[PaperRecord]) -> list[Student]:
     if not students:
         raise InputError("no student has marks yet", file=path)
     return students
+
+
+def _roster_of(path: Path, line: int, row: dict[str, str], paper: PaperRecord) -> dict[str, str]:
+    # The student's section, email, ...: the roster's, as the build kept it; a sheet's
+    # where the roster had none (a set's paper, a column the roster lacked). A sheet
+    # that says otherwise than the roster is refused, as a name is.
+    out = {}
+    for column in dict.fromkeys([*KEPT, *paper.roster]):
+        own, typed = paper.roster.get(column, ""), row.get(column, "")
+        if own and typed and typed != own:
+            raise InputError(
+                f"{typed!r} is not the roster's {column} for {row['id']!r} ({own!r}); "
+                "correct the sheet or the roster",
+                file=path,
+                line=line,
+                field=column,
+            )
+        if own or typed:
+            out[column] = own or typed
+    return out
 
 
 def _reads_as_number(sheet: Sheet, value: str) -> bool:
@@ -755,33 +805,39 @@ def grade(folder: Path, marks: Path | None = None, responses: Path | None = None
     marked = mark_responses(responses, papers, students) if responses.exists() else None
     most = all_items(students)
     items = list(most)
-    grades = [["id", "name"] + items + ["total", "percent"]]
+    # The roster's columns some student has, after id and name: section, email,
+    # username, then the spec's roster_columns.
+    kept = list(dict.fromkeys(k for s in students for k in s.roster))
+    kept = [k for k in KEPT if k in kept] + [k for k in kept if k not in KEPT]
+    grades = [["id", "name"] + kept + items + ["total", "percent"]]
     for s in students:
         total = s.total()
         out_of = float(s.paper.manifest.get("max_marks") or s.paper.marks)
         grades.append(
             [s.id, s.name]
+            + [s.roster.get(k, "") for k in kept]
             + ["" if s.marks.get(i) is None else f"{s.marks[i]:g}" for i in items]
             + [f"{total:g}", f"{100 * total / out_of:.1f}"]
         )
     max_marks = float(students[0].paper.manifest.get("max_marks") or sum(most.values()))
     spec = students[0].paper.manifest.get("spec", "exam")
-    title = f"{spec} ({max_marks:g})"
-    gradebook = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", title]]
-    gradebook += [[s.name, "", s.id, "", "", f"{s.total():g}"] for s in students]
     codes = sorted({s.paper.code for s in students if s.paper.code and not s.paper.candidate})
     groups = {code: [s for s in students if s.paper.code == code] for code in codes} or {"": students}
     analysis = [row for code, group in groups.items() for row in item_rows(group, code)]
     analysis += pooled_rows(groups)
     fairness = fairness_rows(groups)
-    items_csv = [COLUMNS] + [[_fmt(r.get(c, "")) for c in COLUMNS] for r in analysis]
+    by_section = section_rows(students)
+    columns = COLUMNS if not by_section else COLUMNS[:2] + ["section"] + COLUMNS[2:]
+    items_csv = [columns] + [[_fmt(r.get(c, "")) for c in columns] for r in analysis + by_section]
     outputs: dict[str, bytes] = {
         "grades.csv": _csv(grades),
-        "gradebook.csv": _csv(gradebook),
+        "gradebook.csv": _csv(gradebook_rows(students, f"{spec} ({max_marks:g})")),
         "items.csv": _csv(items_csv),
         "fairness.csv": _csv([FAIRNESS] + [[_fmt(r[c]) for c in FAIRNESS] for r in fairness]),
-        "grading-report.pdf": report_pdf(students, analysis, spec, fairness),
+        "grading-report.pdf": report_pdf(students, analysis, spec, fairness, by_section),
     }
+    if any(s.roster.get("email") or s.roster.get("username") for s in students):
+        outputs["gradebook-moodle.csv"] = _csv(moodle_rows(students, f"{spec} ({max_marks:g})"))
     if marked is not None:
         outputs["responses-marked.csv"] = _csv(marked)
     files = _publish(folder, outputs)
@@ -798,6 +854,47 @@ def grade(folder: Path, marks: Path | None = None, responses: Path | None = None
     return GradeResult(files, len(students), test["mean"], test["alpha"], flagged)
 
 
+def gradebook_rows(students: list[Student], title: str) -> list[list[str]]:
+    """`gradebook.csv`: Canvas's gradebook import, the total in the column `title`.
+
+    `SIS User ID` is the id; `SIS Login ID` the roster's username, else its email;
+    `Section` its section (each empty where the roster has none).
+    """
+    rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", title]]
+    for s in students:
+        login = s.roster.get("username") or s.roster.get("email", "")
+        rows.append([s.name, "", s.id, login, s.section, f"{s.total():g}"])
+    return rows
+
+
+def moodle_rows(students: list[Student], title: str) -> list[list[str]]:
+    """`gradebook-moodle.csv`: Moodle's CSV grade import, one identifier a column.
+
+    Moodle maps one column to a user field (`ID number`, `Email address` or
+    `Username`); each holds the same field for every student, so any one can be the
+    mapped one. The email and username columns are there only where the roster has them.
+    """
+    fields = [k for k in ("email", "username") if any(s.roster.get(k) for s in students)]
+    head = {"email": "Email address", "username": "Username"}
+    rows = [["ID number", *(head[k] for k in fields), "Full name", title]]
+    for s in students:
+        rows.append([s.id, *(s.roster.get(k, "") for k in fields), s.name, f"{s.total():g}"])
+    return rows
+
+
+def section_rows(students: list[Student]) -> list[dict[str, Any]]:
+    """Per section (in the order students first show it), `item_rows` over its students.
+
+    Each row has its `section`; none where no student has a section.
+    """
+    sections = list(dict.fromkeys(s.section for s in students if s.section))
+    rows = []
+    for name in sections:
+        for row in item_rows([s for s in students if s.section == name]):
+            rows.append({**row, "section": name})
+    return rows
+
+
 def _publish(folder: Path, outputs: dict[str, bytes]) -> list[Path]:
     # As a build publishes: under the folder's lock, staged and swapped in whole, and
     # recorded in `.qbgen-files` as grade's. A file of one of these names that grade did
@@ -810,12 +907,18 @@ def _publish(folder: Path, outputs: dict[str, bytes]) -> list[Path]:
 
 
 def report_pdf(
-    students: list[Student], analysis: list[dict[str, Any]], spec: str, fairness: list[dict[str, Any]]
+    students: list[Student],
+    analysis: list[dict[str, Any]],
+    spec: str,
+    fairness: list[dict[str, Any]],
+    by_section: list[dict[str, Any]] | None = None,
 ) -> bytes:
     """The report a person reads at a glance: totals, items, sets (matplotlib, one page).
 
     Items are shown by identity: a bank question several sets asked once (its pooled
     row), else each set's own row; never one column's different questions together.
+    With sections (`section_rows`), a fourth panel: each item's facility per section,
+    and each section's students, mean total and alpha.
     """
     import matplotlib
 
@@ -833,7 +936,7 @@ def report_pdf(
     tests = {r["set"]: r for r in analysis if r["item"] == "(test)"}
     totals = [s.total() for s in students]
     most = max(s.paper.marks for s in students)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    fig, axes = plt.subplots(1, 4 if by_section else 3, figsize=(17.5 if by_section else 13, 4.2))
     ax = axes[0]
     ax.hist(totals, bins=min(15, max(5, len(set(totals)))), color="#4a6fa5", edgecolor="white")
     ax.set_title(f"Totals (n = {len(totals)}, mean {np.mean(totals):.1f} of {most:g})")
@@ -865,12 +968,42 @@ def report_pdf(
         ax.invert_yaxis()
         ax.set_title("Facility by item")
         ax.set_xlabel("facility")
+    if by_section:
+        _section_panel(axes[3], by_section)
     fig.suptitle(f"{spec}: grading report")
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="pdf", metadata={"CreationDate": None, "Producer": "qbgen"})
     plt.close(fig)
     return out.getvalue()
+
+
+def _shown(text: str) -> str:
+    # The roster's text as matplotlib shows it as written: a `$` would start mathtext.
+    return text.replace("$", r"\$")
+
+
+def _section_panel(ax: Any, rows: list[dict[str, Any]]) -> None:
+    # Each item's facility in each section, side by side; the legend says who each
+    # section is (students, mean total, alpha).
+    tests = {r["section"]: r for r in rows if r["item"] == "(test)"}
+    labels = list(dict.fromkeys(r["item"] for r in rows if r["item"] != "(test)"))
+    width = 0.8 / max(1, len(tests))
+    for k, (section, test) in enumerate(tests.items()):
+        alpha = _fmt(test["alpha"]) or "n/a"
+        got = {r["item"]: r["facility"] for r in rows if r["section"] == section and r["item"] != "(test)"}
+        ax.barh(
+            [i + k * width for i in range(len(labels))],
+            [got.get(label, 0.0) for label in labels],
+            height=width,
+            label=f"{_shown(section)} (n={test['n']}, mean {test['mean']:.1f}, alpha {alpha})",
+        )
+    ax.set_yticks([i + 0.4 - width / 2 for i in range(len(labels))], labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.05)
+    ax.set_title("Facility by item and section", fontsize=10)
+    ax.set_xlabel("facility")
+    ax.legend(fontsize=7, loc="lower right")
 
 
 __all__ = ["GradeResult", "grade", "item_rows", "load_papers", "mark_responses", "read_marks"]

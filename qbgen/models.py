@@ -365,6 +365,19 @@ class Section(Frozen):
     questions: list[Pick] = Field(min_length=1)
 
 
+# The roster's own columns (always kept where a roster has them), and what a sheet's
+# people columns are called: a spec's roster_columns may name none of them.
+ROSTER_KEPT = ("section", "email", "username")
+ROSTER_OWN = ("id", "name", "set", *ROSTER_KEPT)
+RosterColumn = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]{0,31}$",
+        description="A roster column's name, lower case (a roster's columns are read in any case).",
+    ),
+]
+
+
 class ExamSpec(Frozen):
     """An exam spec file (`bank/exams/<name>.yaml`)."""
 
@@ -386,7 +399,24 @@ class ExamSpec(Frozen):
         description="Answers on paper: answer space after every part, a cover page with name, roll "
         "number and a marks table (CLI --on-paper).",
     )
+    roster_columns: list[RosterColumn] = Field(
+        default=[],
+        description="Roster columns to keep beyond id, name, section, email and username: each goes "
+        "to the manifest, marks.csv and grades.csv, and a style may print it "
+        "(exam.candidate.columns.NAME).",
+    )
     sections: list[Section] = Field(min_length=1)
+
+    @field_validator("roster_columns")
+    @classmethod
+    def _columns_once(cls, v: list[str]) -> list[str]:
+        twice = sorted({c for c in v if v.count(c) > 1})
+        if twice:
+            raise ValueError(f"column {', '.join(twice)} named twice")
+        own = [c for c in v if c in ROSTER_OWN]
+        if own:
+            raise ValueError(f"{own[0]!r} is kept without naming it: name only the roster's other columns")
+        return v
 
     @field_validator("mark_step")
     @classmethod
@@ -518,10 +548,29 @@ class SectionInstance(Frozen):
 
 
 class Candidate(Frozen):
-    """A student from a roster."""
+    """A student from a roster: the id and name, and the roster's other kept columns.
+
+    `section`, `email` and `username` are read where the roster has them ("" where it
+    has not); `columns` holds the columns the spec's `roster_columns` names. All of it is
+    the roster's text: untrusted, escaped in every output.
+    """
 
     id: str
     name: str
+    section: str = ""
+    email: str = ""
+    username: str = ""
+    columns: FrozenMap = Field(default_factory=dict)  # the spec's roster_columns, by name
+
+    def fields(self) -> dict[str, str]:
+        """The kept columns past id and name that hold something, in sheet order."""
+        out = {"section": self.section, "email": self.email, "username": self.username}
+        out.update(self.columns)
+        return {k: v for k, v in out.items() if v}
+
+    def login(self) -> str:
+        """What an LMS logs the student in as: the username, else the email ("" if neither)."""
+        return self.username or self.email
 
 
 class Exam(Frozen):

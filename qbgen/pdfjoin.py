@@ -84,6 +84,26 @@ def join(
                 source.close()
 
 
+def join_files(files: Sequence[Path], target: Path) -> int:
+    """Write the whole PDFs `files` to `target`, each from an odd page (duplex printing).
+
+    Returns the number of pages written, blank ones included.
+    """
+    import pikepdf
+
+    spans: list[Span] = []
+    count = 0
+    for f in files:
+        with pikepdf.open(f) as pdf:
+            pages = len(pdf.pages)
+        if count % 2:
+            spans.append(None)
+            count += 1
+        spans.append((str(f), 1, pages))
+        count += pages
+    return join(spans, target)
+
+
 def write_task(task: Sequence[Job]) -> None:
     """Write each job's pages to its file; jobs cut from one source open it once."""
     shared: dict[str, Any] | None = {} if len(task) > 1 else None

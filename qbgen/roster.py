@@ -4,8 +4,10 @@ Room: reading and checking a roster file, and `read_table`, the one strict reade
 a sheet a person saved from a spreadsheet (a roster here; `qbgen grade` reads the
 graders' sheets with it). Sheets come from spreadsheets: UTF-8 with or without a
 byte-order mark, or UTF-16 with one (Excel's "Unicode text"); columns separated by
-commas, semicolons or tabs; a roster's columns named in any case, other columns
-ignored. Every problem is one line naming the file, the row's line and the column.
+commas, semicolons or tabs; a roster's columns named in any case. A roster keeps `id`,
+`name`, `section`, `email`, `username` and the columns the spec's `roster_columns`
+names; every other column is ignored. Every problem is one line naming the file, the
+row's line and the column.
 
 Read strictly, because a roster that reads wrong loses students silently: a quote
 left open (which would swallow the rows after it into one name), a column named twice,
@@ -23,11 +25,12 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+from .models import ROSTER_KEPT as KEPT
 from .models import Candidate
 from .scripts import unprintable, unprintable_message
 
@@ -39,8 +42,9 @@ RESERVED = frozenset(
     {
         "exam.pdf", "exam.tex", "key.pdf", "key.tex", "exams.pdf", "keys.pdf", "manifest.json",
         "crib.pdf", "crib.tex", "marks.csv", "responses.csv", "failed", "grades.csv",
-        "gradebook.csv", "responses-marked.csv", "items.csv", "fairness.csv", "grading-report.pdf",
-        "export-report.txt", "quiz.xml", "canvas.zip", "qti21.zip",
+        "gradebook.csv", "gradebook-moodle.csv", "responses-marked.csv", "items.csv",
+        "fairness.csv", "grading-report.pdf", "export-report.txt", "quiz.xml", "canvas.zip",
+        "qti21.zip",
     }
 )  # fmt: skip
 
@@ -130,24 +134,38 @@ def id_problem(sid: str) -> str:
     return ""
 
 
-def load_roster(path: Path) -> list[Candidate]:
-    """Read `path`; return its students in file order."""
+def load_roster(path: Path, columns: Sequence[str] = ()) -> list[Candidate]:
+    """Read `path`; return its students in file order.
+
+    `id` and `name` are needed; `section`, `email` and `username` are kept where the
+    roster has them, and each of `columns` (the spec's `roster_columns`) must be there.
+    Every other column is ignored.
+    """
     table = read_table(path, what="the roster", save_as="roster as CSV UTF-8")
-    columns = list(table.columns)
-    missing = [c for c in REQUIRED if c not in columns]
+    have = list(table.columns)
+    missing = [c for c in REQUIRED if c not in have]
     if missing:
         raise InputError(
-            f"missing column {', '.join(missing)} (columns: {', '.join(columns) or 'none'})",
+            f"missing column {', '.join(missing)} (columns: {', '.join(have) or 'none'})",
             file=path,
             line=1,
         )
+    named = [c for c in columns if c not in have]
+    if named:
+        raise InputError(
+            f"missing column {', '.join(named)}, which the spec's roster_columns names "
+            f"(columns: {', '.join(have)})",
+            file=path,
+            line=1,
+        )
+    kept = [c for c in KEPT if c in have] + [c for c in columns if c not in KEPT]
     students: list[Candidate] = []
     seen: dict[str, int] = {}
     folders: dict[str, tuple[str, int]] = {}
     for line, cells in table.rows:
         row = table.record(cells)
-        raw_id, raw_name = row["id"], row["name"]
-        for column, value in (("id", raw_id), ("name", raw_name)):
+        for column in (*REQUIRED, *kept):
+            value = row[column]
             if "\n" in value or "\r" in value:
                 opened = line - value.count("\n")
                 raise InputError(
@@ -162,15 +180,16 @@ def load_roster(path: Path) -> list[Candidate]:
                 raise InputError(
                     f"control character U+{ord(bad):04X} in the {column}", file=path, line=line, field=column
                 )
-        sid = " ".join(raw_id.split())
-        name = " ".join(raw_name.split())
+        values = {c: " ".join(row[c].split()) for c in (*REQUIRED, *kept)}
+        sid, name = values["id"], values["name"]
         if not sid and not name and not any(v.strip() for v in cells):
             continue  # a blank line
         if not sid:
             raise InputError("empty id", file=path, line=line, field="id")
         if not name:
             raise InputError(f"empty name for id {sid!r}", file=path, line=line, field="name")
-        for column, value, most in (("id", sid, MAX_ID), ("name", name, MAX_NAME)):
+        for column, value in values.items():
+            most = MAX_ID if column == "id" else MAX_NAME
             if len(value) > most:
                 raise InputError(
                     f"{len(value)} characters, more than the {most} a roster {column} may have",
@@ -178,13 +197,15 @@ def load_roster(path: Path) -> list[Candidate]:
                     line=line,
                     field=column,
                 )
-        for column, value in (("id", sid), ("name", name)):
             unshown = unprintable(value)
             if unshown:
                 raise InputError(unprintable_message(unshown[0]), file=path, line=line, field=column)
         problem = id_problem(sid)
         if problem:
             raise InputError(problem, file=path, line=line, field="id")
+        login = _login_problem(values.get("email", ""), values.get("username", ""))
+        if login:
+            raise InputError(login[1], file=path, line=line, field=login[0])
         if sid in seen:
             raise InputError(
                 f"duplicate id {sid!r} (first on line {seen[sid]})", file=path, line=line, field="id"
@@ -207,10 +228,26 @@ def load_roster(path: Path) -> list[Candidate]:
                 field="id",
             )
         folders[folder] = (sid, line)
-        students.append(Candidate(id=sid, name=name))
+        students.append(
+            Candidate(
+                id=sid,
+                name=name,
+                **{c: values[c] for c in KEPT if c in values},
+                columns={c: values[c] for c in columns if c not in KEPT},
+            )
+        )
     if not students:
         raise InputError("the roster has no students", file=path)
     return students
+
+
+def _login_problem(email: str, username: str) -> tuple[str, str] | None:
+    # What an LMS would refuse to match a student by: (the column, why), or None.
+    if email and (email.count("@") != 1 or " " in email or not all(email.split("@"))):
+        return "email", f"{email!r} is not an email address"
+    if username and " " in username:
+        return "username", f"{username!r}: a username has no spaces"
+    return None
 
 
 def _rows(reader: _csv.Reader, path: Path) -> Iterator[tuple[int, list[str]]]:

@@ -81,7 +81,9 @@ def manifest_of(exam: Exam) -> dict[str, Any]:
         "spec": exam.spec_name,
         "seed": exam.seed,
         "variant": exam.variant or None,
-        "candidate": exam.candidate.model_dump() if exam.candidate else None,
+        # The roster's kept columns where it had them: a roster of ids and names gives
+        # the manifest it always did.
+        "candidate": exam.candidate.model_dump(exclude_defaults=True) if exam.candidate else None,
         "original": exam.original,
         "max_marks": exam.max_marks,
         "mark_step": exam.mark_step,

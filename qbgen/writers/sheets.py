@@ -1,10 +1,11 @@
 """The sheets writer: the CSV files graders fill in after the exam.
 
-Room: `marks.csv` (a mark per item a grader marks, with a `Points Possible` row under
-the header, as Canvas's gradebook export has it) and `responses.csv` (each numeric final
-answer typed in from the scripts or an online form), at the top of the build's folder.
-Imports models and writers.manifest. `qbgen grade` reads them back; the columns are
-documented in `docs/SHEETS.md`.
+Room: `marks.csv` (who: the id, name and the roster's kept columns, section, email,
+username and the spec's roster_columns; a mark per item a grader marks, with a `Points
+Possible` row under the header, as Canvas's gradebook export has it) and
+`responses.csv` (each numeric final answer typed in from the scripts or an online
+form), at the top of the build's folder. Imports errors, models and writers.manifest.
+`qbgen grade` reads them back; the columns are documented in `docs/SHEETS.md`.
 
 Every CSV qbgen writes goes through `csv_text`: a cell a spreadsheet would run as a
 formula (a name `=HYPERLINK(...)` from a roster, a typed answer `@SUM(...)`) is written
@@ -17,10 +18,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
-from ..models import Paper
+from ..errors import InputError
+from ..models import ROSTER_KEPT, ROSTER_OWN, Paper
 from .manifest import item_scoring
 from .streaming import Streaming
 
@@ -65,16 +67,20 @@ def csv_text(rows: Iterable[Iterable[str]]) -> str:
     return out.getvalue()
 
 
-def holds_marks(path: Path) -> bool:
-    """Whether a sheet has anything a grader typed: a cell past `id`, `name` and `set`."""
+def holds_marks(path: Path, people: Collection[str] = ()) -> bool:
+    """Whether a sheet has anything a grader typed: a cell past the columns that say who.
+
+    Those are `id`, `name`, `set`, the roster's `section`, `email` and `username`, and
+    `people` (the columns a spec's `roster_columns` adds).
+    """
     try:
         rows = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"))))
     except (OSError, UnicodeDecodeError, csv.Error):
         return path.exists()  # unreadable as ours: treat it as the grader's, never replace it
     if not rows:
         return False
-    people = {"id", "name", "set"}
-    skip = [i for i, col in enumerate(rows[0]) if col in people]
+    who = {*ROSTER_OWN, *people}
+    skip = [i for i, col in enumerate(rows[0]) if col in who]
     for row in rows[1:]:
         if row and row[0] == POINTS_POSSIBLE:
             continue
@@ -96,11 +102,12 @@ class SheetsWriter(Streaming):
         """Begin a build of `count` papers into `folder`."""
         self.folder = folder
         self.people: list[str] = []
+        self.kept: dict[str, None] = {}  # the roster's columns past id and name, as they appear
         # Pools may give papers different questions: a column for every item of any
         # paper, in the order they first appear; its maximum the largest any paper gives it.
         self.items: dict[str, float] = {}
         self.responses: dict[str, None] = {}
-        self.rows: list[list[str]] = []
+        self.rows: list[dict[str, str]] = []
         self.possible: dict[str, dict[str, float]] = {}  # a set's own maxima, by its code
 
     def add(self, papers: Sequence[Paper]) -> None:
@@ -109,8 +116,11 @@ class SheetsWriter(Streaming):
             exam = paper.exam
             if not self.people:
                 self.people = ["id", "name"] + (["set"] if exam.variant and exam.candidate is None else [])
-            if exam.candidate is not None:
-                self.rows.append([exam.candidate.id, exam.candidate.name])
+            c = exam.candidate
+            if c is not None:
+                self.kept.update((k, None) for k in ROSTER_KEPT if getattr(c, k))
+                self.kept.update((k, None) for k in c.columns)
+                self.rows.append({"id": c.id, "name": c.name, **c.fields()})
             for q in exam.questions():
                 for name, most in q.items().items():
                     self.items[name] = max(most, self.items.get(name, 0.0))
@@ -124,7 +134,14 @@ class SheetsWriter(Streaming):
 
     def finish(self) -> list[str]:
         """Write both sheets; return their names."""
-        people, items, responses = self.people, self.items, list(self.responses)
+        # The roster's kept columns after id and name: section, email, username, then
+        # the spec's roster_columns.
+        kept = [k for k in ROSTER_KEPT if k in self.kept] + [k for k in self.kept if k not in ROSTER_KEPT]
+        self.people = people = self.people[:2] + kept + self.people[2:]
+        items, responses = self.items, list(self.responses)
+        clash = next((k for k in kept if k in items), None)
+        if clash is not None:
+            raise InputError(f"the roster's column {clash!r} is also an item of the paper: rename it")
         marks = [people + list(items)]
         if self.possible:
             # A set's own maxima: the same column may be another question, of other marks,
@@ -135,10 +152,11 @@ class SheetsWriter(Streaming):
             ]
         else:
             marks.append([POINTS_POSSIBLE] + [""] * (len(people) - 1) + [f"{m:g}" for m in items.values()])
-        marks += [r + [""] * (len(people) - 2 + len(items)) for r in self.rows]
+        marks += [[r.get(k, "") for k in people] + [""] * len(items) for r in self.rows]
         (self.folder / MARKS).write_text(csv_text(marks), "utf-8")
-        answers = [["id"] + people[2:] + responses]
-        answers += [[r[0]] + [""] * (len(people) - 2 + len(responses)) for r in self.rows]
+        sets = [k for k in people if k == "set"]
+        answers = [["id"] + sets + responses]
+        answers += [[r["id"]] + [""] * (len(sets) + len(responses)) for r in self.rows]
         (self.folder / RESPONSES).write_text(csv_text(answers), "utf-8")
         return [MARKS, RESPONSES]
 
