@@ -485,6 +485,66 @@ def scan(
 
 
 @app.command()
+def mark(
+    folder: Annotated[Path, typer.Argument(help="The build folder (scanned or not).")],
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")] = 0,
+    browser: Annotated[
+        bool, typer.Option("--browser/--no-browser", help="Open the app in a browser.")
+    ] = True,
+    export: Annotated[
+        bool, typer.Option("--export", help="Write the marks given into marks.csv and stop (no app).")
+    ] = False,
+    bank: BankOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Mark in the browser: one question across every student, their own numbers beside each answer.
+
+    Starts a local app (127.0.0.1 only, behind a random token in the address it prints).
+    Marks are kept in FOLDER/marking/marks.sqlite as they are given; marks typed into
+    marks.csv come in. --export (or the app's button) writes them into marks.csv for
+    `qbgen grade`. The model answers are drawn again from the bank (--bank, as built).
+
+    Example: qbgen mark output/quiz-sec-a
+    """
+    from . import mark as marking
+
+    if export:
+        path, given, total = _run(debug, lambda: marking.export(folder))
+        typer.echo(f"{given} of {total} answers marked -> {path}", err=True)
+        return
+
+    def go() -> None:
+        b = _bank(bank)
+        marking.serve(folder, bank=b, port=port, browser=browser, say=lambda s: typer.echo(s, err=True))
+
+    _run(debug, go)
+
+
+@app.command("return")
+def return_(
+    folder: Annotated[Path, typer.Argument(help="A scanned and marked build folder.")],
+    key: Annotated[
+        bool, typer.Option("--key", help="Add each student's own key (a --student-keys build).")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Give marked scripts back: FOLDER/returned/ID.pdf per student, and returned.csv for an LMS.
+
+    Each PDF is a front page with the student's marks, rubric lines and comments, then
+    their scanned pages with each answer's mark stamped beside it. The marks are those
+    of `qbgen mark` (and marks.csv), the same `qbgen grade` totals.
+
+    Example: qbgen return output/quiz-sec-a
+    """
+    from .handback import hand_back
+
+    result = _run(debug, lambda: hand_back(folder, key=key))
+    for sid in result.without_scans[:20]:
+        typer.echo(f"note: {sid}: no scanned page, nothing returned", err=True)
+    typer.echo(f"{len(result.returned)} marked scripts -> {result.folder}", err=True)
+
+
+@app.command()
 def grade(
     folder: Annotated[Path, typer.Argument(help="A folder `qbgen build` wrote (its manifests and sheets).")],
     marks: Annotated[

@@ -416,6 +416,16 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.()" else "_" for c in name)
 
 
+def crop_path(folder: Path, paper_folder: str, item: str) -> Path:
+    """Where `scan` cut an item's room to answer of a paper (it may not exist)."""
+    return folder / SCANS / (paper_folder or "paper") / f"{_safe(item)}.png"
+
+
+def page_path(folder: Path, paper_folder: str, page: int) -> Path:
+    """Where `scan` kept a paper's page, straightened at 100 dpi (it may not exist)."""
+    return folder / SCANS / (paper_folder or "paper") / f"page-{page}.png"
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -602,4 +612,14 @@ def _csv(rows: list[list[str]]) -> str:
     return csv_text(rows)
 
 
-__all__ = ["ScanResult", "load_build", "parse_assign", "register", "rotation", "scan", "sources"]
+__all__ = [
+    "ScanResult",
+    "crop_path",
+    "load_build",
+    "page_path",
+    "parse_assign",
+    "register",
+    "rotation",
+    "scan",
+    "sources",
+]

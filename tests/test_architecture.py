@@ -77,6 +77,10 @@ ALLOWED = {
     "plan": {"errors", "models", "bank", "spec", "roster", "assemble"},
     "grade": {"errors", "writers", "scoring", "roster", "publish"},  # manifests and sheets: no bank, no LaTeX
     "scan": {"errors", "publish", "writers"},  # scanned pages placed by their codes, regions cut
+    # the marking app: manifests, scans and the store; the bank only to show model answers again
+    "mark": {"errors", "scoring", "grade", "scan", "publish", "writers", "assemble", "bank"},
+    # marked scripts back: the store's marks on the scanned pages, a front page by LaTeX
+    "handback": {"errors", "latex", "mark", "publish", "roster", "scan", "scripts", "typeset", "writers"},
     "publish": {"errors"},
     # writers see assembled papers (models) and the stages that typeset them, no bank
     "writers": {
@@ -119,6 +123,8 @@ ALLOWED = {
         "scaffold",
         "grade",
         "scan",
+        "mark",
+        "handback",
     },
     "__init__": {"errors", "bank", "spec", "assemble", "render", "typeset", "build", "validate"},
     "__main__": {"cli"},
