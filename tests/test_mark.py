@@ -393,3 +393,39 @@ def test_the_server_refuses_what_it_should(scanned, server):
     # The untrusted name is text in the page.
     status, html = server.request(f"{unit}/2")
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@needs_tex
+def test_marks_typed_into_the_sheet_come_in_and_stay(scanned):
+    # A grader types a mark into marks.csv; the app shows it, and an export keeps it.
+    sheet = scanned / "marks.csv"
+    r = cli("mark", scanned, "--export")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.reader(sheet.open(encoding="utf-8")))
+    header = rows[0]
+    row = next(r for r in rows if r[0] == "24DL05")
+    row[header.index("2b")] = "1.5"
+    with sheet.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    server = Server(scanned)
+    try:
+        assert any("1 marks typed into marks.csv" in line for line in server.said)
+        unit = dict((label, u) for u, label in _units(server))["2b"]
+        n = _scripts(server, unit).index("24DL05")
+        assert _state(server, unit, n)["mark"] == "1.5"
+    finally:
+        server.stop()
+    r = cli("mark", scanned, "--export")
+    assert r.returncode == 0, r.stderr
+    again = {r["id"]: r for r in _rows(sheet)}
+    assert again["24DL05"]["2b"] == "1.5"
+    # A mark the scheme cannot give, typed into the sheet, is one line naming it.
+    rows[rows.index(row)][header.index("2b")] = "2.5"
+    with sheet.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    r = cli("mark", scanned, "--export")
+    assert r.returncode == 2
+    assert re.fullmatch(r"error: .*marks\.csv:\d+: 2b: 2\.5 is more than the item's 2 marks\n", r.stderr)
+    row[header.index("2b")] = "1.5"
+    with sheet.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
