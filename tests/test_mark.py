@@ -429,3 +429,53 @@ def test_marks_typed_into_the_sheet_come_in_and_stay(scanned):
     row[header.index("2b")] = "1.5"
     with sheet.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)
+
+
+@needs_tex
+@needs_browser
+def test_without_scans_a_table_per_question_for_a_build_of_sets(tmp_path, browser):
+    # A build of sets has no roster: the grader writes the students into marks.csv,
+    # then types marks from the paper scripts into one table per question.
+    write_tree(tmp_path, {"small.yaml": SPEC})
+    build = tmp_path / "sets"
+    r = cli("build", tmp_path / "small.yaml", "--variants", "2", "--out", build)
+    assert r.returncode == 0, r.stderr
+    sheet = build / "marks.csv"
+    rows = list(csv.reader(sheet.open(encoding="utf-8")))
+    header = rows[0]
+    assert header[:3] == ["id", "name", "set"]
+    people = [["S1", "Ravi", "A"], ["S2", "Lata", "B"], ["S3", "Omar", "A"]]
+    rows += [p + [""] * (len(header) - 3) for p in people]
+    with sheet.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    server = Server(build)
+    try:
+        assert any("of 3 students" in line for line in server.said)
+        context, page, asked = _open(browser, server, "T")
+        page.goto(server.base + "/")
+        page.click("text=all students in a table >> nth=1")  # 1b
+        page.wait_for_selector("body[data-ready=yes]")
+        boxes = page.locator("input.typed")
+        assert boxes.count() == 3
+        boxes.nth(0).fill("2.5")
+        boxes.nth(0).press("Enter")
+        _save(page, 0)
+        boxes.nth(1).fill("7")
+        boxes.nth(1).press("Enter")
+        assert "more than the item's 3 marks" in page.locator(".why").nth(1).inner_text()
+        boxes.nth(1).fill("1")
+        boxes.nth(1).press("Enter")
+        _save(page, 1)
+        assert page.inner_text("#done") == "2"
+        assert not asked
+        context.close()
+    finally:
+        server.stop()
+    r = cli("mark", build, "--export")
+    assert r.returncode == 0, r.stderr
+    got = {row["id"]: row for row in _rows(sheet)}
+    assert (got["S1"]["1b"], got["S2"]["1b"], got["S3"]["1b"]) == ("2.5", "1", "")
+    assert got["S2"]["set"] == "B"
+    r = cli("grade", build)
+    assert r.returncode == 0, r.stderr
+    assert {g["id"]: g["total"] for g in _rows(build / "grades.csv")} == {"S1": "2.5", "S2": "1", "S3": "0"}

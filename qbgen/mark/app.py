@@ -210,6 +210,16 @@ def build_app(work: Work, store: Store, renderer: Renderer, token: str | None = 
             scanned=work.scanned,
         )
 
+    async def table(request: Request) -> Response:
+        # Every student of a unit in one table, a mark box each: marks typed from paper.
+        u = request.path_params["unit"]
+        unit = m.unit(u)
+        scripts = {s.student: (s.item, s.most) for s in unit.scripts}
+        given = store.all_given(unit.key, scripts)
+        rows = [(n, s, given[s.student], _verdicts(s)) for n, s in enumerate(unit.scripts)]
+        done = sum(1 for g in given.values() if g.mark is not None)
+        return page("table.html.j2", u=int(u), unit=unit, rows=rows, done=done)
+
     async def state(request: Request) -> Response:
         unit = m.unit(request.path_params["unit"])
         script = m.script(unit, request.path_params["script"])
@@ -301,6 +311,7 @@ def build_app(work: Work, store: Store, renderer: Renderer, token: str | None = 
 
     routes = [
         Route("/", index),
+        Route("/u/{unit}/table", table),
         Route("/u/{unit}/{script}", script_page),
         Route("/u/{unit}/{script}/crop.png", crop),
         Route("/u/{unit}/{script}/state", state),

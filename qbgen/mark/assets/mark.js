@@ -56,9 +56,9 @@ function here(path) {
 }
 
 // A mark the page can refuse before the server does: a number, within the item, in steps.
-function markProblem(text) {
+function markProblem(text, el = body) {
   const value = Number(text.replace(",", "."));
-  const most = Number(body.dataset.most), step = Number(body.dataset.step);
+  const most = Number(el.dataset.most), step = Number(el.dataset.step);
   if (text.trim() === "") return "";
   if (!Number.isFinite(value)) return `${text} is not a number`;
   if (value < 0) return `${text} is negative`;
@@ -154,6 +154,27 @@ function marking() {
   if (localStorage.getItem("qbgen-names")) document.querySelector(".who").hidden = false;
 }
 
+function table() {
+  for (const input of document.querySelectorAll("input.typed")) {
+    const why = input.parentElement.querySelector(".why");
+    let last = input.value;
+    const save = async () => {
+      if (input.value.trim() === last) return;
+      const problem = markProblem(input.value, input);
+      why.textContent = problem;
+      if (problem) return;
+      const state = await post(`/u/${body.dataset.unit}/${input.dataset.script}/mark`, { mark: input.value.trim() });
+      if (!state) { why.textContent = status().textContent; return; }
+      last = input.value.trim();
+      document.getElementById("done").textContent = state.done;
+      body.dataset.saved = String(window.qbgenTimes.length);
+      say("saved", false);
+    };
+    input.addEventListener("change", save);
+    input.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); save(); } });
+  }
+}
+
 function index() {
   const button = document.getElementById("export");
   if (!button) return;
@@ -169,6 +190,7 @@ document.addEventListener("DOMContentLoaded", () => {
   name.addEventListener("input", () => localStorage.setItem("qbgen-grader", name.value.trim()));
   renderMath();
   if (body.classList.contains("marking")) marking();
+  if (body.classList.contains("table")) table();
   index();
   body.dataset.ready = "yes";
 });
