@@ -136,9 +136,7 @@ def _width(text: str, size: int = 10) -> float:
     return 0.5 * size * len(text) + 6
 
 
-def _page(
-    doc: Any, png: Path, width: float, height: float, stamps: list[tuple[float, float, str]]
-) -> Any:
+def _page(doc: Any, png: Path, width: float, height: float, stamps: list[tuple[float, float, str]]) -> Any:
     import pikepdf
     from PIL import Image
 
