@@ -229,3 +229,47 @@ def test_error_locations_keep_field_names_that_are_also_kind_names(tmp_path, ans
     r = run_cli("list", "--bank", bank)
     assert r.returncode == 2
     assert expected + "Input should be a valid string" in r.stderr, r.stderr
+
+
+# ------------------------------------------------------------------ the crib and the LMS, per kind
+
+
+def test_each_kind_gives_the_crib_its_own_values_of_the_paper():
+    from pylatex.utils import NoEscape
+
+    from qbgen.kinds import KINDS
+    from qbgen.kinds.choice import ChoiceInstance
+    from qbgen.kinds.table import TableInstance
+
+    options = tuple(NoEscape(t) for t in ("a", "b", "c", "d"))
+    for correct in ((2,), (0, 3)):  # the printed positions after this paper's shuffle
+        inst = ChoiceInstance(options=options, pictures=(False,) * 4, correct=correct, select="any")
+        (cell,) = KINDS["choice"].crib_cells(inst)
+        assert cell.value == ", ".join(f"({'ABCD'[i]})" for i in correct)
+    rows = ((NoEscape("conv"), 72, 0.125), (NoEscape("pool"), 0, NoEscape(r"$7\times 7$")))
+    table = TableInstance(key="t", columns=tuple(NoEscape(c) for c in "xyz"), rows=rows, given_columns=1)
+    cells = KINDS["table"].crib_cells(table)
+    # Every cell the student fills, none that the paper gives, each by its own key.
+    assert [c.key for c in cells] == [f"t[{r}][{c}]" for r in range(2) for c in (1, 2)]
+    assert [c.accept for c in cells][0::3] == ["exact", ""]  # an integer exact; text for a person
+    assert "--" in cells[1].accept and cells[3].value == r"$7\times 7$"
+    assert {str(c.place) for c in cells} == {f"x, row {r}: {h}" for r in (1, 2) for h in "yz"}
+
+
+def test_a_kinds_default_label_asks_nothing_in_an_lms_and_another_label_does():
+    from pylatex.utils import NoEscape
+
+    from qbgen.kinds import KINDS
+    from qbgen.kinds.code import CodeInstance
+    from qbgen.kinds.text import TextInstance
+
+    for kind, make in (
+        ("text", lambda label: TextInstance(label=label, text=NoEscape("Because."))),
+        ("code", lambda label: CodeInstance(label=label, code="x = 1\n")),
+    ):
+        default = KINDS[kind].default_label
+        assert default, kind
+        (form,) = KINDS[kind].lms(make(NoEscape(default)))
+        assert form.label == "" and default not in form.model, kind
+        (form,) = KINDS[kind].lms(make(NoEscape("Verdict")))
+        assert form.label == "Verdict" and "Verdict" not in form.model, kind

@@ -12,7 +12,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
-from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, Rendered
+from .base import AnswerInstance, AnswerSpec, CribCell, InstanceContext, KindHandler, Rendered
 
 # The kind modules, in the order `qbgen new --help` lists them.
 MODULES = (
@@ -50,4 +50,13 @@ def handler(answer: AnswerSpec | AnswerInstance) -> KindHandler[Any, Any]:
     return KINDS[answer.kind]
 
 
-__all__ = ["KINDS", "AnswerInstance", "AnswerSpec", "InstanceContext", "KindHandler", "Rendered", "handler"]
+__all__ = [
+    "KINDS",
+    "AnswerInstance",
+    "AnswerSpec",
+    "CribCell",
+    "InstanceContext",
+    "KindHandler",
+    "Rendered",
+    "handler",
+]

@@ -9,6 +9,7 @@ instance (`Instance`), how it prints in the exam and in the key, and its skeleto
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pylatex.utils import NoEscape
 
 from ..errors import QuestionFailure
 from ..frozen import Frozen
-from ..latex import Tex
+from ..latex import Tex, fmt
 from ..scoring import Interval, Options, Scoring
 
 Loc = tuple[Any, ...]
@@ -114,13 +115,54 @@ class LmsChoice:
 
 @dataclass(frozen=True)
 class LmsWritten:
-    """An answer a person grades: what it asks for and the model answer (the key's LaTeX)."""
+    """An answer a person grades: what it asks for and the model answer (the key's LaTeX).
+
+    `label` is what students see ("": the question's text asks it all; a label that only
+    heads the key's answer, as "Model answer" does, is not a question); `model` is the
+    answer without its label, which a writer shows graders after the label.
+    """
 
     label: Tex
     model: Tex
 
 
 LmsForm = LmsNumber | LmsChoice | LmsWritten
+
+
+@dataclass(frozen=True)
+class CribCell:
+    """One value of one paper in the grader's crib, as LaTeX.
+
+    `key` names it among the question's answers (the same on every paper), `label` heads
+    its column, `value` is what the paper's key prints, `accept` what a grader accepts
+    (an interval, `exact`; "" where the key's words decide). `place` names it the same
+    on every paper (a table's row by its number), for when labels differ between papers.
+    """
+
+    key: str
+    label: Tex
+    value: str
+    accept: str = ""
+    place: Tex | None = None
+
+
+def inward(value: float, figures: int, up: bool) -> float:
+    """Round a bound to `figures` significant figures towards the inside of its interval."""
+    if value == 0:
+        return 0.0
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - figures + 1)
+    return (math.ceil if up else math.floor)(round(value / step, 9)) * step
+
+
+def interval_tex(low: float, high: float, figures: int) -> str:
+    """An accepted interval as the key prints it: bounds of `figures` figures, rounded inwards."""
+    if high <= low:
+        return "exact"
+    lo, hi = (
+        fmt(inward(low, figures, up=True), figures, zeros=True),
+        fmt(inward(high, figures, up=False), figures, zeros=True),
+    )
+    return f"{lo}\\,--\\,{hi}"
 
 
 @dataclass(frozen=True)
@@ -184,6 +226,8 @@ class KindHandler(ABC, Generic[S, I]):
     instance_model: ClassVar[type[AnswerInstance]]
     skeleton: ClassVar[str]  # the question file body `qbgen new --kind NAME` writes
     generator_skeleton: ClassVar[str | None] = None  # its generator, if the kind needs one
+    # The label its skeleton writes: it heads the key's answer and asks nothing of students.
+    default_label: ClassVar[str] = ""
 
     # ------------------------------------------------------------------ loading, drawing
 
@@ -252,14 +296,21 @@ class KindHandler(ABC, Generic[S, I]):
 
     def lms(self, inst: I) -> tuple[LmsForm, ...]:
         """The answer as an LMS carries it (default: one answer a person grades, the key's text)."""
-        return (LmsWritten(inst.label, NoEscape(self.latex_key(inst))),)
+        return (LmsWritten(self.asks(inst), NoEscape(self.latex_key(inst))),)
+
+    def asks(self, inst: I) -> Tex:
+        """The answer's label as students see it: none if it only heads the key's answer."""
+        return NoEscape("") if " ".join(str(inst.label).split()) == self.default_label else inst.label
 
     def html_key(self, inst: I) -> str:
         """The answer as the key shows it, in LaTeX pandoc reads (default: `latex_key`)."""
         return self.latex_key(inst)
 
-    def crib(self, inst: I) -> tuple[tuple[str, Tex, str, str], ...]:
-        """What the grader's crib lists for this answer: (key, label, value, interval), as LaTeX."""
+    def crib_cells(self, inst: I) -> tuple[CribCell, ...]:
+        """Every value of this paper the grader's crib lists for this answer (none: the key's words do).
+
+        Each is a cell of the paper's row: a number, a table's cell, a choice's letters.
+        """
         return ()
 
     def printed(self, inst: I) -> dict[str, str]:

@@ -15,7 +15,18 @@ from pylatex.utils import NoEscape
 from ..frozen import Frozen
 from ..latex import Tex
 from ..scoring import Options, OptionsRule, Scoring
-from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, LmsChoice, LmsForm
+from .base import (
+    AnswerInstance,
+    AnswerSpec,
+    CribCell,
+    InstanceContext,
+    KindHandler,
+    LmsChoice,
+    LmsForm,
+    LmsWritten,
+)
+
+REASON = "Give the reason for your choice."  # what an LMS asks of a choice the key explains
 
 
 class Option(Frozen):
@@ -178,11 +189,25 @@ class Choice(KindHandler[ChoiceAnswer, ChoiceInstance]):
         rule = f"\\par \\emph{{{scoring.describe()}}}" if inst.select == "any" else ""
         return f"\\textbf{{{word}:}}\\enspace {letters}{rule}{expl}\\par\n"
 
+    def crib_cells(self, inst: ChoiceInstance) -> tuple[CribCell, ...]:
+        """The letters of the correct options as this paper prints them (its own shuffle)."""
+        letters = ", ".join(f"({chr(65 + i)})" for i in inst.correct) or "none"
+        label = inst.label or NoEscape("Correct option" if inst.select == "one" else "Correct options")
+        return (CribCell(inst.key or "choice", label, letters),)
+
     def lms(self, inst: ChoiceInstance) -> tuple[LmsForm, ...]:
-        """The options in this paper's order and the correct ones."""
+        """The options in this paper's order and the correct ones; then the reason, if asked.
+
+        A choice whose key explains it asks for the reason too (on paper, room to write):
+        an LMS asks for it as a written answer of its own, so the marks for the reason
+        are a person's to give, not the choice's.
+        """
         (scoring,) = self.scoring(inst).values()
         assert isinstance(scoring, Options)
-        return (LmsChoice(inst.label, inst.options, scoring),)
+        choice = LmsChoice(inst.label, inst.options, scoring)
+        if not inst.explanation:
+            return (choice,)
+        return (choice, LmsWritten(NoEscape(REASON), inst.explanation))
 
     skeleton: ClassVar[str] = """\
 prompt: |

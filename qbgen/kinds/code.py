@@ -11,7 +11,7 @@ from pydantic import model_validator
 from pylatex.utils import NoEscape
 
 from ..latex import Tex, listing
-from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler
+from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, LmsForm, LmsWritten
 
 
 class CodeAnswer(AnswerSpec):
@@ -47,6 +47,7 @@ class Code(KindHandler[CodeAnswer, CodeInstance]):
     rank: ClassVar[int] = 3
     spec_model = CodeAnswer
     instance_model = CodeInstance
+    default_label: ClassVar[str] = "Corrected code"
 
     def keys(self, spec: CodeAnswer) -> tuple[str, ...]:
         """Computed program text is read from `key`."""
@@ -71,8 +72,15 @@ class Code(KindHandler[CodeAnswer, CodeInstance]):
     def latex_key(self, inst: CodeInstance) -> str:
         """The listing, after its label, then the explanation."""
         head = f"\\textbf{{{inst.label}:}}\\par\n" if inst.label else ""
+        return head + self._model(inst)
+
+    def _model(self, inst: CodeInstance) -> str:
         expl = f"{inst.explanation}\\par\n" if inst.explanation else ""
-        return head + listing(inst.code, inst.language) + expl
+        return listing(inst.code, inst.language) + expl
+
+    def lms(self, inst: CodeInstance) -> tuple[LmsForm, ...]:
+        """What the label asks (not the skeleton's "Corrected code"), and the listing with its reason."""
+        return (LmsWritten(self.asks(inst), NoEscape(self._model(inst))),)
 
     skeleton: ClassVar[str] = """\
 prompt: |

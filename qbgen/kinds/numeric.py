@@ -19,11 +19,14 @@ from ..scoring import Interval, Named, Scoring
 from .base import (
     AnswerInstance,
     AnswerSpec,
+    CribCell,
     InstanceContext,
     KindHandler,
     LmsForm,
     LmsNumber,
     View,
+    interval_tex,
+    inward,
     is_number,
     label_tex,
 )
@@ -118,14 +121,6 @@ class NumericInstance(AnswerInstance):
 def round_sig(value: float, figures: int) -> float:
     """Round to `figures` significant figures."""
     return float(f"{value:.{figures - 1}e}") if value else 0.0
-
-
-def _inward(value: float, figures: int, up: bool) -> float:
-    # Round a bound to `figures` significant figures towards the inside of the interval.
-    if value == 0:
-        return 0.0
-    step = 10.0 ** (math.floor(math.log10(abs(value))) - figures + 1)
-    return (math.ceil if up else math.floor)(round(value / step, 9)) * step
 
 
 class Numeric(KindHandler[NumericAnswer, NumericInstance]):
@@ -289,13 +284,14 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
         if high <= low:
             return None
         n = (inst.sigfigs or DEFAULT_SIGFIGS) + 1
-        return fmt(_inward(low, n, up=True), n, zeros=True), fmt(_inward(high, n, up=False), n, zeros=True)
+        return fmt(inward(low, n, up=True), n, zeros=True), fmt(inward(high, n, up=False), n, zeros=True)
 
-    def crib(self, inst: NumericInstance) -> tuple[tuple[str, Tex, str, str], ...]:
+    def crib_cells(self, inst: NumericInstance) -> tuple[CribCell, ...]:
         """The value and the accepted interval, as the key prints them."""
-        bounds = self.bounds(inst)
-        interval = f"{bounds[0]}\\,--\\,{bounds[1]}" if bounds else "exact"
-        return ((inst.key, inst.label, self.printed(inst)[inst.key], interval),)
+        low, high = inst.accept
+        accept = interval_tex(low, high, (inst.sigfigs or DEFAULT_SIGFIGS) + 1)
+        label = inst.label or NoEscape("Answer")
+        return (CribCell(inst.key, label, self.printed(inst)[inst.key], accept),)
 
     def latex_exam(self, inst: NumericInstance, *, key: bool) -> str:
         """The paper shows nothing: the student computes it."""
@@ -322,8 +318,8 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
             f"\\par{{\\leftskip=1.5em\\noindent\\emph{{Also accepted}}, {label}"
             + ("" if a.credit == 1 else f" ({a.credit:.0%} of the credit)".replace("%", "\\%"))
             + f": {fmt(a.value, inst.sigfigs)}{unit}{gap}\\mbox{{(accept "
-            + f"{fmt(_inward(a.low, n, up=True), n, zeros=True)} to "
-            + f"{fmt(_inward(a.high, n, up=False), n, zeros=True)})}}"
+            + f"{fmt(inward(a.low, n, up=True), n, zeros=True)} to "
+            + f"{fmt(inward(a.high, n, up=False), n, zeros=True)})}}"
             + "\\par}"
             for a, label in zip(inst.alternatives, inst.alternative_labels, strict=True)
         )

@@ -19,11 +19,13 @@ from ..scoring import Interval, Scoring
 from .base import (
     AnswerInstance,
     AnswerSpec,
+    CribCell,
     InstanceContext,
     KindHandler,
     LmsForm,
     LmsNumber,
     LmsWritten,
+    interval_tex,
     is_number,
 )
 
@@ -185,6 +187,33 @@ class Table(KindHandler[TableAnswer, TableInstance]):
                 out.append(LmsNumber(ident, label, marked))
             else:
                 out.append(LmsWritten(label, NoEscape(cell)))
+        return tuple(out)
+
+    def crib_cells(self, inst: TableInstance) -> tuple[CribCell, ...]:
+        """Every cell the student fills, as the key prints it, and what a grader accepts.
+
+        A cell is named by its table (the answer's label, else its first column's head:
+        a question may hold several tables of the same rows), its row and its column; its
+        `place` counts rows instead, for a row whose name differs between papers.
+        """
+        scoring = self.scoring(inst)
+        heads = [_one_line(str(c)) for c in inst.columns]
+        table = _one_line(str(inst.label)) or heads[0]
+        figures = (inst.sigfigs or 4) + 1
+        out = []
+        for ident, label, cell in self._cells(inst):
+            marked = scoring.get(ident)
+            accept = interval_tex(marked.low, marked.high, figures) if isinstance(marked, Interval) else ""
+            r, c = (int(x) for x in ident[len(inst.key) :].strip("[]").split("]["))
+            out.append(
+                CribCell(
+                    ident,
+                    NoEscape(f"{table} {label}"),
+                    _cell(cell, inst.sigfigs),
+                    accept,
+                    place=NoEscape(f"{table}, row {r + 1}: {heads[c]}"),
+                )
+            )
         return tuple(out)
 
     def latex_exam(self, inst: TableInstance, *, key: bool) -> str:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from pydantic import Field
+from pylatex.utils import NoEscape
 
 from ..latex import Tex
-from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler
+from .base import AnswerInstance, AnswerSpec, InstanceContext, KindHandler, LmsForm, LmsWritten
 
 
 class TextAnswer(AnswerSpec):
@@ -35,6 +36,7 @@ class Text(KindHandler[TextAnswer, TextInstance]):
     rank: ClassVar[int] = 1
     spec_model = TextAnswer
     instance_model = TextInstance
+    default_label: ClassVar[str] = "Model answer"
 
     def keys(self, spec: TextAnswer) -> tuple[str, ...]:
         """A model answer is written, not computed."""
@@ -52,6 +54,10 @@ class Text(KindHandler[TextAnswer, TextInstance]):
         """The model answer, after its label if it has one."""
         head = f"\\textbf{{{inst.label}:}}\\enspace " if inst.label else ""
         return f"{head}{inst.text}\\par\n"
+
+    def lms(self, inst: TextInstance) -> tuple[LmsForm, ...]:
+        """What the label asks (not the skeleton's "Model answer"), and the model answer."""
+        return (LmsWritten(self.asks(inst), NoEscape(f"{inst.text}\\par\n")),)
 
     skeleton: ClassVar[str] = """\
 prompt: |

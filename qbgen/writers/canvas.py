@@ -12,27 +12,85 @@ section (or student) its own, and their answers map back to the set's manifest.
   values; each declared mistake is an answer comment naming it.
 - A choice is `multiple_choice_question` (one) or `multiple_answers_question` (any),
   options in the paper's order.
-- A written answer is an `essay_question`; Canvas has no grader-only text, so the
-  marking scheme goes to the report, not to students.
+- A table's values are one `fill_in_multiple_blanks_question`: a blank per cell,
+  accepting the integer, or every number of 3 or 4 figures inside the cell's interval.
+- A part's written answers are one `essay_question`; Canvas has no grader-only text, so
+  the marking scheme goes to the report, not to students.
 
-A part with several values becomes one item per value (its stem repeated), the marks
-split equally; the report says so.
+A part that needs several Canvas questions shares its marks among them by their answers
+in half marks (`lms.split_marks`), adding up to the paper's; the report says so.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from lxml import etree
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from ..kinds.base import LmsChoice, LmsNumber, LmsWritten
-from .lms import Group, LmsWriter, Texts, para, safe
+from ..kinds.base import LmsChoice, LmsForm, LmsNumber, LmsWritten
+from .lms import Group, LmsWriter, Texts, inline, para, safe, split_marks
 
 QTI = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 CP = "http://www.imsglobal.org/xsd/imscp_v1p1"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 PACKAGE = "canvas.zip"
+BLANK = "qbgen_blank"  # a blank's name: `[qbgen_blank1]` in the question text
+MAX_TEXTS = 60  # the most texts a blank accepts (the nearest the value, if its interval holds more)
+
+
+Piece = list[tuple[LmsForm, dict[str, int]]]  # the answers one Canvas question asks
+
+
+def _what(piece: list) -> str:
+    form = piece[0][0]
+    if isinstance(form, LmsNumber):
+        return "a value" if len(piece) == 1 else f"{len(piece)} values in blanks"
+    if isinstance(form, LmsChoice):
+        return "a choice"
+    return "an essay" if len(piece) == 1 else f"an essay of {len(piece)} answers"
+
+
+def accepted_texts(form: LmsNumber) -> list[str]:
+    """What a blank accepts for a value: the numbers of 3 and 4 figures inside its interval.
+
+    An exact value is itself (an integer without a decimal point). Alternatives of full
+    credit are accepted too; those of part credit cannot be (a blank is right or wrong).
+    """
+    out: dict[str, float] = {}
+    spans = [(form.value, form.low, form.high)]
+    spans += [(a.value, a.low, a.high) for a in form.scoring.alternatives if a.credit == 1]
+    for value, low, high in spans:
+        if low == high:
+            exact = f"{int(value)}" if float(value).is_integer() else f"{value:.12f}".rstrip("0")
+            out.setdefault(exact, 0.0)
+            continue
+        for figures in (3, 4):
+            places = figures - 1 - math.floor(math.log10(abs(value))) if value else figures
+            step = 10.0**-places
+            first, last = math.ceil(round(low / step, 6)), math.floor(round(high / step, 6))
+            for k in range(first, last + 1):
+                out.setdefault(_decimal(k * step, max(places, 0)), abs(k * step - value))
+    nearest = sorted(out, key=lambda text: out[text])[:MAX_TEXTS]
+    return sorted(nearest, key=lambda text: (out[text], text))
+
+
+def _blanks_lost(forms: list) -> str:
+    # What a question of blanks does not carry of these values' scoring.
+    lost = ["Canvas marks a blank by its text, and its blanks weigh the same"]
+    if any(f.low < f.high for f in forms):
+        lost.append("a value with an interval is accepted as written to 3 or 4 figures inside it")
+    if any(f.scoring.mistakes for f in forms):
+        lost.append("a known mistake is not named")
+    if any(a.credit < 1 for f in forms for a in f.scoring.alternatives):
+        lost.append("an alternative of part credit earns none")
+    return "; ".join(lost)
+
+
+def _decimal(x: float, places: int) -> str:
+    text = f"{x:.{places}f}"
+    return text[1:] if text.startswith("-") and not float(text) else text  # never "-0.00"
 
 
 def _with_namespace(xml: bytes) -> bytes:
@@ -99,22 +157,53 @@ class CanvasWriter(LmsWriter):
         return root
 
     def _items(self, section: etree._Element, g: Group, t: Texts) -> None:
+        # A question (or part) is as few Canvas questions as Canvas's types allow: a table's
+        # values one question of blanks, any other value a numerical question (its interval
+        # and named mistakes whole), each choice its own, the written answers one essay;
+        # the marks split among them by their answers, in half marks. Where the marks are
+        # too few for half a mark a question, all the values are one question of blanks.
         stem = g.head + "".join(t[i] for i in g.text)
         if not g.forms:
             return
-        if len(g.forms) > 1:
-            self._say(
-                g, f"its {len(g.forms)} answers are {len(g.forms)} Canvas questions, the marks split equally"
-            )
+        pieces: list[Piece] = []
+        essay: Piece = []
+        forms = iter(g.forms)
+        for count, whole in g.answers:
+            mine: Piece = [next(forms) for _ in range(count)]
+            values: Piece = [(f, r) for f, r in mine if isinstance(f, LmsNumber)]
+            if whole is not None and len(values) > 1:
+                pieces.append(values)
+                mine = [(f, r) for f, r in mine if not isinstance(f, LmsNumber)]
+            for f, r in mine:
+                if isinstance(f, LmsWritten):
+                    essay.append((f, r))
+                else:
+                    pieces.append([(f, r)])
+        if essay:
+            pieces.append(essay)
+        values = [x for piece in pieces for x in piece if isinstance(x[0], LmsNumber)]
+        if g.marks < 0.5 * len(pieces) and len(values) > 1:
+            # Too few marks for a half mark a question: every value goes in one question of blanks.
+            rest = [piece for piece in pieces if not isinstance(piece[0][0], LmsNumber)]
+            pieces = [values, *rest]
+        points = split_marks(g.marks, [len(p) for p in pieces])
+        if len(pieces) > 1:
+            kinds = ", ".join(_what(piece) for piece in pieces)
+            shares = " and ".join((", ".join(f"{m:g}" for m in points[:-1]), f"{points[-1]:g}"))
+            self._say(g, f"its answers are {len(pieces)} Canvas questions ({kinds}) of {shares} marks")
         if g.written or len(g.rubric) > 1:
             self._say(g, "Canvas has no grader-only text: the marking scheme is not in the quiz")
-        points = g.marks / len(g.forms)
-        for n, (form, roles) in enumerate(g.forms, 1):
+        for piece in pieces:
+            if len(piece) > 1 and isinstance(piece[0][0], LmsNumber):
+                self._say(g, _blanks_lost([f for f, _r in piece]))
+        for n, (piece, share) in enumerate(zip(pieces, points, strict=True), 1):
             ident = safe(f"{g.idnumber}-{n}")
-            item = etree.SubElement(section, "item", ident=ident, title=f"{g.name} ({n})"[:80])
+            title = g.name if len(pieces) == 1 else f"{g.name} ({n})"
+            item = etree.SubElement(section, "item", ident=ident, title=title[:80])
             meta = etree.SubElement(etree.SubElement(item, "itemmetadata"), "qtimetadata")
+            form, roles = piece[0]
             kind = (
-                "numerical_question"
+                ("numerical_question" if len(piece) == 1 else "fill_in_multiple_blanks_question")
                 if isinstance(form, LmsNumber)
                 else "essay_question"
                 if isinstance(form, LmsWritten)
@@ -123,19 +212,22 @@ class CanvasWriter(LmsWriter):
                 else "multiple_choice_question"
             )
             _field(meta, "question_type", kind)
-            _field(meta, "points_possible", repr(float(points)))
+            _field(meta, "points_possible", repr(float(share)))
             _field(meta, "original_answer_ids", "")
             _field(meta, "assessment_question_identifierref", ident)
             pres = etree.SubElement(item, "presentation")
-            _material(pres, stem + para(t[roles["label"]]))
             proc = etree.SubElement(item, "resprocessing")
             outcomes = etree.SubElement(proc, "outcomes")
             etree.SubElement(
                 outcomes, "decvar", maxvalue="100", minvalue="0", varname="SCORE", vartype="Decimal"
             )
-            if isinstance(form, LmsNumber):
+            if isinstance(form, LmsNumber) and len(piece) > 1:
+                self._blanks(pres, proc, stem, piece, t)
+            elif isinstance(form, LmsNumber):
+                _material(pres, stem + para(t[roles["label"]]))
                 self._numerical(item, pres, proc, form)
             elif isinstance(form, LmsChoice):
+                _material(pres, stem + para(t[roles["label"]]))
                 if form.multiple and form.scoring.credit != "partial":
                     # Canvas marks a multiple-answers question by its own rule, whatever the
                     # package says: qbgen's `partial` (a wrong option takes a correct share back).
@@ -146,10 +238,32 @@ class CanvasWriter(LmsWriter):
                     )
                 self._choice(pres, proc, form, roles, t)
             else:
+                _material(pres, stem + "".join(para(t[r["label"]]) for _f, r in piece))
                 resp = etree.SubElement(pres, "response_str", ident="response1", rcardinality="Single")
                 etree.SubElement(resp, "render_fib")
                 cond = etree.SubElement(proc, "respcondition", attrib={"continue": "No"})
                 etree.SubElement(etree.SubElement(cond, "conditionvar"), "other")
+
+    def _blanks(self, pres, proc, stem: str, piece: list, t: Texts) -> None:
+        # Canvas's fill-in-multiple-blanks: `[name]` in the text is a blank, and each blank
+        # a response_lid whose labels are the texts it accepts; a blank right adds its share.
+        lines = [stem]
+        for n, (form, roles) in enumerate(piece, 1):
+            unit = f" {escape(form.unit)}" if form.unit else ""
+            lines.append(inline(t[roles["label"]], f"[{BLANK}{n}]{unit}"))
+        _material(pres, "".join(lines))
+        for n, (form, _roles) in enumerate(piece, 1):
+            resp = etree.SubElement(pres, "response_lid", ident=f"response_{BLANK}{n}")
+            etree.SubElement(etree.SubElement(resp, "material"), "mattext").text = f"{BLANK}{n}"
+            render = etree.SubElement(resp, "render_choice")
+            cond = etree.SubElement(proc, "respcondition")
+            var = etree.SubElement(etree.SubElement(cond, "conditionvar"), "or")  # any text it accepts
+            for k, text in enumerate(accepted_texts(form), 1):
+                label = etree.SubElement(render, "response_label", ident=f"{BLANK}{n}_{k}")
+                mat = etree.SubElement(label, "material")
+                etree.SubElement(mat, "mattext", texttype="text/plain").text = text
+                etree.SubElement(var, "varequal", respident=f"response_{BLANK}{n}").text = f"{BLANK}{n}_{k}"
+            etree.SubElement(cond, "setvar", action="Add", varname="SCORE").text = repr(100 / len(piece))
 
     def _numerical(self, item, pres, proc, form: LmsNumber) -> None:
         resp = etree.SubElement(pres, "response_str", ident="response1", rcardinality="Single")

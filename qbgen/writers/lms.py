@@ -91,7 +91,8 @@ class Group:
     steps: list[int]
     remarks: list[int]  # answers for the grader only (not asked)
     # Per asked answer, in order: how many of `forms` it gave, and if more than one (a
-    # table's cells) the key's whole rendering of it, so a page can show it at once.
+    # table's cells) the key's whole rendering of it, so a page can show it at once. A
+    # choice and the reason it asks for count as two answers of one form each.
     answers: list[tuple[int, int | None]] = field(default_factory=list)
 
     @property
@@ -137,7 +138,10 @@ def question_groups(q: QuestionInstance, texts: Texts, spec: str, code: str) -> 
             if not a.asked:
                 continue
             given = KINDS[a.kind].lms(a)
-            per_answer.append((len(given), texts.add(KINDS[a.kind].html_key(a)) if len(given) > 1 else None))
+            if len(given) > 1 and not any(isinstance(f, LmsChoice) for f in given):
+                per_answer.append((len(given), texts.add(KINDS[a.kind].html_key(a))))
+            else:  # one form, or a choice and the reason it asks for: answers of their own
+                per_answer += [(1, None)] * len(given)
             for form in given:
                 roles = {"label": texts.add(form.label)}
                 if isinstance(form, LmsChoice):
@@ -183,6 +187,45 @@ def para(html: str) -> str:
     """One paragraph of `html` (pandoc wraps a label in <p> already)."""
     inner = strip_p(html)
     return f"<p>{inner}</p>" if inner else ""
+
+
+_BLOCK = re.compile(r"<(?:p|div|ul|ol|table|pre|blockquote|h[1-6]|figure|dl)\b")
+
+
+def inline(label: str, after: str) -> str:
+    """A label's HTML with `after` (an input, a blank) at its end: one paragraph, never nested.
+
+    A label of one paragraph takes `after` inside it; a label of several keeps its blocks
+    and `after` comes in a paragraph of its own.
+    """
+    inner = strip_p(label)
+    if not _BLOCK.search(inner):
+        return f"<p>{inner} {after}</p>" if inner else f"<p>{after}</p>"
+    return f"<div>{inner}<p>{after}</p></div>"
+
+
+def model_answer(label: str, model: str) -> str:
+    """A written answer for graders: its label (if it asks something), then the model answer."""
+    head = strip_p(label)
+    return f"<div><p><strong>{head}</strong></p>{model}</div>" if head else f"<div>{model}</div>"
+
+
+def split_marks(marks: float, counts: Sequence[int]) -> list[float]:
+    """`marks` shared among pieces by their answer counts, in half marks, summing to `marks`.
+
+    Each piece gets at least half a mark while the marks allow; the last takes what is left.
+    """
+    if len(counts) < 2:
+        return [marks]
+    if marks < 0.5 * len(counts):
+        return [marks * c / sum(counts) for c in counts]
+    out, left = [], marks
+    for k, count in enumerate(counts[:-1]):
+        rest = len(counts) - k - 1  # the pieces after this one, half a mark each at least
+        share = min(max(round(2 * marks * count / sum(counts)) / 2, 0.5), left - 0.5 * rest)
+        out.append(share)
+        left -= share
+    return [*out, left]
 
 
 def strip_p(html: str) -> str:
@@ -314,6 +357,9 @@ __all__ = [
     "Texts",
     "gather",
     "groups_of",
+    "inline",
+    "model_answer",
+    "split_marks",
     "question_groups",
     "REPORT",
     "para",

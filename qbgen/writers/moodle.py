@@ -32,7 +32,7 @@ from markupsafe import Markup, escape
 
 from ..errors import QbgenError
 from ..kinds.base import LmsChoice, LmsForm, LmsNumber
-from .lms import HEAD, Group, LmsWriter, Texts, figures_in, para, strip_p
+from .lms import HEAD, Group, LmsWriter, Texts, figures_in, inline, model_answer, para, split_marks, strip_p
 
 # Moodle's grade list: a fraction of an answer must be one of these (or its negative).
 GRADES = (
@@ -108,7 +108,7 @@ class MoodleWriter(LmsWriter):
         graded, written = g.graded, g.written
         stem = str(HEAD.format(_plain(g.code), _plain(g.number))) + "".join(t[i] for i in g.text)
         if graded and written:
-            share = min(max(round(2 * g.marks * len(graded) / len(g.forms)) / 2, 0.5), g.marks - 0.5)
+            share, _rest = split_marks(g.marks, [len(graded), len(written)])
             self._say(
                 g,
                 f"its written answers go to an essay of their own; the {g.marks:g} marks are split by "
@@ -177,9 +177,7 @@ class MoodleWriter(LmsWriter):
             return
         lines = [stem]
         for n, (form, roles) in enumerate(forms, 1):
-            lines.append(
-                f"<p>{t[roles['label']]} {self._cloze(form, roles, t, f'{g.idnumber} answer {n}')}</p>"
-            )
+            lines.append(inline(t[roles["label"]], self._cloze(form, roles, t, f"{g.idnumber} answer {n}")))
         self._common(quiz, "cloze", g, "".join(lines), marks, t, pngs)
         if len(forms) > 1:
             self._say(
@@ -237,7 +235,7 @@ class MoodleWriter(LmsWriter):
         info = ["<p><strong>Marking scheme</strong></p><ul>"]
         info += [f"<li>[{m:g}] {t[i]}</li>" for m, i in g.rubric]
         info.append("</ul><p><strong>Model answer</strong></p>")
-        info += [f"<div>{strip_p(t[r['label']])} {t[r['model']]}</div>" for _f, r in forms]
+        info += [model_answer(t[r["label"]], t[r["model"]]) for _f, r in forms]
         info += [f"<div>{t[i]}</div>" for i in g.remarks]
         _html(etree.SubElement(q, "graderinfo", format="html"), "".join(info), pngs)
         _html(etree.SubElement(q, "responsetemplate", format="html"), "", {})

@@ -28,7 +28,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from ..kinds.base import LmsChoice, LmsNumber, LmsWritten
-from .lms import Group, LmsWriter, Texts, figures_in, safe
+from .lms import Group, LmsWriter, Texts, figures_in, model_answer, safe, split_marks
 
 NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -147,9 +147,16 @@ class Qti21Writer(LmsWriter):
         graded, written = g.graded, g.written
         if graded and (written or len(graded) > 1 or len(g.rubric) > len(graded)):
             self._say(g, "values and choices share the marks equally, not as the marking scheme splits them")
+        share = g.marks
         if written:
             self._say(g, "written answers are scored by a person (the scheme is in the scorer's rubric)")
-        weight = g.marks / len(graded) if graded else 0.0
+        if graded and written:
+            # The marks split as Moodle's do: the written answers keep theirs for the person.
+            share, rest = split_marks(g.marks, [len(graded), len(written)])
+            self._say(
+                g, f"{share:g} of its {g.marks:g} marks go to the values and choices, {rest:g} to a person"
+            )
+        weight = share / len(graded) if graded else 0.0
         mistakes: list[tuple[str, str]] = []  # (feedback identifier, its text)
         for n, (form, _roles) in enumerate(g.forms, 1):
             rid = f"RESPONSE_{n}"
@@ -213,7 +220,7 @@ class Qti21Writer(LmsWriter):
         lines.append("</ul>")
         if written or g.remarks:
             lines.append("<p><strong>Model answer</strong></p>")
-            lines += [f"<div>{t[r['label']]}{t[r['model']]}</div>" for _f, r in written]
+            lines += [model_answer(t[r["label"]], t[r["model"]]) for _f, r in written]
             lines += [f"<div>{t[i]}</div>" for i in g.remarks]
         return "".join(lines)
 
