@@ -218,7 +218,8 @@ def build_app(work: Work, store: Store, renderer: Renderer, token: str | None = 
         given = store.all_given(unit.key, scripts)
         rows = [(n, s, given[s.student], _verdicts(s)) for n, s in enumerate(unit.scripts)]
         done = sum(1 for g in given.values() if g.mark is not None)
-        return page("table.html.j2", u=int(u), unit=unit, rows=rows, done=done)
+        numbers = any(verdicts for *_, verdicts in rows)
+        return page("table.html.j2", u=int(u), unit=unit, rows=rows, done=done, numbers=numbers)
 
     async def state(request: Request) -> Response:
         unit = m.unit(request.path_params["unit"])
