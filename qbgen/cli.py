@@ -155,21 +155,9 @@ def list_(bank: BankOpt = None, as_json: JsonOpt = False, debug: DebugOpt = Fals
 
     Example: qbgen list --json
     """
-    b = _run(debug, lambda: _bank(bank))
-    rows: list[dict[str, Any]] = [
-        {
-            "id": bq.id,
-            "title": bq.question.title,
-            "topic": bq.question.topic,
-            "tags": bq.question.tags,
-            "kind": bq.question.kind,
-            "marks": bq.question.marks,
-            "parameterized": bq.generator is not None,
-            "sources": bq.question.all_sources(),
-            "file": str(bq.path),
-        }
-        for bq in b.questions.values()
-    ]
+    from .listing import bank_rows
+
+    rows = _run(debug, lambda: bank_rows(bank))
     if as_json:
         _run(debug, lambda: _print(json.dumps(rows, indent=2), "the list"))
         return

@@ -1,7 +1,7 @@
 """Configuration from the environment, read once into one model.
 
 Room: the environment variables qbgen reads, their defaults and their checks. Imports
-errors and frozen. Every other module asks `settings()`; none reads `os.environ` for
+errors. Every other module asks `settings()`; none reads `os.environ` for
 its own configuration. A bad value is one line naming the variable, exit 2.
 
 - `QBGEN_BANK`: the banks used when no `--bank` is given, folders separated by `:`
@@ -20,24 +20,25 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from .errors import EnvironmentProblem
-from .frozen import Frozen
 
 DEFAULT_TEX_TIMEOUT = 120.0
 DEFAULT_GENERATOR_TIMEOUT = 60.0
 
 
-class Settings(Frozen):
-    """What the environment configures, checked."""
+@dataclass(frozen=True)
+class Settings:
+    """What the environment configures, checked (a dataclass: no pydantic at start)."""
 
+    cache_dir: Path
     banks: tuple[Path, ...] = ()  # QBGEN_BANK's folders, in order
     tex_timeout: float = DEFAULT_TEX_TIMEOUT
     generator_timeout: float = DEFAULT_GENERATOR_TIMEOUT
     pdflatex: str | None = None
-    cache_dir: Path
     no_format: bool = False
 
 

@@ -59,6 +59,7 @@ ALLOWED = {
     },
     "render": {"errors", "settings", "kinds", "models", "latex", "resources", "scripts"},  # sees only an Exam
     "scaffold": {"errors", "kinds", "models", "bank"},
+    "listing": {"errors", "settings", "resources", "bank"},  # qbgen list's rows, kept between runs
     "validate": {
         "errors",
         "spec",
@@ -125,6 +126,7 @@ ALLOWED = {
         "scan",
         "mark",
         "handback",
+        "listing",
     },
     "__init__": {"errors", "bank", "spec", "assemble", "render", "typeset", "build", "validate"},
     "__main__": {"cli"},
