@@ -66,12 +66,13 @@ def serve(
     say: Callable[[str], None] = print,
 ) -> None:
     """Run the marking app for `folder` on 127.0.0.1 until interrupted."""
+    opened = open_build(folder)  # a folder that is no build is one line before anything loads
+
     import uvicorn
 
     from .app import build_app
     from .shown import Renderer
 
-    opened = open_build(folder)
     app = build_app(opened.work, opened.store, Renderer(bank))
     token = app.state.marking.token
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
