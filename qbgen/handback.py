@@ -25,7 +25,7 @@ from .latex import escape
 from .mark import open_build
 from .publish import publish, staging
 from .roster import folder_for
-from .scan import page_path
+from .scan import SCANS, page_path
 from .scripts import PDFLATEX_FONTS, adapt
 from .typeset import typeset_all
 from .writers.sheets import csv_text
@@ -185,10 +185,10 @@ def hand_back(folder: Path, *, key: bool = False) -> ReturnResult:
     """Write each scanned student's marked script into `folder/returned/`."""
     import pikepdf
 
+    if not (folder / SCANS).is_dir():
+        raise InputError("no scans here: run `qbgen scan` on this build first", file=folder)
     opened = open_build(folder)
     work, store = opened.work, opened.store
-    if not work.scanned:
-        raise InputError("no scans here: run `qbgen scan` on this build first", file=folder)
     per: dict[str, list[ItemMark]] = {sid: [] for sid, _, _ in work.students}
     for unit in work.units:
         scripts = {s.student: (s.item, s.most) for s in unit.scripts}

@@ -479,3 +479,28 @@ def test_without_scans_a_table_per_question_for_a_build_of_sets(tmp_path, browse
     r = cli("grade", build)
     assert r.returncode == 0, r.stderr
     assert {g["id"]: g["total"] for g in _rows(build / "grades.csv")} == {"S1": "2.5", "S2": "1", "S3": "0"}
+
+
+@needs_tex
+def test_mark_and_return_bad_input_is_one_line(scanned, tmp_path):
+    import socket
+
+    r = cli("mark", tmp_path / "nothing", "--no-browser")
+    assert r.returncode == 2 and re.fullmatch(r"error: .*nothing.*\n", r.stderr), r.stderr
+    write_tree(tmp_path, {"s.yaml": SPEC})
+    unscanned = tmp_path / "b"
+    assert cli("build", tmp_path / "s.yaml", "--out", unscanned).returncode == 0
+    r = cli("return", unscanned)
+    assert (
+        r.returncode == 2
+        and r.stderr == f"error: {unscanned}: no scans here: run `qbgen scan` on this build first\n"
+    )
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = cli("mark", scanned, "--port", str(port), "--no-browser")
+    assert (
+        r.returncode == 2
+        and r.stderr == f"error: --port: cannot listen on port {port}: Address already in use\n"
+    )
