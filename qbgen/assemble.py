@@ -2,19 +2,23 @@
 
 Room: choosing the questions (pools, shuffles), drawing each question's parameters
 from its own order-independent seed, running `solve` and `check`, and rendering the
-question's text templates. Imports errors, models, seeds, latex, authoring, bank, spec.
-The result is frozen: the render stage can only place what is decided here.
+question's text templates. Imports errors, models, seeds, latex, authoring, bank, spec,
+numbers. A question in several languages is rendered once per language from the one
+draw, and each translation is proved to print what the first language prints
+(`prove_same`). The result is frozen: the render stage can only place what is decided here.
 """
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import math
+import re
 import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +26,15 @@ import jinja2
 from pydantic import ValidationError
 
 from . import authoring
-from .bank import Bank, BankQuestion, Loc, checked_params
-from .errors import QbgenError, QuestionFailure
+from .bank import Bank, BankQuestion, Loc, PlainText, checked_params, language_error
+from .errors import InputError, QbgenError, QuestionFailure
 from .frozen import deep_freeze
 from .kinds import KINDS, AnswerInstance, AnswerSpec, InstanceContext, Rendered
 from .latex import NoEscape, collect_figures
 from .models import (
     Candidate,
     Exam,
+    Layout,
     PartInstance,
     QuestionInstance,
     RubricLine,
@@ -38,6 +43,7 @@ from .models import (
     in_view,
 )
 from .numbering import DEFAULT, Numbering
+from .numbers import printed_numbers
 from .seeds import derive_seed, rng_for
 from .settings import settings
 from .spec import LoadedSpec
@@ -229,21 +235,51 @@ def solve_instance(bq: BankQuestion, seed: int | None) -> Solved:
     )
 
 
-class _Renderer:
-    """Renders one question's text templates with its params, givens and answers."""
+@dataclass(frozen=True)
+class Fragment:
+    """A text field as one language rendered it: its LaTeX and the pictures it drew."""
 
-    def __init__(self, bq: BankQuestion, params: dict[str, Any], sol: authoring.Solution, original: bool):
+    tex: str
+    figures: tuple[str, ...]
+
+
+class _Renderer:
+    """Renders one question's text templates, in one language, with its params, givens and answers."""
+
+    def __init__(
+        self,
+        bq: BankQuestion,
+        params: dict[str, Any],
+        sol: authoring.Solution,
+        original: bool,
+        language: str | None = None,
+    ):
         self.bq = bq
         # `original`: the paper as set (--original), so a text can leave out what a new paper adds.
         self.exam_ctx = {"p": params, "g": sol.givens, "original": original}
         self.key_ctx = {**self.exam_ctx, "a": sol.answers}
         self.original = original
+        # None: the bank's one language, as ever; else the paper asks for this language.
+        self.language = language
+        self.texts = bq.templates if language is None else bq.texts(language)
+        self.fragments: dict[Loc, Fragment] = {}  # every field rendered, for the languages' proof
 
     def rendered(self, loc: Loc, key: bool = True) -> Rendered:
         """Render the text field at `loc`: trusted LaTeX, and whether it drew a figure."""
-        template = self.bq.templates.get(loc)
-        if template is None:
+        if self.bq.templates.get(loc) is None:
             return Rendered(NoEscape(""), False)
+        template = self.texts.get(loc)
+        if template is None:
+            source = self.bq.templates[loc]
+            if isinstance(source, PlainText) and not source.text.strip():
+                return Rendered(NoEscape(""), False)  # nothing to translate
+            raise language_error(
+                self.bq.doc,
+                loc,
+                self.language,
+                f"no {self.language} text (the paper is in {', '.join(self.bq.languages())} "
+                f"as the question gives it): write it as {{{self.bq.language}: ..., {self.language}: ...}}",
+            )
         try:
             with collect_figures() as figures:
                 text = template.render(self.key_ctx if key else self.exam_ctx).strip()
@@ -251,13 +287,72 @@ class _Renderer:
             hint = ""
             if not key and "'a' is undefined" in str(exc.message):
                 hint = " (answers, `a`, may not appear in the exam's text)"
-            raise self.bq.doc.error(loc, f"undefined in template: {exc.message}{hint}") from None
+            raise self._error(loc, f"undefined in template: {exc.message}{hint}") from None
         except (TypeError, ValueError) as exc:
-            raise self.bq.doc.error(loc, f"template: {exc}") from None
+            raise self._error(loc, f"template: {exc}") from None
+        self.fragments[loc] = Fragment(text, tuple(f.key for f in figures) + tuple(_GRAPHICS.findall(text)))
         return Rendered(NoEscape(text), bool(figures))
+
+    def _error(self, loc: Loc, message: str) -> QbgenError:
+        if self.language is None or self.language == self.bq.language:
+            return self.bq.doc.error(loc, message)
+        return language_error(self.bq.doc, loc, self.language, message)
 
     def __call__(self, loc: Loc, *, key: bool = True) -> NoEscape:
         return self.rendered(loc, key).tex
+
+
+_GRAPHICS = re.compile(r"\\includegraphics\s*(?:\[[^]]*\])?\s*\{([^}]*)\}")
+
+
+def _numbers(tex: str) -> list[str]:
+    return [n.text.replace(" ", "") for n in printed_numbers(tex)]
+
+
+def prove_same(
+    bq: BankQuestion, first: tuple[str, dict[Loc, Fragment]], other: tuple[str, dict[Loc, Fragment]]
+) -> None:
+    """Refuse a translation that does not say what the first language says, field by field.
+
+    Each text field as each language rendered it (one draw) must print the same numbers
+    in the same order and the same pictures; the options, marks and answers are one
+    object for every language, so their order cannot differ. The error names the file,
+    the field's line, the field and the language.
+    """
+    (lang0, frags0), (lang, frags) = first, other
+    for loc, frag0 in frags0.items():
+        frag = frags.get(loc)
+        if frag is None and not frag0.tex:
+            continue  # an empty field (no key note) has nothing to translate
+        if frag is None:
+            raise language_error(bq.doc, loc, lang, f"no {lang} text where {lang0} has one")
+        problem = _number_problem(_numbers(frag0.tex), _numbers(frag.tex), lang0)
+        if problem is None and frag.figures != frag0.figures:
+            problem = (
+                f"draws {len(frag.figures)} picture(s) where {lang0} draws {len(frag0.figures)}"
+                if len(frag.figures) != len(frag0.figures)
+                else f"its pictures differ from {lang0}'s"
+            )
+        if problem is not None:
+            raise language_error(bq.doc, loc, lang, problem)
+
+
+def _number_problem(want: list[str], have: list[str], lang0: str) -> str | None:
+    # Say the first difference of two sequences of printed numbers, or None.
+    if want == have:
+        return None
+    count = f"has {len(have)} number{'s' if len(have) != 1 else ''} where {lang0} has {len(want)}"
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=want, b=have, autojunk=False).get_opcodes():
+        if op == "delete":
+            return f"{count} ({', '.join(want[i1:i2])} missing)"
+        if op == "insert":
+            return f"{count} ({', '.join(have[j1:j2])} extra)"
+        if op == "replace":
+            if sorted(want[i1:i2]) == sorted(have[j1:j2]) and i2 - i1 > 1:
+                return f"prints {', '.join(have[j1:j2])} in another order than {lang0}"
+            prefix = f"{count}: " if len(want) != len(have) else ""
+            return f"{prefix}prints {', '.join(have[j1:j2])} where {lang0} prints {', '.join(want[i1:i2])}"
+    return count
 
 
 def _answers(
@@ -293,19 +388,50 @@ def instantiate(
     shuffle_options: bool = False,
     numbering: Numbering = DEFAULT,
     on_paper: bool = False,
+    languages: Sequence[str] = (),
+    layout: Layout = "parallel",
 ) -> QuestionInstance:
     """Build one question instance: params drawn from `seed` (None: the paper's values).
 
     `number` is the question's name; its parts are named by `numbering` after it.
+    `languages` (primary first): its text in each, from the one draw, each translation
+    proved to print what the primary prints (`prove_same`); (): the bank's one language.
     """
     solved = solve_instance(bq, seed)
+    args = (bq, number, seed, solved, shuffle_options, numbering, on_paper)
+    if not languages:
+        return _instance(*args, None)[0]
+    made = [_instance(*args, language) for language in languages]
+    (first, frags0), rest = made[0], made[1:]
+    for language, (_, frags) in zip(languages[1:], rest, strict=True):
+        prove_same(bq, (languages[0], frags0), (language, frags))
+    return first.model_copy(
+        update={
+            "translations": tuple(inst.model_copy(update={"layout": layout}) for inst, _ in rest),
+            "layout": layout,
+        }
+    )
+
+
+def _instance(
+    bq: BankQuestion,
+    number: str,
+    seed: int | None,
+    solved: Solved,
+    shuffle_options: bool,
+    numbering: Numbering,
+    on_paper: bool,
+    language: str | None,
+) -> tuple[QuestionInstance, dict[Loc, Fragment]]:
+    # The instance in one language (None: the bank's one), and the fragments it rendered.
     params, sol = solved.params, solved.solution
     original = seed is None
     view = "original" if original else "new"
-    r = _Renderer(bq, params, sol, original)
+    r = _Renderer(bq, params, sol, original, language)
     q = bq.question
     values = deep_freeze(sol.answers)
     wrong = deep_freeze(solved.mistakes)
+    # drawn afresh per language: every language's options come in the one order
     opt_rng = rng_for(derive_seed(seed or 0, "options", bq.id)) if shuffle_options else None
     shown = q.steps_only in (None, view)
     parts = tuple(
@@ -329,7 +455,7 @@ def instantiate(
             for part, p in zip(parts, q.parts, strict=True)
         )
     own = _answers(r, q.answers, ("answers",), values, opt_rng, wrong)
-    return QuestionInstance(
+    inst = QuestionInstance(
         number=number,
         id=q.id,
         title=q.title,
@@ -353,7 +479,9 @@ def instantiate(
         marks_on_parts=bool(parts) and q.marks_shown == "parts",
         space=answer_space(q.space, own, q.marks) if on_paper and not parts else None,
         on_paper=on_paper,
+        language=language or "",
     )
+    return inst, r.fragments
 
 
 def answer_space(
@@ -420,6 +548,7 @@ def assemble(
     spec = loaded.spec
     exam_seed = spec.seed if seed is None else seed
     numbering = loaded.numbering
+    languages, layout = paper_languages(loaded, candidate)
     sections = []
     n = 0
     names: dict[str, str] = {}  # every item's name, and the question that has it
@@ -438,6 +567,8 @@ def assemble(
                 shuffle_options=spec.shuffle_options and not original,
                 numbering=numbering,
                 on_paper=spec.on_paper,
+                languages=languages,
+                layout=layout,
             )
             for name in inst.items():
                 if name in names:
@@ -474,8 +605,34 @@ def assemble(
         candidate=candidate,
         original=original,
         on_paper=spec.on_paper,
+        languages=languages,
+        layout=layout,
         sections=tuple(sections),
     )
+
+
+def paper_languages(loaded: LoadedSpec, candidate: Candidate | None = None) -> tuple[tuple[str, ...], Layout]:
+    """The languages of a paper, primary first, and how they are set.
+
+    A `candidate` layout's paper is in its student's language (the roster's `language`,
+    else the spec's first); () is the bank's one language, as a spec without `languages`.
+    """
+    spec = loaded.spec
+    layout: Layout = spec.layout or "parallel"
+    if layout == "candidate":
+        if candidate is None:
+            raise loaded.doc.error(
+                ("layout",), "candidate: a paper per student in their language needs --roster"
+            )
+        language = candidate.language or spec.languages[0]
+        if language not in spec.languages:
+            raise InputError(
+                f"student {candidate.id!r} reads {language!r}, not one of the spec's languages "
+                f"({', '.join(spec.languages)})",
+                field="language",
+            )
+        return (language,), layout
+    return tuple(spec.languages), layout
 
 
 def show_instance(bank: Bank, ref: str, seed: int | None) -> QuestionInstance:

@@ -37,13 +37,12 @@ from .errors import InputError, QbgenError
 from .kinds import KINDS
 from .kinds.base import Loc
 from .latex import make_env, text_template
-from .models import BankConfig, Package, Question
+from .models import TEXT_FIELDS, BankConfig, Package, Question
 from .resources import bank_name, styles
 from .scripts import LUA_HOOKS, unprintable, unprintable_message
 from .settings import settings
 from .yamlfile import YamlDoc, pydantic_error, read_yaml, validate_model
 
-TEXT_FIELDS = {"prompt", "text", "label", "explanation", "caption", "key_note"}
 CONFIG = "bank.yaml"  # a bank's own settings, at its top
 LIB = "_lib"  # a bank's shared generator code, imported as `_lib`
 
@@ -76,6 +75,17 @@ class BankQuestion:
     doc: YamlDoc
     generator: Generator | None
     templates: dict[Loc, jinja2.Template | PlainText] = field(repr=False)
+    language: str = "en"  # the language of `templates` (its bank's)
+    # The text given in other languages (`text: {en: ..., hi: ...}`): language -> field -> template.
+    translations: dict[str, dict[Loc, jinja2.Template | PlainText]] = field(default_factory=dict, repr=False)
+
+    def languages(self) -> list[str]:
+        """The languages its text is given in, its bank's first."""
+        return [self.language, *sorted(self.translations)]
+
+    def texts(self, language: str) -> dict[Loc, jinja2.Template | PlainText]:
+        """Its text fields in `language` (the bank's: every field; another: those translated)."""
+        return self.templates if language == self.language else self.translations.get(language, {})
 
     @property
     def id(self) -> str:
@@ -102,6 +112,7 @@ class BankFolder:
     root: Path
     name: str  # `builtin` for the shipped bank, else bank.yaml's `name` or the folder's
     packages: tuple[Package, ...] = ()
+    language: str = "en"  # the language of its plain text (bank.yaml's `language`)
 
     @property
     def templates(self) -> Path:
@@ -212,7 +223,7 @@ _JINJA_SPAN = re.compile(r"\\(?:VAR|BLOCK)\{[^}]*\}")
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
 
 
-def _bare_percent(doc: YamlDoc, loc: Loc, source: str) -> None:
+def _bare_percent(doc: YamlDoc, loc: Loc, source: str, language: str | None = None) -> None:
     # LaTeX reads a bare % as a comment and drops the rest of the line ("50% of the
     # marks" prints "50"): bank text writes \%. Jinja's own code (\VAR{x % 2}) is not text.
     for n, line in enumerate(source.splitlines(), 1):
@@ -223,49 +234,121 @@ def _bare_percent(doc: YamlDoc, loc: Loc, source: str) -> None:
                 source,
                 n,
                 "a bare % starts a LaTeX comment and drops the rest of the line: write \\%",
+                language,
             )
 
 
-def _printable(doc: YamlDoc, loc: Loc, source: str) -> None:
+def _printable(doc: YamlDoc, loc: Loc, source: str, language: str | None = None) -> None:
     # A character no installed font can show (an emoji) is named with its line, not
     # left for LaTeX to fail on in a generated .tex; no text reaches Lua.
     hook = LUA_HOOKS.search(source)
     if hook:
         line = source[: hook.start()].count("\n") + 1
         message = f"{hook[0]!r} reaches Lua under LuaLaTeX; bank text may not run code (a generator can)"
-        raise text_error(doc, loc, source, line, message)
+        raise text_error(doc, loc, source, line, message, language)
     bad = unprintable(source)
     if bad:
         line = source[: source.index(bad[0])].count("\n") + 1
-        raise text_error(doc, loc, source, line, unprintable_message(bad[0]))
+        raise text_error(doc, loc, source, line, unprintable_message(bad[0]), language)
 
 
-def text_error(doc: YamlDoc, loc: Loc, source: str, line: int, message: str) -> InputError:
+def text_error(
+    doc: YamlDoc, loc: Loc, source: str, line: int, message: str, language: str | None = None
+) -> InputError:
     """The error of a text field at its `line` (1-based), placed in the question file.
 
     A block scalar's text starts on the line after its key, a one-line value is on the
-    key's line.
+    key's line. `language`: the field's text in that language (`text: {en: ..., hi: ...}`).
     """
+    at = loc + (language,) if language else loc
     return InputError(
         message,
         file=doc.path,
-        line=(doc.line_of(loc) or 0) + (line if "\n" in source else 0),
-        field=".".join(str(k) for k in loc),
+        line=(doc.line_of(at) or 0) + (line if "\n" in source else 0),
+        field=".".join(str(k) for k in loc) + (f" ({language})" if language else ""),
     )
 
 
-def _compile(doc: YamlDoc, question: Question) -> dict[Loc, jinja2.Template | PlainText]:
+def language_error(doc: YamlDoc, loc: Loc, language: str | None, message: str) -> InputError:
+    """The one line of a text field in a language: `FILE:LINE: prompt (hi): message`."""
+    return text_error(doc, loc, "", 0, message, language)
+
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+def split_languages(doc: YamlDoc, language: str) -> tuple[Any, dict[str, dict[Loc, str]]]:
+    """The question file's data with each text field in the bank's `language`, and the others.
+
+    A text field (`prompt`, `text`, `label`, ...) is a string, in the bank's language, or a
+    mapping from language code to string (`text: {en: ..., hi: ...}`) that holds the bank's
+    language. Returns the data as the model reads it and {language: {field: text}}.
+    """
+    others: dict[str, dict[Loc, str]] = {}
+
+    def walk(value: Any, loc: Loc) -> Any:
+        if isinstance(value, list):
+            return [walk(v, loc + (i,)) for i, v in enumerate(value)]
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for key, item in value.items():
+            if key == "original":  # the paper's parameter values, not text
+                out[key] = item
+            elif key in TEXT_FIELDS and isinstance(item, dict):
+                out[key] = _one_language(doc, loc + (key,), item, language, others)
+            else:
+                out[key] = walk(item, loc + (key,))
+        return out
+
+    return walk(doc.data, ()), others
+
+
+def _one_language(
+    doc: YamlDoc, loc: Loc, texts: dict[Any, Any], language: str, others: dict[str, dict[Loc, str]]
+) -> Any:
+    for code, text in texts.items():
+        if not isinstance(code, str) or not _LANGUAGE.match(code):
+            raise doc.error(
+                loc + (code,),
+                f"{code!r} is not a language code (en, hi, ...): a text in several "
+                "languages is a mapping such as {en: ..., hi: ...}",
+            )
+        if not isinstance(text, str):
+            raise doc.error(loc + (code,), f"the {code} text is a string, not {type(text).__name__}")
+    if language not in texts:
+        raise doc.error(
+            loc,
+            f"no {language} text: a text in several languages gives the bank's language too "
+            f"({language}; bank.yaml's `language` sets it)",
+        )
+    for code, text in texts.items():
+        if code != language:
+            others.setdefault(code, {})[loc] = text
+    return texts[language]
+
+
+def _compile(
+    doc: YamlDoc,
+    question: Question,
+    others: dict[Loc, str] | None = None,
+    language: str | None = None,
+) -> dict[Loc, jinja2.Template | PlainText]:
+    # Every text field of the question, or (`others`) its text in another `language`.
     out: dict[Loc, jinja2.Template | PlainText] = {}
-    for loc, source in text_fields(question):
-        _bare_percent(doc, loc, source)
-        _printable(doc, loc, source)
+    fields = list(text_fields(question)) if others is None else list(others.items())
+    for loc, source in fields:
+        _bare_percent(doc, loc, source, language)
+        _printable(doc, loc, source, language)
         if not any(mark in source for mark in _JINJA_MARKS):
             out[loc] = PlainText(source)
             continue
         try:
             out[loc] = text_template(_text_env(), source)
         except jinja2.TemplateSyntaxError as exc:
-            raise text_error(doc, loc, source, exc.lineno or 1, f"template syntax: {exc.message}") from None
+            raise text_error(
+                doc, loc, source, exc.lineno or 1, f"template syntax: {exc.message}", language
+            ) from None
     return out
 
 
@@ -418,12 +501,16 @@ def load_generator(path: Path, root: Path | None = None) -> Generator:
     return Generator(path, module, params, module.sample, module.solve, module.check, mistakes, lib)
 
 
-def load_question(path: Path, root: Path | None = None) -> BankQuestion:
-    """Load and check one question file (and its generator; `root`: its bank folder)."""
+def load_question(path: Path, root: Path | None = None, language: str = "en") -> BankQuestion:
+    """Load and check one question file (and its generator; `root`: its bank folder).
+
+    `language`: the bank's, that of its plain text.
+    """
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
         raise InputError("a question file holds a mapping of fields", file=path, line=1)
-    question = validate_model(doc, Question)
+    data, others = split_languages(doc, language)
+    question = validate_model(doc, Question, data)
     generator = None
     if question.generator:
         generator = load_generator(path.parent / question.generator, root)
@@ -442,7 +529,8 @@ def load_question(path: Path, root: Path | None = None) -> BankQuestion:
                 ) from None
     elif any(KINDS[a.kind].keys(a) for a in question.all_answers()):
         raise doc.error(("generator",), "answers computed by key need a generator")
-    return BankQuestion(question, doc, generator, _compile(doc, question))
+    translations = {code: _compile(doc, question, texts, code) for code, texts in sorted(others.items())}
+    return BankQuestion(question, doc, generator, _compile(doc, question), language, translations)
 
 
 def question_files(root: Path) -> list[Path]:
@@ -481,7 +569,7 @@ def load_folder(root: Path) -> BankFolder:
                 f"no LaTeX package {package.name!r} is installed (kpsewhich {package.name}.sty finds "
                 "nothing); install it (Debian: the texlive-* package that has it) or remove it",
             )
-    return BankFolder(root, config.name or name, packages)
+    return BankFolder(root, config.name or name, packages, config.language)
 
 
 @cache
@@ -516,7 +604,7 @@ def load_bank(roots: Path | Sequence[Path], *, broken: list[tuple[Path, QbgenErr
             folders.append(BankFolder(root, bank_name(root)))
         for path in question_files(root):
             try:
-                _add(path, root, questions, sources)
+                _add(path, root, questions, sources, folders[-1].language)
             except QbgenError as exc:
                 if broken is None:
                     raise
@@ -524,9 +612,11 @@ def load_bank(roots: Path | Sequence[Path], *, broken: list[tuple[Path, QbgenErr
     return Bank(tuple(folders), questions, sources)
 
 
-def _add(path: Path, root: Path, questions: dict[str, BankQuestion], sources: dict[str, str]) -> None:
+def _add(
+    path: Path, root: Path, questions: dict[str, BankQuestion], sources: dict[str, str], language: str = "en"
+) -> None:
     # One question file into the bank: its id its file's, unique, and its sources too.
-    bq = load_question(path, root)
+    bq = load_question(path, root, language)
     if bq.id != path.stem:  # specs, `show` and `new` all find a question by its file's name
         raise InputError(
             f"the id {bq.id!r} differs from the file's name {path.stem!r}; rename one to match",

@@ -259,18 +259,46 @@ class _Progress:
 
 
 def _draws(
-    bank: list[Path] | None, spec: Path | None, seed: int | None, original: bool, roster: Path | None
+    bank: list[Path] | None,
+    spec: Path | None,
+    seed: int | None,
+    original: bool,
+    roster: Path | None,
+    languages: str | None = None,
+    layout: str | None = None,
 ) -> tuple[Bank, Any, list[Any] | None]:
-    # What build and export both read: the bank, the spec, and the roster if any.
+    # What build and export both read: the bank, the spec (--languages, --layout over its
+    # own), and the roster if any.
     from .roster import load_roster
-    from .spec import load_spec
+    from .spec import load_spec, with_languages
 
     b = _bank(bank)
     loaded = load_spec(_spec_path(b, spec), b)
     if seed is not None and original:
         raise InputError("give --seed or --original, not both")
-    students = load_roster(roster, loaded.spec.roster_columns) if roster is not None else None
+    if languages is not None or layout is not None:
+        loaded = with_languages(loaded, languages, layout)
+    chosen = loaded.spec.languages if loaded.spec.layout == "candidate" else None
+    students = load_roster(roster, loaded.spec.roster_columns, chosen) if roster is not None else None
     return b, loaded, students
+
+
+LanguagesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--languages",
+        metavar="en,hi",
+        help="The paper's languages, primary first (default: the spec's): each question in each.",
+    ),
+]
+LayoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--layout",
+        metavar="parallel|columns|candidate",
+        help="Several languages: one after the other, side by side, or each student's (roster `language`).",
+    ),
+]
 
 
 @app.command()
@@ -305,6 +333,8 @@ def build(
             help="With --roster: also exams-SECTION.pdf, each section's papers, for printing.",
         ),
     ] = None,
+    languages: LanguagesOpt = None,
+    layout: LayoutOpt = None,
     bank: BankOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
@@ -317,6 +347,10 @@ def build(
     typesets one model key (key.pdf, the first student's) unless --student-keys;
     --split-by section adds exams-SECTION.pdf per section of the roster.
 
+    --languages en,hi sets every question in both (--layout parallel, columns, or candidate:
+    one paper per student in the roster's `language`), each translation proved to print the
+    same numbers.
+
     Example: qbgen build bank/exams/paper-b.yaml --variants 20
     """
     from .build import build as build_paper
@@ -324,7 +358,7 @@ def build(
     progress = _Progress()
 
     def go() -> Any:
-        b, loaded, students = _draws(bank, spec, seed, original, roster)
+        b, loaded, students = _draws(bank, spec, seed, original, roster, languages, layout)
         if on_paper:  # as if the spec said `on_paper: true`
             loaded = dataclasses.replace(loaded, spec=loaded.spec.model_copy(update={"on_paper": True}))
         return build_paper(
@@ -385,6 +419,8 @@ def export(
         bool, typer.Option("--feedback", help="Show students the worked steps after the attempt.")
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: output/<spec>-<to>/).")] = None,
+    languages: LanguagesOpt = None,
+    layout: LayoutOpt = None,
     bank: BankOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
@@ -403,7 +439,7 @@ def export(
     from .build import export as export_quiz
 
     def go() -> Any:
-        b, loaded, students = _draws(bank, spec, seed, original, roster)
+        b, loaded, students = _draws(bank, spec, seed, original, roster, languages, layout)
         return export_quiz(
             loaded,
             b,

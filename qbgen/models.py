@@ -378,6 +378,13 @@ RosterColumn = Annotated[
 ]
 
 
+Language = Annotated[
+    str,
+    Field(pattern=r"^[a-z]{2,3}$", description="A language code (ISO 639): en, hi, ta, ..."),
+]
+Layout = Literal["parallel", "columns", "candidate"]
+
+
 class ExamSpec(Frozen):
     """An exam spec file (`bank/exams/<name>.yaml`)."""
 
@@ -405,7 +412,32 @@ class ExamSpec(Frozen):
         "to the manifest, marks.csv and grades.csv, and a style may print it "
         "(exam.candidate.columns.NAME).",
     )
+    languages: list[Language] = Field(
+        default=[],
+        description="The paper's languages, the first the primary (default: the bank's one "
+        "language). Each question's text in each; numbers, figures and marks are shared (CLI --languages).",
+    )
+    layout: Layout | None = Field(
+        default=None,
+        description="How several languages are set: `parallel` (each text, then its translation), "
+        "`columns` (side by side) or `candidate` (one paper per student, in the roster's `language`). "
+        "Default: parallel (CLI --layout).",
+    )
     sections: list[Section] = Field(min_length=1)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_once(cls, v: list[str]) -> list[str]:
+        twice = sorted({c for c in v if v.count(c) > 1})
+        if twice:
+            raise ValueError(f"language {', '.join(twice)} named twice")
+        return v
+
+    @model_validator(mode="after")
+    def _layout_needs_languages(self) -> ExamSpec:
+        if self.layout is not None and len(self.languages) < 2:
+            raise ValueError("layout: sets several languages; name them in `languages: [en, hi]`")
+        return self
 
     @field_validator("roster_columns")
     @classmethod
@@ -452,6 +484,11 @@ class BankConfig(Frozen):
     )
     packages: list[Package | PackageName] = Field(
         default=[], description="LaTeX packages the bank's text and house styles need, beyond qbgen's."
+    )
+    language: Language = Field(
+        default="en",
+        description="The language of the bank's plain text; a text field may give others as a "
+        "mapping (`text: {en: ..., hi: ...}`).",
     )
 
     def package_list(self) -> tuple[Package, ...]:
@@ -508,6 +545,11 @@ class QuestionInstance(Frozen):
     marks_on_parts: bool = False
     space: Space | None = None  # on an answer-on-paper paper, for a question without parts
     on_paper: bool = False  # on an answer-on-paper paper: choices print bubbles too
+    language: str = ""  # the language of its text ("": the bank's one language, nothing asked)
+    # The same draw in the paper's other languages (only their text differs), and how the
+    # paper sets them beside this one.
+    translations: tuple[QuestionInstance, ...] = ()
+    layout: Layout = "parallel"
 
     def all_answers(self) -> tuple[AnswerInstance, ...]:
         """Return every answer instance, parts included, in order."""
@@ -561,6 +603,7 @@ class Candidate(Frozen):
     email: str = ""
     username: str = ""
     columns: FrozenMap = Field(default_factory=dict)  # the spec's roster_columns, by name
+    language: str = ""  # the roster's `language` (a `candidate` layout's paper is in it)
 
     def fields(self) -> dict[str, str]:
         """The kept columns past id and name that hold something, in sheet order."""
@@ -593,6 +636,8 @@ class Exam(Frozen):
     candidate: Candidate | None = None
     original: bool = False
     on_paper: bool = False  # answers on paper: spaces, a cover page
+    languages: tuple[str, ...] = ()  # the paper's languages, primary first (): the bank's one
+    layout: Layout = "parallel"
     sections: tuple[SectionInstance, ...]
 
     def questions(self) -> list[QuestionInstance]:
@@ -632,12 +677,36 @@ def _optional(schema: dict[str, Any], derived: dict[str, tuple[str, ...]]) -> No
             model["required"] = [f for f in model["required"] if f not in fields]
 
 
+# A question's text fields: LaTeX templates, each a string in the bank's language or a
+# mapping from language code to string (`text: {en: ..., hi: ...}`, read by the bank loader).
+TEXT_FIELDS = frozenset({"prompt", "text", "label", "explanation", "caption", "key_note"})
+
+
+def _translatable(schema: dict[str, Any]) -> None:
+    # Each text field of each model in the schema also takes {language: text}.
+    for model in [schema, *schema.get("$defs", {}).values()]:
+        for name, prop in model.get("properties", {}).items():
+            if name in TEXT_FIELDS and prop.get("type") == "string":
+                text = {k: prop.pop(k) for k in list(prop) if k not in ("title", "description", "default")}
+                prop["anyOf"] = [
+                    text,
+                    {
+                        "type": "object",
+                        "patternProperties": {"^[a-z]{2,3}$": text},
+                        "additionalProperties": False,
+                        "description": "The text in several languages: {en: ..., hi: ...}.",
+                    },
+                ]
+
+
 def json_schemas() -> dict[str, dict[str, Any]]:
     """Return the JSON Schemas of question files and exam spec files."""
     out = {}
     for name, model in (("question", Question), ("spec", ExamSpec), ("bank", BankConfig)):
         schema = model.model_json_schema(by_alias=True)
         _optional(schema, {"Question": ("kind", "marks"), "Part": ("marks",)})
+        if name == "question":
+            _translatable(schema)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"qbgen {name} file"
         out[name] = schema

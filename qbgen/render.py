@@ -50,6 +50,35 @@ def key_side(answers: tuple[AnswerInstance, ...]) -> NoEscape:
     return NoEscape("".join(handler(a).latex_key(a) for a in answers))
 
 
+def versions(item: Any) -> list[Any]:
+    """A question (or part) in every language of its paper, the primary first."""
+    return [item, *getattr(item, "translations", ())]
+
+
+def part_versions(q: Any, index: int) -> list[Any]:
+    """Part `index` of a question in every language of its paper."""
+    return [v.parts[index] for v in versions(q)]
+
+
+def said(texts: Sequence[str], layout: str = "parallel") -> NoEscape:
+    r"""One text in each language of the paper, set as the layout says.
+
+    One language: the text as it is. `parallel`: each after the one before, a small
+    skip between; `columns`: side by side, a top-aligned minipage each (the
+    language's own line breaks and displays inside it).
+    """
+    if len(texts) == 1:
+        return NoEscape(texts[0])
+    if layout == "columns":
+        n = len(texts)
+        width = f"\\dimexpr(\\linewidth-{1.5 * (n - 1):g}em)/{n}\\relax"
+        boxes = "\\hfill".join(
+            f"\\begin{{minipage}}[t]{{{width}}}\\raggedright\n{t}\n\\end{{minipage}}" for t in texts
+        )
+        return NoEscape(f"{boxes}\\par")
+    return NoEscape("\n\\par\\smallskip\n".join(texts))
+
+
 @cache
 def _env(roots: tuple[str, ...]) -> jinja2.Environment:
     # The bank's own styles first, then the shipped: `common/...` resolves to qbgen's.
@@ -59,6 +88,8 @@ def _env(roots: tuple[str, ...]) -> jinja2.Environment:
     # are TeX's (writers.paperpages reads it back).
     env.filters["room_id"] = lambda name: NoEscape(str(name).encode().hex())
     env.globals.update(exam_side=exam_side, key_side=key_side, bubbles=bubbles, roman=ROMAN)
+    env.globals.update(versions=versions, part_versions=part_versions, said=said)
+    env.filters.update(exam_side=exam_side, key_side=key_side)
     env.globals.update(fonts_block=NoEscape(PDFLATEX_FONTS), symbols_block=NoEscape(symbol_definitions()))
     return env
 

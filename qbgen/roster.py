@@ -134,12 +134,15 @@ def id_problem(sid: str) -> str:
     return ""
 
 
-def load_roster(path: Path, columns: Sequence[str] = ()) -> list[Candidate]:
+def load_roster(
+    path: Path, columns: Sequence[str] = (), languages: Sequence[str] | None = None
+) -> list[Candidate]:
     """Read `path`; return its students in file order.
 
     `id` and `name` are needed; `section`, `email` and `username` are kept where the
     roster has them, and each of `columns` (the spec's `roster_columns`) must be there.
-    Every other column is ignored.
+    Given `languages` (a spec whose layout is `candidate`), the `language` column says
+    each student's, one of them (empty: the first). Every other column is ignored.
     """
     table = read_table(path, what="the roster", save_as="roster as CSV UTF-8")
     have = list(table.columns)
@@ -228,12 +231,23 @@ def load_roster(path: Path, columns: Sequence[str] = ()) -> list[Candidate]:
                 field="id",
             )
         folders[folder] = (sid, line)
+        language = ""
+        if languages is not None:
+            language = row.get("language", "").strip().lower()
+            if language and language not in languages:
+                raise InputError(
+                    f"{language!r} is not one of the spec's languages ({', '.join(languages)})",
+                    file=path,
+                    line=line,
+                    field="language",
+                )
         students.append(
             Candidate(
                 id=sid,
                 name=name,
                 **{c: values[c] for c in KEPT if c in values},
                 columns={c: values[c] for c in columns if c not in KEPT},
+                language=language,
             )
         )
     if not students:

@@ -7,10 +7,13 @@ Imports errors, models, resources (the house styles), yamlfile, bank.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from .bank import Bank, BankQuestion
 from .errors import InputError
@@ -145,3 +148,28 @@ def load_spec(path: Path, bank: Bank) -> LoadedSpec:
     if not math.isclose(total, spec.max_marks):
         raise doc.error(("max_marks",), f"the questions add up to {total:g} marks, not {spec.max_marks:g}")
     return LoadedSpec(path.stem, spec, doc, pools, templates, bank.packages, numbering)
+
+
+def with_languages(loaded: LoadedSpec, languages: str | None, layout: str | None) -> LoadedSpec:
+    """The spec with the command line's `--languages en,hi` and `--layout` over its own."""
+    data = loaded.spec.model_dump(by_alias=True)
+    if languages is not None:
+        data["languages"] = [c.strip() for c in languages.split(",") if c.strip()]
+    if layout is not None:
+        data["layout"] = layout
+    try:
+        spec = ExamSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = tuple(err["loc"])
+        field = "--layout" if loc[:1] == ("layout",) else "--languages"
+        value = layout if field == "--layout" else languages
+        message = err["msg"].removeprefix("Value error, ")
+        if "pattern" in err["type"] or "literal" in err["type"]:
+            message = (
+                f"{value!r}: a layout is parallel, columns or candidate"
+                if field == "--layout"
+                else f"{value!r}: language codes separated by commas (en,hi)"
+            )
+        raise InputError(message, field=field) from None
+    return dataclasses.replace(loaded, spec=spec)

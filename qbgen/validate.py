@@ -192,7 +192,10 @@ def validate_question(bq: BankQuestion, seeds: int) -> QuestionReport:
     positions: Counter[int] = Counter()
     for seed in runs:
         try:
-            inst = instantiate(bq, "1", seed, shuffle_options=seed is not None)
+            # A question given in several languages: each proved to print what the bank's
+            # language prints, for every draw (`prove_same`).
+            languages = bq.languages() if bq.translations else ()
+            inst = instantiate(bq, "1", seed, shuffle_options=seed is not None, languages=languages)
         except QbgenError as exc:
             report.failures.append(str(exc))
             report.failing_seed = seed

@@ -163,6 +163,11 @@ class CanvasWriter(LmsWriter):
         # the marks split among them by their answers, in half marks. Where the marks are
         # too few for half a mark a question, all the values are one question of blanks.
         stem = g.head + "".join(t[i] for i in g.text)
+        said = [lang for lang, _ in t.languages(g.text[-1])] if g.text else []
+        if len(said) > 1:
+            self._say(
+                g, f"Canvas takes one language: the quiz is in {said[0]} only, not {', '.join(said[1:])}"
+            )
         if not g.forms:
             return
         pieces: list[Piece] = []

@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import html as lxml_html
 from markupsafe import Markup
@@ -43,10 +44,15 @@ class Texts:
     """LaTeX fragments gathered to be converted together, then read back as HTML."""
 
     image_src: str  # where an <img> points, with {key}: the target's file reference
+    # How the target sets one text in several languages ([(language, html)], primary
+    # first); None: the primary language only.
+    join: Callable[[list[tuple[str, str]]], str] | None = None
     tex: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     pictures: dict[str, Picture] = field(default_factory=dict)
     _index: dict[str, int] = field(default_factory=dict)  # each text's place: a text given twice is kept once
+    # A text's translations: its index -> [(language, index)], the primary first.
+    _versions: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
 
     def add(self, tex: str) -> int:
         """Take one fragment; return its index."""
@@ -68,7 +74,42 @@ class Texts:
         self.html = to_html(self.tex, image)
 
     def __getitem__(self, i: int) -> str:
+        if self.join is not None and i in self._versions:
+            return self.join(self.languages(i))
         return self.html[i]
+
+    def languages(self, i: int) -> list[tuple[str, str]]:
+        """A text in every language of its paper, [(language, html)] ([("", html)]: one language)."""
+        return [(lang, self.html[j]) for lang, j in self._versions.get(i, [("", i)])]
+
+    def link(self, i: int, versions: list[tuple[str, int]]) -> None:
+        """Record that text `i` is said in these languages (its own first)."""
+        self._versions[i] = versions
+
+
+class _Recorder:
+    # Stands in for `Texts` while a translation's units are walked: keeps the texts in order.
+    def __init__(self) -> None:
+        self.tex: list[str] = []
+
+    def add(self, tex: str) -> int:
+        self.tex.append(str(tex))
+        return 0
+
+
+class _Linked:
+    # Adds the primary language's texts to `texts`, each with its translations beside it:
+    # a question is walked in the same order in every language.
+    def __init__(self, texts: Texts, primary: str, others: list[tuple[str, list[str]]]) -> None:
+        self.texts, self.primary, self.others, self.n = texts, primary, others, 0
+
+    def add(self, tex: str) -> int:
+        i = self.texts.add(tex)
+        versions = [(self.primary, i)] + [(lang, self.texts.add(seq[self.n])) for lang, seq in self.others]
+        self.n += 1
+        if any(j != i for _, j in versions[1:]):
+            self.texts.link(i, versions)
+        return i
 
 
 @dataclass
@@ -119,11 +160,19 @@ def groups_of(paper: Paper, q: QuestionInstance, texts: Texts) -> list[Group]:
     return question_groups(q, texts, paper.exam.spec_name, set_code(paper))
 
 
-def question_groups(q: QuestionInstance, texts: Texts, spec: str, code: str) -> list[Group]:
+def question_groups(q: QuestionInstance, texts: Texts | Any, spec: str, code: str) -> list[Group]:
     """The units of one question instance (itself, or one per part) with their texts in `texts`.
 
     A part's unit repeats the question's prompt first: an LMS shows each part alone.
+    A question in several languages adds each text with its translations linked to it.
     """
+    if q.translations and isinstance(texts, Texts):
+        others = []
+        for t in q.translations:
+            recorder = _Recorder()
+            question_groups(t, recorder, spec, code)
+            others.append((t.language, recorder.tex))
+        texts = _Linked(texts, q.language, others)
     # Each unit is named by its item's name, as the paper prints it and the sheets head it.
     units = [(q.prompt, q.own_answers, q.rubric, q.marks, "", q.number, ())]
     if q.parts:
@@ -290,7 +339,7 @@ class LmsWriter(Streaming):
         # the target writes them, and the batch goes.
         if not self._batch:
             return
-        texts = Texts(self.image_src)
+        texts = Texts(self.image_src, self.join_languages)
         by_id = gather(self._batch, texts)
         self._batch = []
         for qid in by_id:
@@ -301,6 +350,10 @@ class LmsWriter(Streaming):
         # The batch's figures in the order first seen, as one batch of all would list them.
         pngs = {key: png for key, png in self._pngs.items() if key in texts.pictures}
         self._take(by_id, texts, pngs)
+
+    # How the target sets a text in several languages ([(language, html)], primary first);
+    # None: it carries the primary language only, and its report says so.
+    join_languages: Callable[[list[tuple[str, str]]], str] | None = None
 
     def _take(self, by_id: dict[str, list[list[Group]]], texts: Texts, pngs: dict[str, Path]) -> None:
         # Write a batch's groups (by bank question, a list per set) to the work folder.

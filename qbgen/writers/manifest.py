@@ -76,7 +76,7 @@ def question_record(q: QuestionInstance, step: float = 0.5) -> dict[str, Any]:
 
 def manifest_of(exam: Exam) -> dict[str, Any]:
     """Return the manifest of one paper: every question's number, seed, params, answers."""
-    return {
+    out: dict[str, Any] = {
         "schema_version": scoring.SCHEMA_VERSION,
         "spec": exam.spec_name,
         "seed": exam.seed,
@@ -89,6 +89,10 @@ def manifest_of(exam: Exam) -> dict[str, Any]:
         "mark_step": exam.mark_step,
         "questions": [question_record(q, exam.mark_step) for q in exam.questions()],
     }
+    if exam.languages:  # a spec that names its languages; else the bank's one, as ever
+        out["languages"] = list(exam.languages)
+        out["layout"] = exam.layout
+    return out
 
 
 def _dump(data: Any) -> str:

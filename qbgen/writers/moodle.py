@@ -32,7 +32,19 @@ from markupsafe import Markup, escape
 
 from ..errors import QbgenError
 from ..kinds.base import LmsChoice, LmsForm, LmsNumber
-from .lms import HEAD, Group, LmsWriter, Texts, figures_in, inline, model_answer, para, split_marks, strip_p
+from .lms import (
+    _BLOCK,
+    HEAD,
+    Group,
+    LmsWriter,
+    Texts,
+    figures_in,
+    inline,
+    model_answer,
+    para,
+    split_marks,
+    strip_p,
+)
 
 # Moodle's grade list: a fraction of an answer must be one of these (or its negative).
 GRADES = (
@@ -103,6 +115,20 @@ class MoodleWriter(LmsWriter):
                         shutil.copyfileobj(fh, out)
                 out.write(_CLOSE)
         return self._finish(folder, FILE)
+
+    def join_languages(self, said: list[tuple[str, str]]) -> str:
+        """A text in several languages as Moodle's multi-language filter reads it.
+
+        `<span lang="en" class="multilang">...</span><span lang="hi" ...>`; texts of one
+        paragraph each share it, so the spans stay inline (a label, an option).
+        """
+        inner = [strip_p(html) for _, html in said]
+        one_line = all(not _BLOCK.search(x) for x in inner)
+        spans = "".join(
+            f'<span lang="{lang}" class="multilang">{x if one_line else html}</span>'
+            for (lang, html), x in zip(said, inner, strict=True)
+        )
+        return f"<p>{spans}</p>" if one_line else spans
 
     def _question(self, quiz: etree._Element, g: Group, t: Texts, pngs: dict[str, Path]) -> None:
         graded, written = g.graded, g.written

@@ -43,6 +43,9 @@ _RENAME = {"section": "div", "figure": "div", "figcaption": "div", "u": "span", 
 _DROP_ATTRS = {"aria-hidden", "tabindex", "style"}
 
 
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
 def _q(tag: str) -> str:
     return f"{{{NS}}}{tag}"
 
@@ -67,12 +70,22 @@ def xhtml(fragment: str) -> list[etree._Element]:
     return out
 
 
+def _languages(t: Texts, i: int) -> str:
+    # A text in several languages: a block each, its language said by xml:lang.
+    said = t.languages(i)
+    if len(said) == 1:
+        return said[0][1]
+    return "".join(f'<div xml:lang="{lang}">{html}</div>' for lang, html in said)
+
+
 def _into_qti(el: etree._Element) -> etree._Element:
     tag = _RENAME.get(el.tag, el.tag)
     new = etree.Element(_q(tag))
     for k, v in el.attrib.items():
         name = str(k)
-        if name not in _DROP_ATTRS and not name.startswith(("on", "data-")):
+        if name == "xml:lang":  # ours (`_languages`): pandoc writes none
+            new.set(XML_LANG, str(v))
+        elif name not in _DROP_ATTRS and not name.startswith(("on", "data-")):
             new.set(name, str(v))
     if tag == "img" and not new.get("alt"):
         new.set("alt", "")
@@ -204,7 +217,15 @@ class Qti21Writer(LmsWriter):
         body = etree.SubElement(item, _q("itemBody"))
         scorer = etree.SubElement(body, _q("rubricBlock"), view="scorer")
         _block(scorer, self._scheme(g, t, written))
-        _block(body, g.head + "".join(t[i] for i in g.text))
+        _block(body, g.head + "".join(_languages(t, i) for i in g.text))
+        said = [lang for lang, _ in t.languages(g.text[-1])] if g.text else []
+        if len(said) > 1:
+            item.set(XML_LANG, said[0])
+            self._say(
+                g,
+                f"its text is in {', '.join(said)} (xml:lang); its answers' labels and options "
+                f"in {said[0]} only",
+            )
         for n, (form, roles) in enumerate(g.forms, 1):
             self._interaction(body, form, roles, t, f"RESPONSE_{n}")
         self._processing(item, g, weight)
