@@ -10,6 +10,7 @@ kind's (`latex_exam`, `latex_key`): this module never looks at a kind.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -60,6 +61,57 @@ def part_versions(q: Any, index: int) -> list[Any]:
     return [v.parts[index] for v in versions(q)]
 
 
+_PICTURE = re.compile(r"\\qbfigure\[|\\includegraphics|\\begin\{lstlisting\}")
+
+
+def _skip_group(text: str, i: int, open_: str, close: str) -> int:
+    # The end of the balanced group opening at text[i] (a backslash escapes what follows).
+    depth = 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == open_:
+            depth += 1
+        elif text[i] == close:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return len(text)
+
+
+def _without_pictures(tex: str) -> str:
+    # `tex` without its figures (\qbfigure[ALT]{KEY}{TIKZ}), included graphics and listings.
+    out, i = [], 0
+    while (m := _PICTURE.search(tex, i)) is not None:
+        out.append(tex[i : m.start()])
+        j = m.end()
+        if m.group().startswith("\\begin"):
+            end = tex.find("\\end{lstlisting}", j)
+            i = len(tex) if end < 0 else end + len("\\end{lstlisting}")
+            continue
+        if m.group().startswith("\\qbfigure"):
+            j = _skip_group(tex, j - 1, "[", "]")
+            groups = 2
+        else:
+            j = _skip_group(tex, j, "[", "]") if tex[j : j + 1] == "[" else j
+            groups = 1
+        for _ in range(groups):
+            while j < len(tex) and tex[j].isspace():
+                j += 1
+            if tex[j : j + 1] == "{":
+                j = _skip_group(tex, j, "{", "}")
+        i = j
+    out.append(tex[i:])
+    return "".join(out)
+
+
+def _words(tex: str) -> str:
+    # What a text says in words: its letters, commands and their names dropped.
+    return "".join(ch for ch in re.sub(r"\\[A-Za-z@]+", " ", tex) if ch.isalpha())
+
+
 def said(texts: Sequence[str], layout: str = "parallel") -> NoEscape:
     r"""One text in each language of the paper, set as the layout says.
 
@@ -69,6 +121,15 @@ def said(texts: Sequence[str], layout: str = "parallel") -> NoEscape:
     """
     if len(texts) == 1:
         return NoEscape(texts[0])
+    if layout == "parallel":
+        # The pictures and program text of a translation are the primary's (proved): one
+        # copy on the page, beside the first language; a translation that then says nothing
+        # more than the first (a picture option, `{en: ReLU, hi: ReLU}`) is left out.
+        first = _words(_without_pictures(texts[0]))
+        rest = [_without_pictures(t) for t in texts[1:]]
+        texts = [texts[0]] + [t for t in rest if _words(t) and _words(t) != first]
+        if len(texts) == 1:
+            return NoEscape(texts[0])
     if layout == "columns":
         n = len(texts)
         width = f"\\dimexpr(\\linewidth-{1.5 * (n - 1):g}em)/{n}\\relax"
