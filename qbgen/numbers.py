@@ -28,7 +28,9 @@ FORMULA_CONSTANTS = {0, 1, 2}  # hand-written integers that need no vouching
 
 _ENSURE = re.compile(r"\\ensuremath\{((?:[^{}]|\{[^{}]*\})*)\}")
 _SCI = re.compile(r"^(-?\d+(?:\.\d+)?)\\times\s*10\^\{(-?\d+)\}$")
-_PLAIN = re.compile(r"-?\d+(?:\{,\}\d{3})*(?:\.\d+)?")
+# A thousands comma, `{,}` (as fmt writes it) or a bare one between groups of three digits
+# (`10,000` typed in a sentence), belongs to the number; `(3,2)` and `1,2,3` do not.
+_PLAIN = re.compile(r"-?\d{1,3}(?:(?:\{,\}|,)\d{3})+(?:\.\d+)?(?!\d|,\d)|-?\d+(?:\{,\}\d{3})*(?:\.\d+)?")
 # Text that holds digits but no printed number.
 _NOT_NUMBERS = [
     re.compile(r"\\(?:[dt]?frac|binom)\s*\d\d"),  # \tfrac12
@@ -52,7 +54,8 @@ class Printed:
     @property
     def figures(self) -> int:
         """Its significant figures as printed (trailing zeros count: 0.5250 has 4)."""
-        digits = re.sub(r"\\times.*", "", self.text).replace("{,}", "").lstrip("-").replace(".", "")
+        digits = re.sub(r"\\times.*", "", self.text).replace("{,}", "").replace(",", "")
+        digits = digits.lstrip("-").replace(".", "")
         return len(digits.lstrip("0")) or 1
 
     def shows(self, v: float) -> bool:
@@ -70,7 +73,7 @@ class Printed:
 
 
 def _read(text: str, from_fmt: bool) -> Printed | None:
-    body = text.replace("{,}", "").replace(" ", "")
+    body = text.replace("{,}", "").replace(",", "").replace(" ", "")
     m = _SCI.match(body)
     exp = 0
     if m:

@@ -64,6 +64,9 @@ def part_versions(q: Any, index: int) -> list[Any]:
 _PICTURE = re.compile(r"\\qbfigure\[|\\includegraphics|\\begin\{lstlisting\}")
 
 
+_BREAK = re.compile(r"\s*\\\\(?:\s*\[[^\]]*\])?")
+
+
 def _skip_group(text: str, i: int, open_: str, close: str) -> int:
     # The end of the balanced group opening at text[i] (a backslash escapes what follows).
     depth = 0
@@ -102,6 +105,9 @@ def _without_pictures(tex: str) -> str:
                 j += 1
             if tex[j : j + 1] == "{":
                 j = _skip_group(tex, j, "{", "}")
+        # A line break that followed the picture would now end no line (`\\[2pt]`): it goes too.
+        if (brk := _BREAK.match(tex, j)) is not None:
+            j = brk.end()
         i = j
     out.append(tex[i:])
     return "".join(out)

@@ -51,6 +51,11 @@ def _texts(tex):
         (r"$E = \tfrac12(t - y)^2$, $1 - y$, $2x$", []),  # formula constants
         (r"$w_5 + w_{12} + x^{(3)}$ at \hspace{1.5em} in CONV-9-32 and layer3", []),
         (r"Row 3: $128 - 9 + 1 = 120$", ["3", "128", "9", "120"]),
+        # A thousands comma typed in a sentence is one number; a pair or a list is not.
+        (
+            r"train on 10,000 examples, then 1,000.25, (3,4) and 5,6,7",
+            ["10,000", "1,000.25", "3", "4", "5", "6", "7"],
+        ),
     ],
 )
 def test_what_counts_as_a_printed_number(tex, numbers):
