@@ -33,7 +33,7 @@ import jinja2
 from pydantic import PlainValidator
 from pylatex.utils import NoEscape, escape_latex
 
-from .scripts import literal
+from .scripts import literal, mark_names
 
 __all__ = [
     "Figure",
@@ -319,8 +319,8 @@ def _finalize(value: Any) -> Any:
         raise TypeError(f"refusing to print {value!r} into LaTeX")
     if isinstance(value, int | float) or hasattr(value, "item"):
         return fmt(value)
-    if isinstance(value, str):
-        return escape(value)
+    if isinstance(value, str):  # a name, a spec's header: words in other scripts marked
+        return NoEscape(mark_names(escape(value)))
     if isinstance(value, Mapping | Sequence):
         raise TypeError(f"refusing to print a {type(value).__name__} into LaTeX; format it")
     return escape(str(value))

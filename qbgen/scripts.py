@@ -4,9 +4,12 @@ Room: characters, fonts and engines. Imports errors only. Every document is writ
 pdflatex (fast: its preamble is a cached format). A document that holds a character
 pdflatex cannot set (the scripts of India, Urdu, CJK, Greek or Cyrillic words,
 Vietnamese) is switched to LuaLaTeX with fontspec by swapping one marked block of its
-preamble (`adapt`); typeset reads the block to pick the engine, and the LaTeX writer puts
-such a paper in a document of its own, so one student's name in Hindi costs that
-student's paper only.
+preamble (`adapt`); typeset reads the block to pick the engine. A name or header string
+in such characters is marked (`mark_names`): in a build of many papers the LaTeX writer
+has LuaLaTeX set each such string once (`names_document`) and pdflatex place it as an
+image (`split_names`), so one student's name in Hindi costs one small LuaLaTeX run, and
+every paper keeps pdflatex's cached format; a paper whose bank text needs LuaLaTeX goes
+into a LuaLaTeX document of its own.
 
 - Fonts: Latin Modern, with Noto fallbacks for what needs no shaping (Greek, Cyrillic,
   symbols; Latin Modern has Vietnamese), only those the document needs. The scripts whose
@@ -30,10 +33,12 @@ student's paper only.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import re
 import shutil
 import subprocess
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -97,6 +102,7 @@ _LUALATEX_TEMPLATE = r"""% qbgen: fonts lualatex
 \setmonofont{Latin Modern Mono}[RawFeature={fallback=qbfallback}]
 @FAMILIES@
 \protected\def\qbchar#1{\char"#1\relax}
+\protected\def\qbname#1#2{#2}
 \directlua{
   local home = os.getenv("HOME") or ""
   local var = (kpse.var_value("TEXMFVAR") or ""):gsub("^" .. string.char(126), home)
@@ -253,6 +259,29 @@ def _run(tag: str, ranges: tuple[tuple[int, int], ...]) -> str:
 
 
 _RUNS = re.compile("|".join(_run(font.tag, font.ranges) for font in SCRIPT_FONTS))
+# Where a run may start: a document of 40 papers is some MB, and _RUNS (an alternative a
+# script) is tried at each place only where one of their letters is.
+_RUN_START = re.compile(
+    "[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for f in SCRIPT_FONTS for lo, hi in f.ranges) + "]"
+)
+
+
+def _sub_runs(wrap: Callable[[re.Match[str]], str], tex: str) -> str:
+    # _RUNS.sub(wrap, tex), fast: the same runs (each starts with a letter of its script).
+    out: list[str] = []
+    pos = 0
+    while start := _RUN_START.search(tex, pos):
+        run = _RUNS.match(tex, start.start())
+        if run is None:  # not possible (each letter starts a run); kept safe
+            out.append(tex[pos : start.end()])
+            pos = start.end()
+            continue
+        out += [tex[pos : run.start()], wrap(run)]
+        pos = run.end()
+    out.append(tex[pos:])
+    return "".join(out)
+
+
 _RTL = {font.tag for font in SCRIPT_FONTS if font.rtl}
 
 
@@ -331,6 +360,131 @@ def engine_of(tex: str) -> str:
     return "lualatex" if any(ch not in text and ch not in symbols for ch in set(tex)) else "pdflatex"
 
 
+# A plain string (a name, a spec's header) that pdflatex cannot set is marked
+# `\qbname{KEY}{TEXT}` (`mark_names`, KEY a digest of TEXT): in a LuaLaTeX document it is
+# the text; in a document of many papers it is that text typeset once per build by
+# LuaLaTeX (`names_document`, a page each, regular and bold) and placed by pdflatex as
+# a PDF image at the text's size and baseline (`split_names`), text layer and all. So
+# the papers stay pdflatex's and LuaLaTeX runs once.
+_NAME = re.compile(r"\\qbname\{([0-9a-f]{12})\}\{")
+_RTL_LETTER = re.compile("[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in _ARABIC_RANGES) + "]")
+NAMES_FILE = "qbnames"
+WHOLE_NAME = 60
+# pdflatex's side, on the line of \begin{document} (no line added: the document's line
+# spans stay): \qbnameat{KEY}{PAGE}{HT}{DP}{BOLD HT}{BOLD DP} per text (written by the
+# names document), an image per text, weight and size, made at its first use.
+_NAME_IMAGES = (
+    r"\makeatletter\protected\def\qbname#1#2{\ifcsname qbname@#1\endcsname"
+    r"\expandafter\expandafter\expandafter\qb@name\csname qbname@#1\endcsname{#1}"
+    r"\else\errmessage{qbgen: no image of the name #1}\fi}"
+    r"\def\qbnameat#1#2#3#4#5#6{\expandafter\gdef\csname qbname@#1\endcsname{{#2}{#3}{#4}{#5}{#6}}}"
+    r"\def\qb@name#1#2#3#4#5#6{\leavevmode\if b\expandafter\@car\f@series\@nil"
+    r"\qb@nameimage{#6}{\the\numexpr#1+1\relax}{#4}{#5}\else\qb@nameimage{#6}{#1}{#2}{#3}\fi}"
+    r"\def\qb@nameimage#1#2#3#4{\ifcsname qbimg@#1@#2@\f@size\endcsname\else"
+    r"\immediate\pdfximage height\dimexpr\f@size\dimexpr#3\relax/10\relax"
+    r" depth\dimexpr\f@size\dimexpr#4\relax/10\relax page #2 {" + NAMES_FILE + r".pdf}"
+    r"\expandafter\xdef\csname qbimg@#1@#2@\f@size\endcsname{\the\pdflastximage}\fi"
+    r"\hbox{\pdfrefximage\csname qbimg@#1@#2@\f@size\endcsname}}"
+    r"\makeatother\input{" + NAMES_FILE + r".dims}"
+)
+_NAMES_HEAD = r"""\newwrite\qbdims
+\newcount\qbnamepage
+\newcommand{\qbship}[1]{\pagewidth=\wd#1 \pageheight=\dimexpr\ht#1+\dp#1\relax
+  \shipout\vbox{\box#1}}
+\newcommand{\qbone}[2]{\setbox0\hbox{#2}\setbox2\hbox{\bfseries #2}%
+  \immediate\write\qbdims{\string\qbnameat{#1}{\the\numexpr2*\qbnamepage+1\relax}%
+    {\the\ht0}{\the\dp0}{\the\ht2}{\the\dp2}}%
+  \advance\qbnamepage by 1 \qbship0\qbship2}
+\AtBeginDocument{\immediate\openout\qbdims=\jobname.dims \hoffset=-1in \voffset=-1in}
+"""
+
+
+def mark_names(escaped: str) -> str:
+    r"""An escaped plain string that needs LuaLaTeX as `\qbname{KEY}{TEXT}`: whole, or a word each.
+
+    A string up to `WHOLE_NAME` characters (a name with its roll number, a title) is
+    one: set as LuaLaTeX sets it, it reads back alike (pdftotext orders an Odia name's
+    marks beside pdflatex's text otherwise). A longer one (an instruction) is a
+    `\qbname` a word, so its lines break; a run of words with right-to-left letters is
+    one. A string pdflatex sets is returned as it is.
+    """
+    if engine_of(escaped) == "pdflatex":
+        return escaped
+    if len(escaped) <= WHOLE_NAME:
+        return rf"\qbname{{{_key(escaped)}}}{{{escaped}}}"
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        groups = [" ".join(run)] if any(_RTL_LETTER.search(w) for w in run) else run
+        out.extend(rf"\qbname{{{_key(g)}}}{{{g}}}" for g in groups)
+        run.clear()
+
+    for word in escaped.split(" "):
+        if engine_of(word) == "lualatex":
+            run.append(word)
+            continue
+        if run:
+            flush()
+        out.append(word)
+    if run:
+        flush()
+    return " ".join(out)
+
+
+def _key(word: str) -> str:
+    return hashlib.sha1(word.encode("utf-8")).hexdigest()[:12]
+
+
+_WRAPPED = re.compile(
+    r"\{\\qb(?:" + "|".join(f.tag for f in SCRIPT_FONTS) + r") (?:\\leavevmode\\textdir TRT )?([^{}]*)\}"
+)
+_LUA_BLOCK = re.compile(re.escape(LUALATEX_MARK) + r"\n.*?% qbgen: end fonts", re.S)
+
+
+def split_names(tex: str) -> tuple[str, dict[str, str]] | None:
+    r"""A LuaLaTeX document (`adapt`) as pdflatex's, its `\qbname` words as images.
+
+    Returns the document, with pdflatex's font block (as many lines as LuaLaTeX's were
+    fewer: `LUALATEX_EXTRA_LINES`) and each `\qbname`'s word left to `names_document`'s
+    PDF, and those words by key; None when more than such words needs LuaLaTeX (bank
+    text in Hindi, say).
+    """
+    names: dict[str, str] = {}
+    parts: list[str] = []
+    pos = 0
+    while m := _NAME.search(tex, pos):
+        start = i = m.end()
+        depth = 1
+        while depth:
+            if i >= len(tex):
+                return None
+            ch = tex[i]
+            if ch == "\\":
+                i += 2
+                continue
+            depth += {"{": 1, "}": -1}.get(ch, 0)
+            i += 1
+        names[m.group(1)] = _WRAPPED.sub(lambda w: w.group(1), tex[start : i - 1])
+        parts.append(tex[pos:start])
+        pos = i - 1
+    parts.append(tex[pos:])
+    rest = _LUA_BLOCK.sub(lambda _m: PDFLATEX_FONTS, "".join(parts), count=1)
+    if rest == tex or engine_of(rest) != "pdflatex" or "\\begin{document}\n" not in rest:
+        return None
+    return rest.replace("\\begin{document}\n", "\\begin{document}" + _NAME_IMAGES + "\n", 1), names
+
+
+def names_document(names: dict[str, str]) -> str:
+    """The LuaLaTeX document of these words (by key): two pages each, regular and bold, as tight as the word.
+
+    Its `.dims` file gives each word's first page and its boxes' height and depth.
+    """
+    body = "\n".join(rf"\qbone{{{key}}}{{{word}}}" for key, word in names.items())
+    head = f"\\documentclass[10pt]{{article}}\n{PDFLATEX_FONTS}\n{_NAMES_HEAD}"
+    return adapt(f"{head}\\begin{{document}}\n{body}\n\\end{{document}}\n")
+
+
 def adapt(tex: str) -> str:
     """The document for the engine it needs: its font block swapped for LuaLaTeX's if so.
 
@@ -345,7 +499,7 @@ def adapt(tex: str) -> str:
         found.add(m.lastgroup or "")
         return _wrap(m)
 
-    wrapped = _RUNS.sub(wrap, tex)
+    wrapped = _sub_runs(wrap, tex)
     block = lualatex_fonts(_chain(tex), tuple(font.tag for font in SCRIPT_FONTS if font.tag in found))
     return _BLOCK.sub(lambda _m: block, wrapped, count=1)
 
@@ -355,7 +509,7 @@ def _chain(tex: str) -> tuple[str, ...]:
     # runs of SCRIPT_FONTS (and the math symbols, set as math), the first fallback that
     # has it; every fallback if fontconfig cannot say.
     text = pdflatex_text()
-    chars = {ch for ch in set(_RUNS.sub("", tex)) if ch not in text and ch not in SYMBOLS}
+    chars = {ch for ch in set(_sub_runs(lambda _m: "", tex)) if ch not in text and ch not in SYMBOLS}
     chars |= {chr(int(h, 16)) for h in re.findall(r"\\qbchar\{([0-9A-F]+)\}", tex)}
     main = _charset(MAIN_FONT)
     sets = {family: _charset(family) for family in FALLBACK_CHAIN}
@@ -461,6 +615,9 @@ __all__ = [
     "engine_of",
     "lualatex_fonts",
     "literal",
+    "mark_names",
+    "names_document",
+    "split_names",
     "symbol_definitions",
     "unprintable",
     "unprintable_message",

@@ -30,7 +30,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -425,12 +425,21 @@ def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = 
     return pdf
 
 
-def typeset_all(tex_paths: Sequence[Path], *, fmt: Path | None = None, jobs: int | None = None) -> list[Path]:
+def typeset_all(
+    tex_paths: Sequence[Path],
+    *,
+    fmt: Path | None = None,
+    jobs: int | None = None,
+    first: Path | None = None,
+    after: Collection[int] = (),
+) -> list[Path]:
     """Typeset several files side by side (one pdflatex per core).
 
-    A failure is raised with `document`, the index of the failing file in `tex_paths`.
+    `first`, if given, is typeset before the files whose indexes `after` holds (they read
+    its PDF: `scripts.names_document`), beside the others. A failure is raised with
+    `document`, the index of the failing file in `tex_paths` (None for `first`).
     """
-    jobs = jobs or min(len(tex_paths), os.cpu_count() or 1) or 1
+    jobs = jobs or min(len(tex_paths) + (first is not None), os.cpu_count() or 1) or 1
     index = {id(p): i for i, p in enumerate(tex_paths)}
 
     def one(path: Path) -> Path:
@@ -439,8 +448,24 @@ def typeset_all(tex_paths: Sequence[Path], *, fmt: Path | None = None, jobs: int
         except TypesetError as exc:
             raise exc.located(document=index[id(path)]) from None
 
-    if jobs == 1:
+    if first is None and jobs == 1:
         return [one(p) for p in tex_paths]
+    if first is not None:
+        # `first` starts at once, the other files as workers free up, those of `after`
+        # last: one waits for `first` only when nothing else is left to do.
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            head = pool.submit(typeset, first) if first is not None else None
+
+            def then(path: Path) -> Path:
+                if head is not None:
+                    head.result()
+                return one(path)
+
+            order = sorted(range(len(tex_paths)), key=lambda i: i in after)
+            futures = {i: pool.submit(then if i in after else one, tex_paths[i]) for i in order}
+            if head is not None:
+                head.result()
+            return [futures[i].result() for i in range(len(tex_paths))]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(one, tex_paths))
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import unicodedata
 from pathlib import Path
 
 import pytest
 
-from .conftest import BANK, copy_bank, needs_tex, pdf_text, run_cli, write_tree
+from .conftest import BANK, cli, copy_bank, needs_tex, pdf_text, run_cli, write_tree
 
 needs_lualatex = pytest.mark.skipif(shutil.which("lualatex") is None, reason="lualatex not installed")
 
@@ -124,13 +125,15 @@ def test_every_script_of_the_roster_has_an_installed_font_fontconfig_names(tmp_p
     assert {font.tag for font in SCRIPT_FONTS} >= {"Deva", "Beng", "Guru", "Gujr", "Orya", "Taml", "Telu"}
 
 
-def test_lualatex_papers_leave_the_pdflatex_documents_and_load_only_their_fonts(tmp_path):
-    # A name in another script costs its own paper: it goes with its key into a LuaLaTeX
-    # document of such papers only; every other paper stays in pdflatex documents.
+@needs_tex
+@needs_lualatex
+def test_names_in_other_scripts_are_set_once_by_lualatex_and_placed_in_pdflatex_documents(tmp_path):
+    # A name in another script costs one LuaLaTeX run a build: each name is set once, in
+    # qbnames.tex, and every document of papers stays pdflatex's, placing it as an image.
     from qbgen.bank import load_bank
     from qbgen.models import Candidate
     from qbgen.plan import plan
-    from qbgen.scripts import LUALATEX_MARK, PDFLATEX_FONTS, adapt
+    from qbgen.scripts import LUALATEX_MARK, PDFLATEX_FONTS, adapt, names_document
     from qbgen.spec import load_spec
     from qbgen.writers import LatexWriter
 
@@ -145,13 +148,21 @@ def test_lualatex_papers_leave_the_pdflatex_documents_and_load_only_their_fonts(
     writer.add(planned.papers)  # renders every document; typesets none
     docs = [(group, path.read_text("utf-8")) for group, path in zip(writer.groups, writer.docs, strict=True)]
     assert sorted(i for group, _ in docs for i in group) == list(range(len(writer.units)))
-    lualatex = [(group, text) for group, text in docs if LUALATEX_MARK in text]
-    # The papers of s1 and s4, and their keys if each student has one (else a model key).
-    theirs = {i for i in range(len(roster), len(writer.units)) if (i - len(roster)) in (1, 4)} | {1, 4}
-    assert len(lualatex) == 1 and set(lualatex[0][0]) == theirs, [g for g, _ in docs]
-    assert len(docs) > 1 and docs[0][0] == lualatex[0][0]  # LuaLaTeX's starts first
-    text = lualatex[0][1]
-    assert "{\\qbDeva " + NAMES["s06"] + "}" in text and "{\\qbHani " + NAMES["s07"] + "}" in text
+    assert len(docs) == 2 and not any(LUALATEX_MARK in text for _, text in docs)
+    # Each string once: the name line's, the paper's header and the key's; the paper's
+    # own exam.tex stays LuaLaTeX's: it stands alone.
+    said = [f"{NAMES['s06']} (s1)", f"{NAMES['s07']} (s4)"]
+    heads = [*said, *(f"Answer Key {{-}}{{-}} {s}" for s in said)]
+    assert sorted(writer.words.values()) == sorted([NAMES["s06"], NAMES["s07"], *heads]), writer.words
+    assert LUALATEX_MARK in (out / "s1" / "exam.tex").read_text("utf-8")
+    words = names_document(writer.words)
+    assert "\\newfontfamily\\qbDeva" in words and "\\newfontfamily\\qbHani" in words
+    assert "{\\qbDeva " + NAMES["s06"] + "}" in words and "{\\qbHani " + NAMES["s07"] + "}" in words
+    assert "s1/exam.pdf" in writer.finish()
+    fonts = subprocess.run(["pdffonts", out / "s1" / "exam.pdf"], capture_output=True, text=True).stdout
+    assert "LMRoman10-Regular" in fonts and " Type 1 " in fonts, fonts  # pdflatex's Latin Modern
+    assert "NotoSerifDevanagari" in fonts, fonts  # the name: LuaLaTeX's, shaped by HarfBuzz
+    assert squeezed(f"{NAMES['s06']} (s1)") in squeezed(pdf_text(out / "s1" / "exam.pdf"))
     # A document's block names the fonts its text needs only: a CJK face costs hundreds of MB.
     doc = "\\documentclass{article}\n" + PDFLATEX_FONTS + "\n\\begin{document}\nNAME\n\\end{document}\n"
     hindi, vietnamese = adapt(doc.replace("NAME", NAMES["s06"])), adapt(doc.replace("NAME", NAMES["s03"]))
@@ -236,14 +247,17 @@ def test_a_character_no_font_has_is_one_line_naming_its_file_line_and_field(tmp_
     assert not any((tmp_path / f"o{i}").exists() and any((tmp_path / f"o{i}").iterdir()) for i in (1, 2, 3))
 
 
-def test_the_shipped_bank_needs_no_lualatex():
-    # The papers' own text is Latin and symbols: every shipped spec stays with pdflatex.
-    from qbgen.bank import load_bank
-    from qbgen.scripts import engine_of
+@needs_tex
+def test_the_shipped_papers_need_no_lualatex(tmp_path):
+    # The papers' own text is Latin and symbols: every shipped spec, in English (the bank
+    # also holds Hindi, which only a --languages build prints), stays with pdflatex.
+    from qbgen.typeset import engine
 
-    bank = load_bank(BANK)
-    for bq in bank.questions.values():
-        assert engine_of(bq.path.read_text("utf-8")) == "pdflatex", bq.id
+    for spec in ("paper-a", "paper-b", "quiz"):
+        r = cli("build", BANK / "exams" / f"{spec}.yaml", "--out", tmp_path / spec)
+        assert r.returncode == 0, r.stderr
+        for tex in (tmp_path / spec).glob("*.tex"):
+            assert engine(tex) == "pdflatex", tex
 
 
 @needs_tex
@@ -311,3 +325,19 @@ def test_a_latex_error_in_a_lualatex_document_names_its_question_and_paper(tmp_p
     )
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert "Undefined control sequence" in r.stderr and "symbols" in r.stderr, r.stderr
+
+
+def test_names_are_marked_whole_or_a_word_each_and_runs_found_as_the_regex_finds_them():
+    from qbgen.latex import escape
+    from qbgen.scripts import _RUNS, WHOLE_NAME, _sub_runs, _wrap, mark_names
+
+    assert mark_names(escape("Zoë Ørsted")) == "Zoë Ørsted"  # pdflatex sets it: no image
+    name = escape(f"{NAMES['s06']} (s06)")
+    assert re.fullmatch(r"\\qbname\{[0-9a-f]{12}\}\{" + re.escape(name) + r"\}", mark_names(name))
+    # A long string: a \qbname a word (its lines may break), a right-to-left run whole.
+    long = escape(f"Write {NAMES['s06']} or {NAMES['s18']} in full, " + "x" * WHOLE_NAME)
+    marked = mark_names(long)
+    assert re.findall(r"\\qbname\{[0-9a-f]{12}\}\{([^}]*)\}", marked) == [*NAMES["s06"].split(), NAMES["s18"]]
+    assert marked.startswith("Write ") and marked.endswith("x" * WHOLE_NAME)
+    text = " and ".join(NAMES.values()) + " \u0964 x\u200d " + "plain " * 50
+    assert _sub_runs(_wrap, text) == _RUNS.sub(_wrap, text)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from ..errors import EnvironmentProblem, TypesetError
 from ..models import Exam, Package, Paper
 from ..render import TexDocument, preamble, render, render_units
-from ..scripts import LUALATEX_MARK
+from ..scripts import LUALATEX_EXTRA_LINES, LUALATEX_MARK, NAMES_FILE, names_document, split_names
 from ..typeset import ensure_format, overfull_lines, page_map, typeset_all
 from . import paperpages
 from .streaming import Streaming
@@ -98,6 +98,8 @@ class LatexWriter(Streaming):
         self.planned = 0  # planned documents rendered
         self.rendered = 0  # documents rendered
         self.pending: list[int] = []  # units of LuaLaTeX's papers, for its next document
+        self.words: dict[str, str] = {}  # names and headers LuaLaTeX sets once, by key
+        self.imaged: set[Path] = set()  # documents that place them as images
         self.model = False
         self.packages: tuple[Package, ...] = ()
         # On-paper exams: unit index -> (build, the paper's code), for their pages' QR codes.
@@ -162,7 +164,9 @@ class LatexWriter(Streaming):
         name = "key" if answers else "exam"
         text = render(paper.exam, answers=answers)
         (target / f"{name}.tex").write_text(text, "utf-8")
-        if LUALATEX_MARK in text:  # a name in Devanagari, say: LuaLaTeX's, in a document of its own
+        # A name in Devanagari, say, is an image typeset once by LuaLaTeX (split_names);
+        # a paper whose bank text needs LuaLaTeX is LuaLaTeX's, in a document of its own.
+        if LUALATEX_MARK in text and split_names(text) is None:
             self.lualatex.add(index % self.count)  # a key's index is count + its paper's
         self.names.append(f"{prefix}{name}.tex")
         self.units[index] = Unit(paper.folder, answers)
@@ -174,9 +178,10 @@ class LatexWriter(Streaming):
 
     def _render_ready(self) -> None:
         # Render, in order, each planned document whose units have all arrived; forget
-        # them. The papers of it that need LuaLaTeX (each with its key) leave it for
-        # LuaLaTeX documents of their own, of up to UNITS_PER_DOCUMENT units: a name in
-        # another script costs its paper alone, and the rest keep pdflatex's cached format.
+        # them. The papers of it whose bank text needs LuaLaTeX (each with its key) leave
+        # it for LuaLaTeX documents of their own, of up to UNITS_PER_DOCUMENT units: such
+        # a paper costs itself alone, and the rest keep pdflatex's cached format. (A name
+        # in another script does not: it is an image, set once by LuaLaTeX, see _document.)
         while self.planned < len(self.plan) and all(i in self.waiting for i in self.plan[self.planned]):
             members = self.plan[self.planned]
             self.planned += 1
@@ -198,11 +203,18 @@ class LatexWriter(Streaming):
         doc: TexDocument = render_units([self.waiting.pop(i) for i in members])
         path = self.folder / ".work" / f"doc{self.rendered:03d}.tex"
         self.rendered += 1
-        path.write_text(doc.text, "utf-8")
+        text, spans = doc.text, doc.units
+        split = split_names(text) if not first and LUALATEX_MARK in text else None
+        if split is not None:  # pdflatex's, its names LuaLaTeX's images (qbnames.pdf)
+            text, words = split
+            self.words.update(words)
+            self.imaged.add(path)
+            spans = tuple((a - LUALATEX_EXTRA_LINES, b - LUALATEX_EXTRA_LINES) for a, b in spans)
+        path.write_text(text, "utf-8")
         at = 0 if first else len(self.docs)
         self.docs.insert(at, path)
         self.groups.insert(at, members)
-        self.spans.insert(at, doc.units)
+        self.spans.insert(at, spans)
 
     def _single(self, units: list[Unit], folder: Path) -> list[str]:
         # One paper: its own exam.tex and key.tex are the documents, a unit each.
@@ -223,20 +235,12 @@ class LatexWriter(Streaming):
     ) -> list[Path]:
         fmt = ensure_format(preamble(self.packages))
         self.note("typeset", 0, len(docs))
+        first, after = None, [i for i, doc in enumerate(docs) if doc in self.imaged]
+        if after:
+            first = self.folder / ".work" / f"{NAMES_FILE}.tex"
+            first.write_text(names_document(self.words), "utf-8")
         try:
-            pdfs = typeset_all(docs, fmt=fmt, jobs=self.jobs)
-            # An on-paper exam prints "Page x of y": its documents are set again, with each
-            # paper's page count (from the first run's page map) in <document>.totals.
-            again = [i for i, members in enumerate(groups) if any(m in self.on_paper for m in members)]
-            for i in again:
-                totals = "".join(
-                    f"\\qbdeftotal{{{n}}}{{{last - first + 1}}}\n"
-                    for n, (first, last) in enumerate(page_map(docs[i]))
-                )
-                docs[i].with_suffix(".totals").write_text(totals, "ascii")
-            if again:
-                redone = typeset_all([docs[i] for i in again], fmt=fmt, jobs=self.jobs)
-                pdfs = [redone[again.index(i)] if i in again else pdf for i, pdf in enumerate(pdfs)]
+            pdfs = typeset_all(docs, fmt=fmt, jobs=self.jobs, first=first, after=after)
         except TypesetError as exc:
             raise _located(exc, groups, spans, units) from None
         for doc in docs:
