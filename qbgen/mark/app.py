@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -187,7 +188,9 @@ def build_app(work: Work, store: Store, renderer: Renderer, token: str | None = 
         unit = m.unit(request.path_params["unit"])
         n = m.number(unit, request.path_params["script"])
         script = unit.scripts[n]
-        shown = renderer.unit(unit)
+        # The first look at a unit converts its texts (pandoc, a second or two): off the
+        # event loop, so other graders' clicks are answered meanwhile.
+        shown = await run_in_threadpool(renderer.unit, unit)
         scripts = {s.student: (s.item, s.most) for s in unit.scripts}
         given = store.all_given(unit.key, scripts)
         order = list(range(n + 1, len(unit.scripts))) + list(range(n))
