@@ -399,18 +399,19 @@ _NAMES_HEAD = r"""\newwrite\qbdims
 """
 
 
-def mark_names(escaped: str) -> str:
+def mark_names(escaped: str, *, whole: int = WHOLE_NAME) -> str:
     r"""An escaped plain string that needs LuaLaTeX as `\qbname{KEY}{TEXT}`: whole, or a word each.
 
     A string up to `WHOLE_NAME` characters (a name with its roll number, a title) is
     one: set as LuaLaTeX sets it, it reads back alike (pdftotext orders an Odia name's
     marks beside pdflatex's text otherwise). A longer one (an instruction) is a
     `\qbname` a word, so its lines break; a run of words with right-to-left letters is
-    one. A string pdflatex sets is returned as it is.
+    one. A string pdflatex sets is returned as it is. `whole=0`: a word each always (a
+    name in a narrow column, which must break between its words).
     """
     if engine_of(escaped) == "pdflatex":
         return escaped
-    if len(escaped) <= WHOLE_NAME:
+    if len(escaped) <= whole:
         return rf"\qbname{{{_key(escaped)}}}{{{escaped}}}"
     out: list[str] = []
     run: list[str] = []

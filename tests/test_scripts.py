@@ -77,6 +77,8 @@ def roster_build(tmp_path_factory):
 def test_a_roster_in_every_script_builds_and_pdftotext_reads_each_name_back(roster_build):
     out = roster_build
     crib = squeezed(pdf_text(out / "crib.pdf"))
+    # The crib lists every name, each set once by LuaLaTeX as an image: it stays pdflatex's.
+    assert "% qbgen: fonts pdflatex" in (out / "crib.tex").read_text("utf-8")
     for sid, name in NAMES.items():
         exam = pdf_text(out / sid / "exam.pdf")
         # (An Urdu name's line is read in visual order: the id's brackets move.)

@@ -19,7 +19,17 @@ from ..kinds import KINDS, CribCell
 from ..latex import escape
 from ..models import Package, Paper, QuestionInstance
 from ..render import package_lines
-from ..scripts import PDFLATEX_FONTS, adapt, symbol_definitions
+from ..scripts import (
+    LUALATEX_MARK,
+    NAMES_FILE,
+    PDFLATEX_FONTS,
+    adapt,
+    engine_of,
+    mark_names,
+    names_document,
+    split_names,
+    symbol_definitions,
+)
 from ..typeset import ensure_format, typeset
 from .streaming import Streaming
 
@@ -53,7 +63,10 @@ def _breakable(text: str) -> str:
     # An id or a name escaped, its long ASCII words allowed to break anywhere, but only
     # where nothing else fits (a roll number of 40 characters wraps in its column instead
     # of running into the next).
-    # Other scripts are left whole: a break inside a word would undo its shaping.
+    # Other scripts are left whole: a break inside a word would undo its shaping; a name
+    # pdflatex cannot set is marked for LuaLaTeX to set once, as an image (mark_names).
+    if engine_of(escape(text)) == "lualatex":
+        return mark_names(escape(text), whole=0)  # a word each: it breaks in its column
     words = []
     for word in str(text).split():
         if len(word) > 10 and word.isascii():
@@ -289,7 +302,15 @@ class CribWriter(Streaming):
         work = folder / ".crib"
         work.mkdir(parents=True, exist_ok=True)
         tex = crib_tex(self.spec_name, self.roster, self.numbers, self.lines, self.packages)
-        (work / TEX).write_text(adapt(tex), "utf-8")  # names in any script
+        text = adapt(tex)  # names in any script
+        split = split_names(text) if LUALATEX_MARK in text else None
+        if split is not None:
+            # The names pdflatex cannot set: typeset once by LuaLaTeX, placed as images,
+            # so the crib (every student's name) stays pdflatex's, as the papers do.
+            text, words = split
+            (work / f"{NAMES_FILE}.tex").write_text(names_document(words), "utf-8")
+            typeset(work / f"{NAMES_FILE}.tex")
+        (work / TEX).write_text(text, "utf-8")
         fmt = ensure_format(crib_preamble(self.packages))
         typeset(work / TEX, fmt=fmt)
         typeset(work / TEX, fmt=fmt)  # longtable settles its column widths on the second run
