@@ -147,9 +147,10 @@ def test_no_key_heading_is_stranded_at_the_foot_of_a_page(papers, spec, how):
 @pytest.mark.parametrize("name", ["exam", "key"])
 def test_nothing_runs_into_a_page_footer(papers, spec, how, name):
     # Text that overflows a page overprints its footer: pdftotext reads both on one line.
-    for n, page in enumerate(pdf_text(papers[spec, how] / f"{name}.pdf").split("\f")[:-1], 1):
+    pages = pdf_text(papers[spec, how] / f"{name}.pdf").split("\f")[:-1]
+    for n, page in enumerate(pages, 1):
         footer = [line.strip() for line in page.splitlines() if f"Page {n}" in line]
-        assert footer == [f"Page {n}"], (spec, how, name, n, footer)
+        assert footer == [f"Page {n} of {len(pages)}"], (spec, how, name, n, footer)
 
 
 MARKS_ALONE = re.compile(r"\[(?:Total )?Marks? = \d+(?:\.5)?\]|\[\d+(?:\.5)? [Mm]arks?\]")
@@ -247,7 +248,7 @@ def _paper_words(text):
 
 
 def _exam_words(pdf, vocabulary):
-    lines = [ln for ln in pdf_text(pdf).splitlines() if not re.fullmatch(r"Page \d+", ln.strip())]
+    lines = [ln for ln in pdf_text(pdf).splitlines() if not re.fullmatch(r"Page \d+(?: of \d+)?", ln.strip())]
     text = "\n".join(lines)
     text = re.sub(r"\[(Total )?Marks? = [\d.]+\]|\[\d+ marks\]", " ", text, flags=re.I)
     # A word hyphenated at a line end is one word when the paper has it whole.
