@@ -25,7 +25,7 @@ from typing import Any
 from .bank import Bank
 from .errors import InputError, TypesetError
 from .models import Candidate, Paper
-from .plan import Progress, Stream, plan_stream, preview_exam, review
+from .plan import Progress, Stream, plan_stream, preview_exam, question_papers, review
 from .publish import drop_failed, keep_failed, publish, staging
 from .render import preamble, render_document
 from .spec import LoadedSpec
@@ -38,6 +38,8 @@ from .writers import (
     StreamingWriter,
     exports,
 )
+from .writers.forms import SCRATCH, FormsWriter, PerQuestionWriter
+from .writers.paperhtml import PaperHtmlWriter
 from .writers.sheets import holds_marks
 from .writers.site import SiteWriter
 from .writers.split import SplitWriter
@@ -67,6 +69,9 @@ def build_papers(
     student_keys: bool = False,
     bank_root: Sequence[Path] = (),
     split_by: str | None = None,
+    forms: Sequence[int] = (),
+    per_question: bool = False,
+    html: bool = False,
 ) -> BuildResult:
     """Write every paper's exam, key and manifest (and the combined files) into `out`.
 
@@ -75,16 +80,31 @@ def build_papers(
     memory of a few papers. A roster build typesets one model key (the first student's,
     `key.pdf` at the top) and the crib, unless `student_keys` asks for every student's
     key too. `split_by` (a roster's column: `section`) adds `exams-VALUE.pdf`, the
-    papers of each value's students (`writers.split`).
+    papers of each value's students (`writers.split`). `forms`: each paper's large-print
+    size, where they are not all alike (a roster's accommodations: `writers.forms`).
+    `per_question` adds `q-NAME.pdf` per question beside each exam.pdf; `html`, each
+    paper's accessible `exam.html` (`writers.paperhtml`).
     """
     started = time.monotonic()
-    latex = LatexWriter(jobs=jobs, progress=progress, student_keys=student_keys)
+    latex: LatexWriter | FormsWriter
+    if len(set(forms)) > 1:
+        latex = FormsWriter(forms, jobs=jobs, progress=progress, student_keys=student_keys)
+    else:
+        latex = LatexWriter(jobs=jobs, progress=progress, student_keys=student_keys)
     head = dict(stream.head)
     if not student_keys and head.get("roster"):
         head["model_key"] = True  # so a rebuild knows the top key.pdf is ours
     manifests, sheets, crib = ManifestWriter(head), SheetsWriter(), CribWriter()
     split = SplitWriter(split_by) if split_by else None
-    writers: tuple[StreamingWriter, ...] = (manifests, sheets, latex, crib) + ((split,) if split else ())
+    extra: list[StreamingWriter] = []  # writers whose files come after the papers' PDFs
+    if per_question:  # a paper's questions get the keys its build gives the paper
+        keys = student_keys or not head.get("roster")
+        extra.append(PerQuestionWriter(question_papers, keys=keys, jobs=jobs))
+    if html:
+        extra.append(PaperHtmlWriter())
+    writers: tuple[StreamingWriter, ...] = (
+        (manifests, sheets, latex, crib) + ((split,) if split else ()) + tuple(extra)
+    )
     kept = []
     with staging(out, bank=bank_root) as tmp:
         for w in writers:
@@ -115,8 +135,11 @@ def build_papers(
             raise keep_failed(exc, out) from None
         if split:  # from the papers' exam PDFs, once they are cut
             names += split.finish()
+        for w in extra:
+            names += w.finish()
         drop_failed(out)
         shutil.rmtree(tmp / ".work", ignore_errors=True)
+        shutil.rmtree(tmp / SCRATCH, ignore_errors=True)
         files = publish(tmp, out, names, keep=kept)
     seconds = time.monotonic() - started
     overfull = tuple((qid, most, count) for qid, (most, count) in sorted(latex.overfull.items()))
@@ -138,14 +161,26 @@ def build(
     progress: Progress | None = None,
     student_keys: bool = False,
     split_by: str | None = None,
+    large_print: int = 0,
+    per_question: bool = False,
+    html: bool = False,
 ) -> BuildResult:
     """Build one paper, K variants (A, B, ...) or one paper per student into `out`.
 
     `split_by` (`section`, or a column the spec's `roster_columns` names) writes
     `exams-VALUE.pdf` beside `exams.pdf` for each value of that column on the roster.
+    `large_print` (18 or 24 pt) sets every paper in large print; a roster's
+    `accommodation` column sets each student's paper in its own form. `per_question`
+    adds a PDF per question (`q-NAME.pdf`); `html`, an accessible `exam.html` per paper.
     """
     if split_by is not None:
         _check_split(split_by, loaded, roster)
+    if per_question and loaded.spec.on_paper:
+        raise InputError(
+            "--per-question makes papers to be read, not answered on: not with --on-paper "
+            "(each page's code names its place in the whole paper)",
+            field="--per-question",
+        )
     stream = plan_stream(
         loaded,
         bank,
@@ -155,7 +190,9 @@ def build(
         roster=roster,
         progress=progress,
         jobs=jobs,
+        large_print=large_print,
     )
+    forms = [(c.large_print() or large_print) for c in roster] if roster is not None else []
     return build_papers(
         stream,
         out,
@@ -164,6 +201,9 @@ def build(
         student_keys=student_keys,
         bank_root=bank.roots,
         split_by=split_by,
+        forms=forms,
+        per_question=per_question,
+        html=html,
     )
 
 

@@ -333,6 +333,26 @@ def build(
             help="With --roster: also exams-SECTION.pdf, each section's papers, for printing.",
         ),
     ] = None,
+    large_print: Annotated[
+        int | None,
+        typer.Option(
+            "--large-print",
+            metavar="18|24",
+            help="Modified large print: that body size (pt), a question per page, figures and room scaled.",
+        ),
+    ] = None,
+    per_question: Annotated[
+        bool,
+        typer.Option(
+            "--per-question", help="Also a PDF per question, q-1.pdf, q-2.pdf, ... (split sittings)."
+        ),
+    ] = False,
+    html: Annotated[
+        bool,
+        typer.Option(
+            "--html", help="Also exam.html per paper: accessible (headings, MathML, alt text), offline."
+        ),
+    ] = False,
     languages: LanguagesOpt = None,
     layout: LayoutOpt = None,
     bank: BankOpt = None,
@@ -350,6 +370,10 @@ def build(
     --languages en,hi sets every question in both (--layout parallel, columns, or candidate:
     one paper per student in the roster's `language`), each translation proved to print the
     same numbers.
+
+    Accommodations, the same draw in another form: --large-print 18|24; a roster's
+    `accommodation` column (large-print-24; extra-time-25) gives those students theirs;
+    --per-question adds q-NAME.pdf per question; --html an accessible exam.html per paper.
 
     Example: qbgen build bank/exams/paper-b.yaml --variants 20
     """
@@ -373,6 +397,9 @@ def build(
             progress=progress if (variants or students) else None,
             student_keys=student_keys,
             split_by=split_by,
+            large_print=large_print or 0,
+            per_question=per_question,
+            html=html,
         )
 
     try:

@@ -476,6 +476,18 @@ class Package(Frozen):
     options: str = Field(default="", pattern=r"^[^{}\\%#\n]*$", description="Its options, comma-separated.")
 
 
+LARGE_PRINT_SIZES = (18, 24)  # pt: the body sizes of a large-print paper
+
+
+def large_print_package(size: int) -> Package:
+    r"""The package a large-print paper of body size `size` (pt) loads: `scrextend` at that size.
+
+    It travels in the paper's `packages`, which make its preamble (and the cached format
+    of it): render's preamble sets the rest of the large-print form where it finds it.
+    """
+    return Package(name="scrextend", options=f"fontsize={size}pt")
+
+
 class BankConfig(Frozen):
     """A bank's own settings: `bank.yaml` at its top (optional)."""
 
@@ -550,6 +562,11 @@ class QuestionInstance(Frozen):
     # paper sets them beside this one.
     translations: tuple[QuestionInstance, ...] = ()
     layout: Layout = "parallel"
+    # How a paper of another form sets it (the draw unchanged): on a page of its own (a
+    # large-print paper), or left out but counted, so the next keeps its number (a paper of
+    # one question of many, `--per-question`).
+    own_page: bool = False
+    hidden: bool = False
 
     def all_answers(self) -> tuple[AnswerInstance, ...]:
         """Return every answer instance, parts included, in order."""
@@ -604,6 +621,17 @@ class Candidate(Frozen):
     username: str = ""
     columns: FrozenMap = Field(default_factory=dict)  # the spec's roster_columns, by name
     language: str = ""  # the roster's `language` (a `candidate` layout's paper is in it)
+    # The roster's `accommodation`: `large-print-18` or `large-print-24`, `extra-time-N`
+    # (N percent), as `roster.accommodations` read them; the paper's form, not its numbers.
+    accommodation: tuple[str, ...] = ()
+
+    def large_print(self) -> int:
+        """The body size (pt) of the student's large-print paper; 0 for standard print."""
+        return next((int(a.rsplit("-", 1)[1]) for a in self.accommodation if a.startswith("large-print-")), 0)
+
+    def extra_time(self) -> int:
+        """The student's extra time, in percent of the paper's (0: none)."""
+        return next((int(a.rsplit("-", 1)[1]) for a in self.accommodation if a.startswith("extra-time-")), 0)
 
     def fields(self) -> dict[str, str]:
         """The kept columns past id and name that hold something, in sheet order."""
@@ -639,10 +667,26 @@ class Exam(Frozen):
     languages: tuple[str, ...] = ()  # the paper's languages, primary first (): the bank's one
     layout: Layout = "parallel"
     sections: tuple[SectionInstance, ...]
+    # Its form (an accommodation; the numbers are the same draw's): the body size of a
+    # large-print paper (0: standard print), and the extra time its cover prints, percent.
+    large_print: int = 0
+    extra_time: int = 0
 
     def questions(self) -> list[QuestionInstance]:
         """Return every question of the paper in order."""
         return [q for s in self.sections for q in s.questions]
+
+    def extra_time_text(self) -> str:
+        """`Extra time: 25%`, with the time it makes where the duration reads `120 mins` ("" if none)."""
+        if not self.extra_time:
+            return ""
+        text = f"Extra time: {self.extra_time}%"
+        m = re.fullmatch(r"\s*(\d+)\s*(min|mins|minutes|hour|hours|hrs?)\.?\s*", self.duration, re.I)
+        if m:
+            minutes = int(m.group(1)) * (1 if m.group(2).lower().startswith("min") else 60)
+            total = -(-minutes * (100 + self.extra_time) // 100)  # whole minutes, rounded up
+            text += f" (in all {total} mins)"
+        return text
 
 
 class Paper(Frozen):

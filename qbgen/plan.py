@@ -24,7 +24,15 @@ from typing import Any
 from .assemble import assemble, instantiate
 from .bank import Bank
 from .errors import InputError
-from .models import Candidate, Exam, Paper, ReviewQuestion, SectionInstance
+from .models import (
+    LARGE_PRINT_SIZES,
+    Candidate,
+    Exam,
+    Paper,
+    ReviewQuestion,
+    SectionInstance,
+    large_print_package,
+)
 from .roster import folder_for
 from .spec import LoadedSpec
 
@@ -82,13 +90,20 @@ def plan_stream(
     roster: list[Candidate] | None = None,
     progress: Progress | None = None,
     jobs: int | None = None,
+    large_print: int = 0,
 ) -> Stream:
     """Plan one paper, K variants (A, B, ...) or one paper per student, assembled as read.
 
     `jobs` bounds the processes that assemble many papers (default: the cores). What
     a request gets wrong is raised here; a question that fails, when its run is
-    assembled.
+    assembled. `large_print` (18 or 24, pt) sets every paper in large print; a roster's
+    `accommodation` sets each student's paper in its form (`in_form`).
     """
+    if large_print and large_print not in LARGE_PRINT_SIZES:
+        raise InputError(
+            f"{large_print}: a large-print paper's body is {' or '.join(map(str, LARGE_PRINT_SIZES))} pt",
+            field="--large-print",
+        )
     if variants is not None and roster is not None:
         raise InputError("give --variants or --roster, not both")
     if original and (variants or roster):
@@ -107,38 +122,100 @@ def plan_stream(
                 )
             folders[folder] = c.id
             work.append((folder, c.id, c))
-        runs = _assemble_runs(loaded, bank, seed, work, jobs, note)
+        runs = _assemble_runs(loaded, bank, seed, work, jobs, note, large_print)
         return Stream(len(work), runs, {"spec": loaded.name, "seed": exam_seed, "roster": True})
     if variants:
         work = [(label, label, None) for label in variant_labels(variants)]
-        runs = _assemble_runs(loaded, bank, seed, work, jobs, note)
+        runs = _assemble_runs(loaded, bank, seed, work, jobs, note, large_print)
         return Stream(len(work), runs, {"spec": loaded.name, "seed": exam_seed, "variants": variants})
-    one = Paper(folder="", exam=assemble(loaded, bank, seed=seed, original=original))
-    return Stream(1, iter([(one,)]))
+    exam = in_form(assemble(loaded, bank, seed=seed, original=original), large_print=large_print)
+    return Stream(1, iter([(Paper(folder="", exam=exam),)]))
+
+
+def in_form(exam: Exam, *, large_print: int = 0, extra_time: int = 0) -> Exam:
+    """The same paper, its draw untouched, in another form: large print, extra time.
+
+    `large_print` (pt): the body at that size (the preamble's, through the package
+    `models.large_print_package`), each question from a page of its own (whole, where it fits on one);
+    `extra_time` (percent) is for the paper's cover to print.
+    """
+    if not large_print and not extra_time:
+        return exam
+    update: dict[str, Any] = {"extra_time": extra_time}
+    if large_print:
+        sections = tuple(
+            s.model_copy(
+                update={"questions": tuple(q.model_copy(update={"own_page": True}) for q in s.questions)}
+            )
+            for s in exam.sections
+        )
+        package = large_print_package(large_print)
+        update.update(large_print=large_print, sections=sections, packages=(*exam.packages, package))
+    return exam.model_copy(update=update)
+
+
+def form_of(exam: Exam) -> tuple[int, int]:
+    """A paper's form as `in_form` takes it: (large print, extra time)."""
+    return exam.large_print, exam.extra_time
+
+
+def question_papers(paper: Paper) -> list[tuple[str, Paper]]:
+    """One paper for each question of `paper`, with the question's name, for split sittings.
+
+    Each is the whole paper (header, numbers, the question's own number) with every other
+    question left out but counted (`hidden`); a section none of whose questions it
+    shows loses its title.
+    """
+    out = []
+    for q in paper.exam.questions():
+        sections = []
+        for s in paper.exam.sections:
+            shown = any(x.id == q.id for x in s.questions)
+            questions = tuple(
+                x.model_copy(update={"hidden": x.id != q.id, "own_page": False}) for x in s.questions
+            )
+            sections.append(s.model_copy(update={"questions": questions, "title": s.title if shown else ""}))
+        exam = paper.exam.model_copy(update={"sections": tuple(sections)})
+        out.append((q.number, paper.model_copy(update={"exam": exam})))
+    return out
 
 
 _Work = tuple[str, str, Candidate | None]  # (folder, variant, candidate)
 PARALLEL_FROM = 8  # papers; fewer assemble faster than a pool starts
 RUN = 12  # papers a worker assembles and sends back at once (bounds what is in flight)
-_SHARED: tuple[LoadedSpec, Bank, int | None] | None = None  # what forked workers inherit
+_SHARED: tuple[LoadedSpec, Bank, int | None, int] | None = None  # what forked workers inherit
 
 
 def _assemble_run(work: list[_Work]) -> tuple[Paper, ...]:
     assert _SHARED is not None
-    loaded, bank, seed = _SHARED
+    loaded, bank, seed, large_print = _SHARED
     return tuple(
-        Paper(folder=folder, exam=assemble(loaded, bank, seed=seed, variant=variant, candidate=c))
+        Paper(
+            folder=folder,
+            exam=in_form(
+                assemble(loaded, bank, seed=seed, variant=variant, candidate=c),
+                # A student's own accommodation over the build's.
+                large_print=(c.large_print() if c else 0) or large_print,
+                extra_time=c.extra_time() if c else 0,
+            ),
+        )
         for folder, variant, c in work
     )
 
 
 def _assemble_runs(
-    loaded: LoadedSpec, bank: Bank, seed: int | None, work: list[_Work], jobs: int | None, note: Progress
+    loaded: LoadedSpec,
+    bank: Bank,
+    seed: int | None,
+    work: list[_Work],
+    jobs: int | None,
+    note: Progress,
+    large_print: int = 0,
 ) -> Iterator[tuple[Paper, ...]]:
     global _SHARED
     workers = min(jobs or os.cpu_count() or 1, len(work))
     forking = "fork" in multiprocessing.get_all_start_methods()
-    _SHARED = (loaded, bank, seed)
+    _SHARED = (loaded, bank, seed, large_print)
     done = 0
     try:
         if workers < 2 or len(work) < PARALLEL_FROM or not forking:

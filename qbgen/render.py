@@ -10,6 +10,7 @@ kind's (`latex_exam`, `latex_key`): this module never looks at a kind.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pylatex.utils import NoEscape
 from .errors import InputError
 from .kinds import AnswerInstance, handler
 from .latex import make_env
-from .models import Exam, Package
+from .models import LARGE_PRINT_SIZES, Exam, Package, large_print_package
 from .resources import styles, templates_dir
 from .scripts import LUALATEX_EXTRA_LINES, PDFLATEX_FONTS, adapt, symbol_definitions
 from .settings import settings
@@ -161,15 +162,25 @@ def _env(roots: tuple[str, ...]) -> jinja2.Environment:
     return env
 
 
-def package_lines(packages: Sequence[Package]) -> dict[str, NoEscape]:
+def package_lines(packages: Sequence[Package]) -> dict[str, Any]:
     r"""The banks' extra packages for the preamble: options before the class, loads after qbgen's.
+
+    A large-print paper's package (`models.large_print_package`) is not among them: it
+    turns on the preamble's large-print block (`large_print`, the body size in pt).
 
     Options go through `\PassOptionsToPackage` before `\documentclass`, so a package
     qbgen loads too (xcolor with `table`) takes them instead of clashing.
     """
+    sizes = [size for size in LARGE_PRINT_SIZES if large_print_package(size) in packages]
+    packages = [p for p in packages if p not in map(large_print_package, sizes)]
     before = "".join(f"\\PassOptionsToPackage{{{p.options}}}{{{p.name}}}\n" for p in packages if p.options)
     after = "".join(f"\\usepackage{{{p.name}}}\n" for p in packages)
-    return {"packages_before": NoEscape(before), "packages_after": NoEscape(after)}
+    out: dict[str, Any] = {"packages_before": NoEscape(before), "packages_after": NoEscape(after)}
+    if sizes:  # a large-print paper (`models.large_print_package`): the preamble's own block
+        # As TeX's digits, not numbers (the templates print a number as math).
+        root = round(100 * math.sqrt(sizes[0] / 11))  # lines: as much further apart as more
+        out.update(large_print=NoEscape(str(sizes[0])), large_print_root=NoEscape(str(root)))
+    return out
 
 
 def preamble(packages: Sequence[Package] = ()) -> str:

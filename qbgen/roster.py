@@ -5,8 +5,9 @@ a sheet a person saved from a spreadsheet (a roster here; `qbgen grade` reads th
 graders' sheets with it). Sheets come from spreadsheets: UTF-8 with or without a
 byte-order mark, or UTF-16 with one (Excel's "Unicode text"); columns separated by
 commas, semicolons or tabs; a roster's columns named in any case. A roster keeps `id`,
-`name`, `section`, `email`, `username` and the columns the spec's `roster_columns`
-names; every other column is ignored. Every problem is one line naming the file, the
+`name`, `section`, `email`, `username`, `accommodation` (a student's paper in another
+form: large print, extra time) and the columns the spec's `roster_columns` names; every
+other column is ignored. Every problem is one line naming the file, the
 row's line and the column.
 
 Read strictly, because a roster that reads wrong loses students silently: a quote
@@ -30,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+from .models import LARGE_PRINT_SIZES, Candidate
 from .models import ROSTER_KEPT as KEPT
-from .models import Candidate
 from .scripts import unprintable, unprintable_message
 
 REQUIRED = ("id", "name")
@@ -44,7 +45,7 @@ RESERVED = frozenset(
         "crib.pdf", "crib.tex", "marks.csv", "responses.csv", "failed", "grades.csv",
         "gradebook.csv", "gradebook-moodle.csv", "responses-marked.csv", "items.csv",
         "fairness.csv", "grading-report.pdf", "export-report.txt", "quiz.xml", "canvas.zip",
-        "qti21.zip",
+        "qti21.zip", "exam.html", "assets", "figures",
     }
 )  # fmt: skip
 
@@ -248,11 +249,43 @@ def load_roster(
                 **{c: values[c] for c in KEPT if c in values},
                 columns={c: values[c] for c in columns if c not in KEPT},
                 language=language,
+                accommodation=accommodations(row.get("accommodation", ""), path, line),
             )
         )
     if not students:
         raise InputError("the roster has no students", file=path)
     return students
+
+
+_ACCOMMODATION = re.compile(r"large-print-(\d+)|extra-time-(\d+)")
+
+
+def accommodations(text: str, path: Path | None = None, line: int | None = None) -> tuple[str, ...]:
+    """A roster's `accommodation` cell read: `large-print-24; extra-time-25` -> its parts.
+
+    Each is `large-print-18`, `large-print-24` or `extra-time-N` (N percent, 1 to 300),
+    separated by `;`, any case, at most one of each kind; anything else is one line naming
+    the cell.
+    """
+    out: list[str] = []
+    for part in (p.strip().lower() for p in text.split(";")):
+        if not part:
+            continue
+        m = _ACCOMMODATION.fullmatch(part)
+        if m is None or (m[1] and int(m[1]) not in LARGE_PRINT_SIZES) or (m[2] and not 1 <= int(m[2]) <= 300):
+            sizes = " or ".join(f"large-print-{n}" for n in LARGE_PRINT_SIZES)
+            raise InputError(
+                f"{part!r} is not an accommodation ({sizes}, extra-time-N with N a percent "
+                "from 1 to 300; several separated by ';')",
+                file=path,
+                line=line,
+                field="accommodation",
+            )
+        kind = part.rsplit("-", 1)[0]
+        if any(o.rsplit("-", 1)[0] == kind for o in out):
+            raise InputError(f"{kind} given twice", file=path, line=line, field="accommodation")
+        out.append(f"{kind}-{int(part.rsplit('-', 1)[1])}")
+    return tuple(out)
 
 
 def _login_problem(email: str, username: str) -> tuple[str, str] | None:

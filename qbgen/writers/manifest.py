@@ -89,6 +89,10 @@ def manifest_of(exam: Exam) -> dict[str, Any]:
         "mark_step": exam.mark_step,
         "questions": [question_record(q, exam.mark_step) for q in exam.questions()],
     }
+    if exam.large_print:  # the paper's form (an accommodation); its numbers are the same draw's
+        out["large_print"] = exam.large_print
+    if exam.extra_time:
+        out["extra_time"] = exam.extra_time
     if exam.languages:  # a spec that names its languages; else the bank's one, as ever
         out["languages"] = list(exam.languages)
         out["layout"] = exam.layout
