@@ -32,6 +32,7 @@ from .base import (
 )
 
 DEFAULT_SIGFIGS = 4  # what the key prints without `sigfigs` (latex.fmt's default)
+SPLIT = "\\penalty9000\\ "  # a break TeX takes only where the line would run over
 HONEST_SIGFIGS = 3  # a correct answer rounded to this many figures is always accepted
 
 
@@ -309,7 +310,8 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
         # (a long label): the fil glues cancel unless TeX breaks there, and what follows a
         # break is dropped. An LMS's HTML sees the \quad alone (pandoc drops the rest).
         gap = " \\hspace{0pt plus 1fil}\\penalty100\\hspace{0pt plus -1fil}\\quad"
-        tol = f"{gap}\\mbox{{(accept {bounds[0]} to {bounds[1]})}}" if bounds else ""
+        # Kept on one line, but for a last resort break before "to" (a large-print line).
+        tol = f"{gap}\\mbox{{(accept {bounds[0]}}}{SPLIT}\\mbox{{to {bounds[1]})}}" if bounds else ""
         value = self.printed(inst)[inst.key]
         # The conventions the key accepts, as the auto-marking does (the same intervals),
         # each a paragraph indented under the answer.
@@ -318,7 +320,7 @@ class Numeric(KindHandler[NumericAnswer, NumericInstance]):
             f"\\par{{\\leftskip=1.5em\\noindent\\emph{{Also accepted}}, {label}"
             + ("" if a.credit == 1 else f" ({a.credit:.0%} of the credit)".replace("%", "\\%"))
             + f": {fmt(a.value, inst.sigfigs)}{unit}{gap}\\mbox{{(accept "
-            + f"{fmt(inward(a.low, n, up=True), n, zeros=True)} to "
+            + f"{fmt(inward(a.low, n, up=True), n, zeros=True)}}}{SPLIT}\\mbox{{to "
             + f"{fmt(inward(a.high, n, up=False), n, zeros=True)})}}"
             + "\\par}"
             for a, label in zip(inst.alternatives, inst.alternative_labels, strict=True)
