@@ -306,11 +306,13 @@ def build_app(work: Work, store: Store, renderer: Renderer, token: str | None = 
 
     async def asset(request: Request) -> Response:
         name = request.path_params["name"]
+        # The app's own files change only with qbgen: a page of the next student reuses them.
+        keep = {"Cache-Control": "private, max-age=3600"}
         if name in ASSETS:
             path, kind = ASSETS[name]
-            return FileResponse(path, media_type=kind)
+            return FileResponse(path, media_type=kind, headers=keep)
         if name.startswith("fonts/") and name[6:] in FONTS:
-            return FileResponse(FONTS[name[6:]], media_type="font/woff2")
+            return FileResponse(FONTS[name[6:]], media_type="font/woff2", headers=keep)
         raise Refused("no such file", 404)
 
     routes = [
