@@ -921,8 +921,9 @@ def main() -> None:
     `error: ...` and where to look, exit 2 (not a framed panel).
     """
     _told.clear()
+    program = signal.getsignal(signal.SIGINT) is _interrupted_at_start
     try:
-        if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
+        if program:
             # From here on Ctrl-C is a KeyboardInterrupt: each command says what it left.
             signal.signal(signal.SIGINT, signal.default_int_handler)
         code = app(prog_name="qbgen", standalone_mode=False)
@@ -940,6 +941,12 @@ def main() -> None:
         where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         typer.echo(f"error: {message()}{where}", err=True)
         sys.exit(2)
+    finally:
+        if program:
+            # The command has ended and said so: a Ctrl-C while the interpreter shuts down
+            # has nothing left to stop, and would print a traceback from whatever callback
+            # it lands in (CI saw one in an import lock's).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code if isinstance(code, int) else 0)
 
 

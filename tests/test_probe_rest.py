@@ -36,11 +36,12 @@ def _importing(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
 @pytest.mark.parametrize("after", [0.0, 0.04, 0.12])
-def test_ctrl_c_while_the_modules_import_is_one_line(after, tmp_path):
-    # A cold cache: `list` loads the bank (a warm one reads its kept rows, importing no numpy).
-    env = {k: v for k, v in os.environ.items() if k != "QBGEN_BANK"} | {"QBGEN_CACHE": str(tmp_path)}
+def test_ctrl_c_while_the_modules_import_is_one_line(after):
+    # `validate` (a second or more): the Ctrl-C lands while it runs. (`list` now reads its
+    # kept rows and may be done before the signal: then there is nothing to interrupt.)
+    env = {k: v for k, v in os.environ.items() if k != "QBGEN_BANK"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qbgen", "list"],
+        [sys.executable, "-m", "qbgen", "validate", "--seeds", "50"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -60,6 +61,32 @@ def test_ctrl_c_while_the_modules_import_is_one_line(after, tmp_path):
     assert err.count("\n") == 1 and err.startswith("error: interrupted"), err
     # (numpy loads inside the command now, where Ctrl-C also says what output it left:
     # one line either way, which is the point.)
+
+
+@pytest.mark.parametrize("after", [0.0, 0.01, 0.03])
+def test_ctrl_c_as_a_command_ends_prints_no_traceback(after):
+    # `list` (its kept rows: quick) is interrupted as it prints and exits: whatever moment
+    # the signal lands on, stderr holds its own lines only, never a traceback.
+    env = {k: v for k, v in os.environ.items() if k != "QBGEN_BANK"}
+    assert (
+        subprocess.run([sys.executable, "-m", "qbgen", "list"], env=env, capture_output=True).returncode == 0
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qbgen", "list"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()  # its header: the command is printing
+    time.sleep(after)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert proc.returncode in (0, 130, -signal.SIGINT), (proc.returncode, err)
+    assert err.count("\n") <= 2, err
 
 
 # ---------------------------------------------------------------- `list` into a full device
