@@ -476,14 +476,77 @@ def split_names(tex: str) -> tuple[str, dict[str, str]] | None:
     return rest.replace("\\begin{document}\n", "\\begin{document}" + _NAME_IMAGES + "\n", 1), names
 
 
-def names_document(names: dict[str, str]) -> str:
-    """The LuaLaTeX document of these words (by key): two pages each, regular and bold, as tight as the word.
+# The names document is plain LuaTeX, not LuaLaTeX: the same fonts through luaotfload and
+# HarfBuzz, the same Lua sandbox, but no LaTeX kernel and no fontspec (106 MB where
+# LuaLaTeX takes 135 for the same names: bench/bench_scripts.py). Its first line says so.
+PLAIN_MARK = "% qbgen: names luatex"
+_SANDBOX = _LUALATEX_TEMPLATE[_LUALATEX_TEMPLATE.index("\\directlua{\n  local home") :].replace(
+    "% qbgen: end fonts", ""
+)
+# What latex.escape writes, in plain TeX's terms (it defines \{ \} \_ for math or as rules).
+_PLAIN_TEXT = r"""\def\textasciitilde{\char"7E }\def\textasciicircum{\char"5E }\def\textbackslash{\char"5C }
+\def\textasciigrave{\char"60 }\def\textquotesingle{\char"27 }\def\{{\char"7B }\def\}{\char"7D }
+\def\_{\char"5F }\protected\def\qbchar#1{\char"#1\relax}
+"""
 
-    Its `.dims` file gives each word's first page and its boxes' height and depth.
+
+def _plain_font(name: str, spec: str, features: str, mode: str = "mode=harf;") -> str:
+    return rf"\font\{name}={{{spec}:{mode}{features}}} at 10pt"
+
+
+def names_document(names: dict[str, str]) -> str:
+    r"""The plain LuaTeX document of these words (by key): two pages each, regular and bold, tight.
+
+    Its `.dims` file gives each word's first page and its boxes' height and depth. Each
+    run of a shaped script is set in its Noto font (`\\qb<tag>`, as `adapt` marks it),
+    the rest in Latin Modern with the fallbacks the words need.
     """
-    body = "\n".join(rf"\qbone{{{key}}}{{{word}}}" for key, word in names.items())
-    head = f"\\documentclass[10pt]{{article}}\n{PDFLATEX_FONTS}\n{_NAMES_HEAD}"
-    return adapt(f"{head}\\begin{{document}}\n{body}\n\\end{{document}}\n")
+    found: set[str] = set()
+
+    def wrap(m: re.Match[str]) -> str:
+        found.add(m.lastgroup or "")
+        return _wrap(m)
+
+    body = _sub_runs(wrap, "\n".join(rf"\qbone{{{key}}}{{{word}}}" for key, word in names.items()))
+    chain = ", ".join(f'"{family}:mode=harf;"' for family in _chain(body))
+    fallback = "fallback=qbfallback;" if chain else ""
+    fonts = [
+        # Latin Modern as fontspec loads it (node mode: its fallbacks work there), the
+        # shaped scripts in HarfBuzz's.
+        _plain_font("qbrmR", "file:lmroman10-regular.otf", fallback + "+tlig;", mode=""),
+        _plain_font("qbrmB", "file:lmroman10-bold.otf", fallback + "+tlig;", mode=""),
+    ]
+    regular, bold = [r"\qbrmR"], [r"\qbrmB"]
+    for font in SCRIPT_FONTS:
+        if font.tag not in found:
+            continue
+        face = f"({font.face})" if font.face else ""
+        for weight, into in (("Regular", regular), ("Bold", bold)):
+            name = f"qb{font.tag}{weight[0]}"
+            script = f"script={font.tag.lower()};" if font.script else ""  # ISO 15924, as HarfBuzz takes it
+            fonts.append(_plain_font(name, f"file:{font.stem}-{weight}{font.ext}{face}", script))
+            into.append(rf"\let\qb{font.tag}=\{name}")
+    lines = [
+        PLAIN_MARK,
+        r"\input luaotfload.sty",
+        '\\directlua{luaotfload.add_fallback("qbfallback", {' + chain + "})}" if chain else "%",
+        *fonts,
+        _SANDBOX,
+        _PLAIN_TEXT,
+        rf"\def\qbregular{{{''.join(regular)}}}\def\bfseries{{{''.join(bold)}}}",
+        r"\newwrite\qbdims \newcount\qbnamepage \immediate\openout\qbdims=\jobname.dims",
+        r"\hoffset=-1in \voffset=-1in \parindent=0pt \nopagenumbers",
+        r"\def\qbship#1{\pagewidth=\wd#1 \pageheight=\dimexpr\ht#1+\dp#1\relax \shipout\vbox{\box#1}}",
+        r"\def\qbone#1#2{\setbox0\hbox{\qbregular #2}\setbox2\hbox{\bfseries #2}%",
+        r"  \immediate\write\qbdims{\string\qbnameat{#1}{\the\numexpr2*\qbnamepage+1\relax}%",
+        r"    {\the\ht0}{\the\dp0}{\the\ht2}{\the\dp2}}%",
+        r"  \advance\qbnamepage by 1 \qbship0\qbship2}",
+        r"\qbregular",
+        body,
+        r"\immediate\closeout\qbdims",
+        r"\end",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def adapt(tex: str) -> str:
@@ -618,6 +681,7 @@ __all__ = [
     "literal",
     "mark_names",
     "names_document",
+    "PLAIN_MARK",
     "split_names",
     "symbol_definitions",
     "unprintable",

@@ -36,7 +36,7 @@ from functools import cache
 from pathlib import Path
 
 from .errors import EnvironmentProblem, TypesetError
-from .scripts import FONT_PACKAGES, LUALATEX_FONTS, LUALATEX_MARK, lualatex_warmup
+from .scripts import FONT_PACKAGES, LUALATEX_FONTS, LUALATEX_MARK, PLAIN_MARK, lualatex_warmup
 from .settings import DEFAULT_TEX_TIMEOUT as DEFAULT_TIMEOUT
 from .settings import settings
 
@@ -358,6 +358,8 @@ def engine(tex_path: Path) -> str:
     """The engine a document was written for: its font block says (see `scripts.adapt`)."""
     with tex_path.open("rb") as f:
         head = f.read(8192).decode("utf-8", "replace")
+    if head.startswith(PLAIN_MARK):
+        return "luatex"  # plain LuaTeX: the names document (scripts.names_document)
     return "lualatex" if LUALATEX_MARK in head else "pdflatex"
 
 
@@ -369,9 +371,11 @@ def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = 
     """
     timeout = settings().tex_timeout if timeout is None else timeout
     name = engine(tex_path)
-    if name == "lualatex":
+    if name in ("lualatex", "luatex"):
         exe, fmt = lualatex(), None
-        warm_lualatex(exe)
+        warm_lualatex(exe)  # the font caches plain LuaTeX reads too
+        if name == "luatex":
+            exe = str(Path(exe).with_name("luatex"))
     else:
         exe = pdflatex()
     workdir = tex_path.parent
@@ -384,7 +388,7 @@ def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = 
     ]
     if fmt is not None:
         cmd.append(f"-fmt={fmt.with_suffix('')}")
-    if name == "lualatex":
+    if name in ("lualatex", "luatex"):
         cmd.append("--nosocket")  # and the document's preamble takes Lua to the build folder
     cmd.append(tex_path.name)
     try:
@@ -413,7 +417,7 @@ def typeset(tex_path: Path, *, fmt: Path | None = None, timeout: float | None = 
             discard_format(fmt)
             return typeset(tex_path, fmt=None, timeout=timeout)
         raw = log_path.read_bytes() if log_path.exists() else proc.stdout
-        log = raw.decode("utf-8", "replace") if name == "lualatex" else raw.decode("latin-1")
+        log = raw.decode("utf-8", "replace") if name != "pdflatex" else raw.decode("latin-1")
         message, line = summarise_log(log, tex_path)
         if line is None and _WRITE_FAULT.search(proc.stdout):
             # The disk filled while the log was written: the log ends before TeX's own

@@ -135,7 +135,7 @@ def test_names_in_other_scripts_are_set_once_by_lualatex_and_placed_in_pdflatex_
     from qbgen.bank import load_bank
     from qbgen.models import Candidate
     from qbgen.plan import plan
-    from qbgen.scripts import LUALATEX_MARK, PDFLATEX_FONTS, adapt, names_document
+    from qbgen.scripts import LUALATEX_MARK, PDFLATEX_FONTS, PLAIN_MARK, adapt, names_document
     from qbgen.spec import load_spec
     from qbgen.writers import LatexWriter
 
@@ -158,7 +158,9 @@ def test_names_in_other_scripts_are_set_once_by_lualatex_and_placed_in_pdflatex_
     assert sorted(writer.words.values()) == sorted([NAMES["s06"], NAMES["s07"], *heads]), writer.words
     assert LUALATEX_MARK in (out / "s1" / "exam.tex").read_text("utf-8")
     words = names_document(writer.words)
-    assert "\\newfontfamily\\qbDeva" in words and "\\newfontfamily\\qbHani" in words
+    # Plain LuaTeX (no LaTeX kernel, no fontspec: less memory), a font per script it needs.
+    assert words.startswith(PLAIN_MARK) and "\\documentclass" not in words
+    assert "\\font\\qbDevaR=" in words and "\\font\\qbHaniR=" in words and "qbTaml" not in words
     assert "{\\qbDeva " + NAMES["s06"] + "}" in words and "{\\qbHani " + NAMES["s07"] + "}" in words
     assert "s1/exam.pdf" in writer.finish()
     fonts = subprocess.run(["pdffonts", out / "s1" / "exam.pdf"], capture_output=True, text=True).stdout
