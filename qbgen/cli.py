@@ -914,6 +914,22 @@ def schema(
         typer.echo(str(path))
 
 
+class _Sigint:
+    """What Ctrl-C has done in this run of the program (its handler, `_on_sigint`)."""
+
+    seen = False  # a Ctrl-C came
+    ended = False  # the command has ended and said so: a Ctrl-C now has nothing to stop
+
+
+def _on_sigint(_signum: int, _frame: object) -> None:
+    # Ctrl-C is a KeyboardInterrupt while the command runs (each says what it left), and
+    # nothing once it has ended: the interpreter's shutdown would print a traceback from
+    # whatever callback it lands in (CI saw one in an import lock's).
+    _Sigint.seen = True
+    if not _Sigint.ended:
+        raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point of the `qbgen` console script.
 
@@ -924,15 +940,22 @@ def main() -> None:
     program = signal.getsignal(signal.SIGINT) is _interrupted_at_start
     try:
         if program:
-            # From here on Ctrl-C is a KeyboardInterrupt: each command says what it left.
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGINT, _on_sigint)
         code = app(prog_name="qbgen", standalone_mode=False)
+        _Sigint.ended = True
         if code == 130 and not _told:
             raise KeyboardInterrupt
     except (typer.Abort, KeyboardInterrupt):  # at a prompt, or outside a command's own handling
+        _Sigint.ended = True
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
+        _Sigint.ended = True
+        if program and _Sigint.seen:
+            # A Ctrl-C that landed inside an extension's C code comes back as that
+            # extension's error (pydantic's schema builder wraps it): still an interruption.
+            typer.echo("error: interrupted", err=True)
+            sys.exit(130)
         # click's UsageError (vendored inside newer typer, so matched by its interface)
         message = getattr(exc, "format_message", None)
         if not callable(message) or getattr(exc, "exit_code", None) != 2:
@@ -941,12 +964,6 @@ def main() -> None:
         where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         typer.echo(f"error: {message()}{where}", err=True)
         sys.exit(2)
-    finally:
-        if program:
-            # The command has ended and said so: a Ctrl-C while the interpreter shuts down
-            # has nothing left to stop, and would print a traceback from whatever callback
-            # it lands in (CI saw one in an import lock's).
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code if isinstance(code, int) else 0)
 
 
