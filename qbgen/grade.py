@@ -411,19 +411,12 @@ def read_marks(path: Path, papers: list[PaperRecord]) -> list[Student]:
                 mark = sheet.number(cell)
             except scoring.Unreadable as exc:
                 raise InputError(str(exc), file=path, line=line, field=item) from None
-            if mark < 0:
-                raise InputError(f"{cell} is negative", file=path, line=line, field=item)
-            if mark > most + 1e-9:
-                raise InputError(
-                    f"{cell} is more than the item's {most:g} marks", file=path, line=line, field=item
-                )
-            step = paper.step
-            if abs(mark / step - round(mark / step)) > 1e-9:
-                what = STEP_NAMES.get(step, f"steps of {step:g}")
-                raise InputError(f"{cell} is not a whole number of {what}", file=path, line=line, field=item)
-            problem = _unreachable(mark, paper.contracts.get(item, {}).get("manual"))
+            manual = paper.contracts.get(item, {}).get("manual")
+            scheme = scoring.load(manual) if manual else None
+            assert scheme is None or isinstance(scheme, scoring.Manual)
+            problem = mark_problem(cell, mark, most, paper.step, scheme)
             if problem:
-                raise InputError(f"{cell}: {problem}", file=path, line=line, field=item)
+                raise InputError(problem, file=path, line=line, field=item)
             student.marks[item] = mark
         students.append(student)
     missing = [p.candidate["id"] for p in papers if p.candidate and p.candidate["id"] not in seen]
@@ -464,13 +457,20 @@ def _reads_as_number(sheet: Sheet, value: str) -> bool:
     return True
 
 
-def _unreachable(mark: float, manual: dict[str, Any] | None) -> str:
-    # What the item's marking scheme says of this mark ("": it can be given).
-    if not manual:
-        return ""
-    scheme = scoring.load(manual)
-    assert isinstance(scheme, scoring.Manual)
-    return scheme.problem(mark)
+def mark_problem(cell: str, mark: float, most: float, step: float, scheme: scoring.Manual | None) -> str:
+    """Why a grader's `mark` (typed as `cell`) cannot be an item's ("" if it can).
+
+    Not negative, within the item's `most`, a whole number of `step`s, and one its
+    marking scheme can give. marks.csv (`read_marks`) and the marking app ask this.
+    """
+    if mark < 0:
+        return f"{cell} is negative"
+    if mark > most + 1e-9:
+        return f"{cell} is more than the item's {most:g} marks"
+    if abs(mark / step - round(mark / step)) > 1e-9:
+        return f"{cell} is not a whole number of {STEP_NAMES.get(step, f'steps of {step:g}')}"
+    problem = scheme.problem(mark) if scheme is not None else ""
+    return f"{cell}: {problem}" if problem else ""
 
 
 MARKED = ["id", "item", "response", "expected", "low", "high", "verdict", "credit"]
@@ -1006,4 +1006,4 @@ def _section_panel(ax: Any, rows: list[dict[str, Any]]) -> None:
     ax.legend(fontsize=7, loc="lower right")
 
 
-__all__ = ["GradeResult", "grade", "item_rows", "load_papers", "mark_responses", "read_marks"]
+__all__ = ["GradeResult", "grade", "item_rows", "load_papers", "mark_problem", "mark_responses", "read_marks"]

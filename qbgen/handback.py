@@ -191,8 +191,7 @@ def hand_back(folder: Path, *, key: bool = False) -> ReturnResult:
     work, store = opened.work, opened.store
     per: dict[str, list[ItemMark]] = {sid: [] for sid, _, _ in work.students}
     for unit in work.units:
-        scripts = {s.student: (s.item, s.most) for s in unit.scripts}
-        given = store.all_given(unit.key, scripts)
+        given = store.all_given(unit.key, unit.sheet)
         rubric = {n: (text, marks) for n, text, marks in store.rubric(unit.key)}
         for s in unit.scripts:
             g = given[s.student]

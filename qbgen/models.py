@@ -385,6 +385,11 @@ Language = Annotated[
 Layout = Literal["parallel", "columns", "candidate"]
 
 
+def _twice(names: list[str]) -> list[str]:
+    # The names a list gives more than once, sorted.
+    return sorted({n for n in names if names.count(n) > 1})
+
+
 class ExamSpec(Frozen):
     """An exam spec file (`bank/exams/<name>.yaml`)."""
 
@@ -428,7 +433,7 @@ class ExamSpec(Frozen):
     @field_validator("languages")
     @classmethod
     def _languages_once(cls, v: list[str]) -> list[str]:
-        twice = sorted({c for c in v if v.count(c) > 1})
+        twice = _twice(v)
         if twice:
             raise ValueError(f"language {', '.join(twice)} named twice")
         return v
@@ -442,7 +447,7 @@ class ExamSpec(Frozen):
     @field_validator("roster_columns")
     @classmethod
     def _columns_once(cls, v: list[str]) -> list[str]:
-        twice = sorted({c for c in v if v.count(c) > 1})
+        twice = _twice(v)
         if twice:
             raise ValueError(f"column {', '.join(twice)} named twice")
         own = [c for c in v if c in ROSTER_OWN]

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..bank import Bank
 from ..errors import InputError
 from .sheet import export_marks, import_marks
-from .store import Store
+from .store import Store, marked
 from .work import Work, load_work
 
 
@@ -51,9 +51,8 @@ def export(folder: Path) -> tuple[Path, int, int]:
     path = export_marks(opened.store, opened.work)
     given = total = 0
     for unit in opened.work.units:
-        scripts = {s.student: (s.item, s.most) for s in unit.scripts}
-        total += len(scripts)
-        given += sum(1 for g in opened.store.all_given(unit.key, scripts).values() if g.mark is not None)
+        total += len(unit.scripts)
+        given += marked(opened.store.all_given(unit.key, unit.sheet))
     return path, given, total
 
 

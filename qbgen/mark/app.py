@@ -38,9 +38,10 @@ from starlette.routing import Route
 from .. import scoring
 from ..errors import QbgenError
 from ..scoring import Unreadable, read_number
+from ..writers.site import html_env
 from .sheet import export_marks, import_marks, problem
 from .shown import Renderer
-from .store import Store
+from .store import Store, marked
 from .work import Script, Unit, Work
 
 HERE = Path(__file__).resolve().parent
@@ -97,13 +98,7 @@ class Marking:
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = html_env(HERE / "templates")
     env.filters["num"] = lambda x: f"{x:.6g}"
     return env
 
@@ -137,8 +132,7 @@ def _number(text: str, what: str) -> float:
 
 def _state(m: Marking, unit: Unit, script: Script) -> dict[str, Any]:
     g = m.store.given(script.student, script.item, unit.key, script.most)
-    scripts = {s.student: (s.item, s.most) for s in unit.scripts}
-    done = sum(1 for x in m.store.all_given(unit.key, scripts).values() if x.mark is not None)
+    done = marked(m.store.all_given(unit.key, unit.sheet))
     return {
         "mark": None if g.mark is None else f"{g.mark:g}",
         "free": None if g.free is None else f"{g.free:g}",
@@ -179,8 +173,7 @@ def build_app(work: Work, store: Store, renderer: Renderer, token: str | None = 
     async def index(request: Request) -> Response:
         rows = []
         for n, unit in enumerate(work.units):
-            scripts = {s.student: (s.item, s.most) for s in unit.scripts}
-            done = sum(1 for g in store.all_given(unit.key, scripts).values() if g.mark is not None)
+            done = marked(store.all_given(unit.key, unit.sheet))
             rows.append((n, unit, done))
         return page("index.html.j2", rows=rows, scanned=work.scanned)
 
@@ -191,8 +184,7 @@ def build_app(work: Work, store: Store, renderer: Renderer, token: str | None = 
         # The first look at a unit converts its texts (pandoc, a second or two): off the
         # event loop, so other graders' clicks are answered meanwhile.
         shown = await run_in_threadpool(renderer.unit, unit)
-        scripts = {s.student: (s.item, s.most) for s in unit.scripts}
-        given = store.all_given(unit.key, scripts)
+        given = store.all_given(unit.key, unit.sheet)
         order = list(range(n + 1, len(unit.scripts))) + list(range(n))
         unmarked = next((i for i in order if given[unit.scripts[i].student].mark is None), None)
         rubric = [
@@ -217,10 +209,9 @@ def build_app(work: Work, store: Store, renderer: Renderer, token: str | None = 
         # Every student of a unit in one table, a mark box each: marks typed from paper.
         u = request.path_params["unit"]
         unit = m.unit(u)
-        scripts = {s.student: (s.item, s.most) for s in unit.scripts}
-        given = store.all_given(unit.key, scripts)
+        given = store.all_given(unit.key, unit.sheet)
         rows = [(n, s, given[s.student], _verdicts(s)) for n, s in enumerate(unit.scripts)]
-        done = sum(1 for g in given.values() if g.mark is not None)
+        done = marked(given)
         numbers = any(verdicts for *_, verdicts in rows)
         return page("table.html.j2", u=int(u), unit=unit, rows=rows, done=done, numbers=numbers)
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import InputError
-from ..grade import read_sheet
+from ..grade import mark_problem, read_sheet
 from ..publish import publish, staging
 from ..scoring import Unreadable
 from ..writers.sheets import MARKS, POINTS_POSSIBLE, csv_text, text_of
@@ -28,15 +28,8 @@ GRADER = "marks.csv"  # who gave a mark that came in from the sheet
 
 
 def problem(script: Script, mark: float) -> str:
-    """Why `mark` cannot be this script's mark ("" if it can): range, step, scheme."""
-    if mark < 0:
-        return f"{mark:g} is negative"
-    if mark > script.most + 1e-9:
-        return f"{mark:g} is more than the item's {script.most:g} marks"
-    step = script.step
-    if abs(mark / step - round(mark / step)) > 1e-9:
-        return f"{mark:g} is not a whole number of steps of {step:g}"
-    return script.manual.problem(mark) if script.manual is not None else ""
+    """Why `mark` cannot be this script's mark ("" if it can): as `qbgen grade` says of a sheet."""
+    return mark_problem(f"{mark:g}", mark, script.most, script.step, script.manual)
 
 
 def _digest(path: Path) -> str:
@@ -56,7 +49,7 @@ def import_marks(store: Store, work: Work) -> int:
     rows = {row["id"]: (line, row) for line, row in sheet.rows if row.get("id")}
     count = 0
     for unit in work.units:
-        given = store.all_given(unit.key, {s.student: (s.item, s.most) for s in unit.scripts})
+        given = store.all_given(unit.key, unit.sheet)
         for script in unit.scripts:
             line, row = rows.get(script.student, (0, {}))
             cell = row.get(script.item, "")
@@ -82,7 +75,7 @@ def export_marks(store: Store, work: Work) -> Path:
     path = work.folder / MARKS
     marks: dict[tuple[str, str], float] = {}
     for unit in work.units:
-        scripts = {s.student: (s.item, s.most) for s in unit.scripts}
+        scripts = unit.sheet
         for sid, g in store.all_given(unit.key, scripts).items():
             if g.mark is not None:
                 marks[(sid, scripts[sid][0])] = g.mark

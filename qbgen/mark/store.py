@@ -60,6 +60,11 @@ class Given:
     updated: str
 
 
+def marked(given: dict[str, Given]) -> int:
+    """How many of these answers have a mark."""
+    return sum(1 for g in given.values() if g.mark is not None)
+
+
 class Store:
     """The store of one build's marks (thread-safe: a connection per thread)."""
 
@@ -242,4 +247,4 @@ class Store:
         return [tuple(str(x) for x in r) for r in rows]  # type: ignore[misc]
 
 
-__all__ = ["FILE", "FOLDER", "Given", "Store"]
+__all__ = ["FILE", "FOLDER", "Given", "Store", "marked"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,11 @@ class Unit:
     most: float
     lines: tuple[scoring.Line, ...]  # the marking scheme, as the manifest gives it
     scripts: tuple[Script, ...]
+
+    @cached_property
+    def sheet(self) -> dict[str, tuple[str, float]]:
+        """Each student's item and its maximum, by student: what `Store.all_given` reads."""
+        return {s.student: (s.item, s.most) for s in self.scripts}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from markupsafe import Markup
 
 from ..errors import InputError
@@ -25,7 +24,7 @@ from ..html import figures_to_svg
 from ..kinds.base import LmsChoice
 from ..models import Exam, Paper
 from .lms import Group, Texts, question_groups, strip_p
-from .site import ASSETS
+from .site import ASSETS, html_env
 from .streaming import Streaming
 
 FIGURES = "figures"
@@ -65,13 +64,7 @@ class PaperHtmlWriter(Streaming):
     name = "html"
 
     def __init__(self) -> None:
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(ASSETS),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.env = html_env(ASSETS)
         self.env.globals["marks"] = _marks
 
     def start(self, folder: Path, count: int) -> None:

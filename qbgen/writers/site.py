@@ -31,6 +31,17 @@ PAGES = "questions"
 ASSET_FILES = ("site.css", "site.js", "katex/katex.min.js", "katex/katex.min.css", "katex/LICENSE")
 
 
+def html_env(folder: Path) -> jinja2.Environment:
+    """Jinja for HTML pages from `folder`: autoescaped (untrusted text is text), strict, tidy."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 def page_name(qid: str) -> str:
     """The file of a question's page, relative to the site's folder."""
     return f"{PAGES}/{qid}.html"
@@ -125,13 +136,7 @@ class SiteWriter:
 
     def __init__(self, title: str) -> None:
         self.title = title
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(ASSETS),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.env = html_env(ASSETS)
 
     def write(self, questions: Sequence[ReviewQuestion], folder: Path) -> list[str]:
         """Write the site for `questions` into `folder`; return its files' names."""
@@ -216,4 +221,4 @@ class SiteWriter:
         return f"assets/{name}"
 
 
-__all__ = ["SiteWriter", "page_name"]
+__all__ = ["SiteWriter", "html_env", "page_name"]
