@@ -21,8 +21,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel, ValidationError
 
-from . import authoring
+from . import authoring, bankindex
 from .errors import InputError, QbgenError
 from .kinds import KINDS
 from .kinds.base import Loc
@@ -137,7 +138,7 @@ class Bank:
     """Every question of a run's banks, by id, and the sources they answer for."""
 
     folders: tuple[BankFolder, ...]
-    questions: dict[str, BankQuestion]
+    questions: Mapping[str, BankQuestion]  # by id, in bank order (a `_Kept` reads each when asked)
     sources: dict[str, str]  # "paper-b:7" -> question id
 
     @property
@@ -590,11 +591,21 @@ def load_bank(roots: Path | Sequence[Path], *, broken: list[tuple[Path, QbgenErr
     is put there with its error instead, and the bank holds every other question
     (`qbgen validate` reports them all). One id (or source) in two folders is an error
     naming both files.
+
+    Fast path: when the folders' files are as they were when they last loaded whole
+    (`bankindex`), the bank knows every id and source from that index and reads a
+    question's file only when it is asked for, so a build reads its spec's questions
+    and no others. What a whole load would say is unchanged: any file that changed
+    since, anywhere in the banks, means a whole load.
     """
+    dirs = [roots] if isinstance(roots, Path) else list(roots)
+    key = bankindex.fingerprint(dirs) if broken is None else ""
+    rows = bankindex.read(dirs, key) if broken is None else None
     questions: dict[str, BankQuestion] = {}
     sources: dict[str, str] = {}
     folders = []
-    for root in [roots] if isinstance(roots, Path) else roots:
+    home: dict[str, int] = {}  # question id -> its folder's index
+    for root in dirs:
         try:
             folders.append(load_folder(root))
         except QbgenError as exc:
@@ -602,6 +613,8 @@ def load_bank(roots: Path | Sequence[Path], *, broken: list[tuple[Path, QbgenErr
                 raise
             broken.append((root / CONFIG, exc))
             folders.append(BankFolder(root, bank_name(root)))
+        if rows is not None:
+            continue
         for path in question_files(root):
             try:
                 _add(path, root, questions, sources, folders[-1].language)
@@ -609,7 +622,77 @@ def load_bank(roots: Path | Sequence[Path], *, broken: list[tuple[Path, QbgenErr
                 if broken is None:
                     raise
                 broken.append((path, exc))
-    return Bank(tuple(folders), questions, sources)
+        home.update((qid, len(folders) - 1) for qid in questions if qid not in home)
+    if rows is not None:
+        kept = _Kept({r["id"]: (Path(r["file"]), folders[r["folder"]]) for r in rows})
+        return Bank(tuple(folders), kept, {src: r["id"] for r in rows for src in r["sources"]})
+    bank = Bank(tuple(folders), questions, sources)
+    if broken is None:  # every question loaded: the next run may read only those it needs
+        bankindex.write(dirs, key, index_rows(bank, home))
+    return bank
+
+
+class _Kept(Mapping[str, BankQuestion]):
+    """A bank's questions by id, in bank order, each read from its file when first asked for.
+
+    Made from the index of a bank that loaded whole at these very files (`load_bank`).
+    """
+
+    def __init__(self, files: dict[str, tuple[Path, BankFolder]]) -> None:
+        self._files = files
+        self._loaded: dict[str, BankQuestion] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, qid: str) -> BankQuestion:
+        with self._lock:
+            bq = self._loaded.get(qid)
+            if bq is None:
+                path, folder = self._files[qid]
+                bq = load_question(path, folder.root, folder.language)
+                if bq.id != qid:  # the file changed while this run read the bank
+                    raise InputError(
+                        f"the id {bq.id!r} differs from the file's name {qid!r}; rename one to match",
+                        file=path,
+                        line=bq.doc.line_of(("id",)),
+                        field="id",
+                    )
+                self._loaded[qid] = bq
+            return bq
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __contains__(self, qid: object) -> bool:
+        return qid in self._files
+
+
+def index_rows(bank: Bank, home: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+    """Each question of `bank` as `qbgen list` shows it, with its folder's index (`bankindex`).
+
+    `home`: each question's folder index, as the load found it (else the first that holds it).
+    """
+    folder = home or {
+        qid: next(i for i, f in enumerate(bank.folders) if f.holds(bq.path))
+        for qid, bq in bank.questions.items()
+    }
+    return [
+        {
+            "id": bq.id,
+            "title": bq.question.title,
+            "topic": bq.question.topic,
+            "tags": list(bq.question.tags),
+            "kind": bq.question.kind,
+            "marks": bq.question.marks,
+            "parameterized": bq.generator is not None,
+            "sources": list(bq.question.all_sources()),
+            "file": str(bq.path),
+            "folder": folder[bq.id],
+        }
+        for bq in bank.questions.values()
+    ]
 
 
 def _add(

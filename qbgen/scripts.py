@@ -1,8 +1,8 @@
 r"""Any script prints: which TeX engine a document needs, and what no font can show.
 
-Room: characters, fonts and engines. Imports errors only. Every document is written for
-pdflatex (fast: its preamble is a cached format). A document that holds a character
-pdflatex cannot set (the scripts of India, Urdu, CJK, Greek or Cyrillic words,
+Room: characters, fonts and engines. Imports settings (the cache folder) only. Every
+document is written for pdflatex (fast: its preamble is a cached format). A document
+that holds a character pdflatex cannot set (the scripts of India, Urdu, CJK, Greek or Cyrillic words,
 Vietnamese) is switched to LuaLaTeX with fontspec by swapping one marked block of its
 preamble (`adapt`); typeset reads the block to pick the engine. A name or header string
 in such characters is marked (`mark_names`): in a build of many papers the LaTeX writer
@@ -27,13 +27,16 @@ into a LuaLaTeX document of its own.
   `openin_any=p` does for TeX, and bank text may not name a Lua entry point (`LUA_HOOKS`).
 - `unprintable`: characters that neither engine can show with the fonts installed (an
   emoji), so input files name them with their line instead of LaTeX failing later; what
-  the fonts hold is what fontconfig says of each font the LuaLaTeX block names.
+  the fonts hold is what fontconfig says of each font the LuaLaTeX block names, kept in
+  the cache folder while fontconfig's configuration and font folders stay as they were.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -42,6 +45,8 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
+
+from .settings import settings
 
 # Letters and symbols set as math in text and in formulas alike.
 SYMBOLS: dict[str, str] = {
@@ -258,20 +263,26 @@ def _run(tag: str, ranges: tuple[tuple[int, int], ...]) -> str:
     return f"(?P<{tag}>{word}(?: +{word})*)"
 
 
-_RUNS = re.compile("|".join(_run(font.tag, font.ranges) for font in SCRIPT_FONTS))
-# Where a run may start: a document of 40 papers is some MB, and _RUNS (an alternative a
-# script) is tried at each place only where one of their letters is.
-_RUN_START = re.compile(
-    "[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for f in SCRIPT_FONTS for lo, hi in f.ranges) + "]"
-)
+@cache
+def _runs() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    # The runs of shaped scripts, and where a run may start: a document of 40 papers is
+    # some MB, and the runs' pattern (an alternative a script) is tried at each place only
+    # where one of their letters is. Compiled when first needed: a run that never meets
+    # such a letter does not pay for their large classes at its start.
+    runs = re.compile("|".join(_run(font.tag, font.ranges) for font in SCRIPT_FONTS))
+    start = re.compile(
+        "[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for f in SCRIPT_FONTS for lo, hi in f.ranges) + "]"
+    )
+    return runs, start
 
 
 def _sub_runs(wrap: Callable[[re.Match[str]], str], tex: str) -> str:
-    # _RUNS.sub(wrap, tex), fast: the same runs (each starts with a letter of its script).
+    # runs.sub(wrap, tex), fast: the same runs (each starts with a letter of its script).
+    runs, starts = _runs()
     out: list[str] = []
     pos = 0
-    while start := _RUN_START.search(tex, pos):
-        run = _RUNS.match(tex, start.start())
+    while start := starts.search(tex, pos):
+        run = runs.match(tex, start.start())
         if run is None:  # not possible (each letter starts a run); kept safe
             out.append(tex[pos : start.end()])
             pos = start.end()
@@ -310,7 +321,7 @@ def lualatex_warmup() -> str:
     ]  # fmt: skip
     lines = [f"{{{size}{shape} {sample}}}\\par" for size in sizes for shape in shapes]
     # Each script's font, regular and bold, once (a CJK face alone is some 200 MB a size).
-    scripts = _RUNS.sub(_wrap, "देवनागरी বাংলা ਪੰਜਾਬੀ ગુજરાતી ଓଡ଼ିଆ தமிழ் తెలుగు ಕನ್ನಡ മലയാളം اردو 中文")
+    scripts = _runs()[0].sub(_wrap, "देवनागरी বাংলা ਪੰਜਾਬੀ ગુજરાતી ଓଡ଼ିଆ தமிழ் తెలుగు ಕನ್ನಡ മലയാളം اردو 中文")
     body = "\n".join([*lines, scripts + r"\par", rf"{{\bfseries {scripts}}}\par"])
     return f"\\documentclass[11pt]{{article}}\n{fonts}\n\\begin{{document}}\n{body}\n\\end{{document}}\n"
 
@@ -633,13 +644,54 @@ def _charset(family: str) -> Ranges | None:
 @cache
 def _coverage() -> tuple[Ranges, tuple[str, ...]] | None:
     # What the LuaLaTeX fonts hold between them, and which of them are not installed; None
-    # when fontconfig is not there to ask (then nothing is refused up front).
-    if not shutil.which("fc-match"):
+    # when fontconfig is not there to ask (then nothing is refused up front). Fifteen
+    # fc-match runs take a tenth of a second, so the answer is kept while what it depends on
+    # stays as it was (`_font_state`).
+    fc_match = shutil.which("fc-match")
+    if not fc_match:
         return None
+    kept = settings().cache_dir / f"fonts-{_font_state(fc_match)}.json"
+    try:
+        data = json.loads(kept.read_text("utf-8"))
+        return (list(data["starts"]), list(data["ends"])), tuple(data["missing"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     sets = {family: _charset(family) for family in FALLBACK_FONTS}
     missing = tuple(family for family, found in sets.items() if found is None)
     ranges = [(a, b) for found in sets.values() if found for a, b in zip(*found, strict=True)]
-    return _merged(ranges), missing
+    merged = _merged(ranges)
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        part = kept.with_name(f"{kept.name}.{os.getpid()}.part")
+        part.write_text(json.dumps({"starts": merged[0], "ends": merged[1], "missing": missing}), "utf-8")
+        os.replace(part, kept)
+    except OSError:
+        pass  # a read-only cache: the next run asks fontconfig again
+    return merged, missing
+
+
+def _font_state(fc_match: str) -> str:
+    # What fc-match's answers depend on: the program, the fonts asked for, fontconfig's
+    # configuration and caches, and the font folders (installing or removing a font, or
+    # fc-cache rebuilding, changes a folder's time).
+    h = hashlib.sha256(repr((fc_match, FALLBACK_FONTS)).encode())
+    for name in ("FONTCONFIG_FILE", "FONTCONFIG_PATH", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        h.update(f"{name}={os.environ.get(name, '')}\n".encode())
+    home = Path.home()
+    data = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
+    tops = [Path(fc_match), Path("/etc/fonts"), Path("/usr/share/fonts"), Path("/usr/local/share/fonts"),
+            home / ".fonts", data / "fonts", config / "fontconfig", Path("/var/cache/fontconfig"),
+            cache / "fontconfig"]  # fmt: skip
+    for top in tops:
+        for root, dirs, _files in os.walk(top) if top.is_dir() else [(str(top), [], [])]:
+            dirs.sort()
+            try:
+                h.update(f"{root}\0{os.stat(root).st_mtime_ns}\n".encode())
+            except OSError:
+                continue
+    return h.hexdigest()[:16]
 
 
 def _shown(ch: str) -> bool:

@@ -17,7 +17,7 @@ ALLOWED = {
     "frozen": set(),
     "settings": {"errors", "frozen"},
     "resources": {"errors", "settings"},
-    "scripts": {"errors"},  # which engine a document needs, what no font can show
+    "scripts": {"errors", "settings"},  # which engine a document needs, what no font can show
     "latex": {"errors", "scripts"},
     "typeset": {"errors", "settings", "scripts"},
     "yamlfile": {"errors"},
@@ -34,6 +34,7 @@ ALLOWED = {
     "bank": {
         "errors",
         "settings",
+        "bankindex",
         "models",
         "kinds",
         "latex",
@@ -60,7 +61,8 @@ ALLOWED = {
     },
     "render": {"errors", "settings", "kinds", "models", "latex", "resources", "scripts"},  # sees only an Exam
     "scaffold": {"errors", "kinds", "models", "bank"},
-    "listing": {"errors", "settings", "resources", "bank"},  # qbgen list's rows, kept between runs
+    "bankindex": {"settings"},  # a bank that loaded whole: its ids, files and list rows, kept between runs
+    "listing": {"resources", "bankindex", "bank"},  # qbgen list's rows, from the index or a load
     "validate": {
         "errors",
         "spec",
