@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -78,7 +79,9 @@ class BankQuestion:
     templates: dict[Loc, jinja2.Template | PlainText] = field(repr=False)
     language: str = "en"  # the language of `templates` (its bank's)
     # The text given in other languages (`text: {en: ..., hi: ...}`): language -> field -> template.
-    translations: dict[str, dict[Loc, jinja2.Template | PlainText]] = field(default_factory=dict, repr=False)
+    translations: Mapping[str, dict[Loc, jinja2.Template | PlainText]] = field(
+        default_factory=dict, repr=False
+    )
 
     def languages(self) -> list[str]:
         """The languages its text is given in, its bank's first."""
@@ -220,6 +223,9 @@ class PlainText:
         return self.text
 
 
+Templates = dict[Loc, jinja2.Template | PlainText]  # a question's text fields in one language, compiled
+
+
 _JINJA_SPAN = re.compile(r"\\(?:VAR|BLOCK)\{[^}]*\}")
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
 
@@ -334,13 +340,16 @@ def _compile(
     question: Question,
     others: dict[Loc, str] | None = None,
     language: str | None = None,
+    vetted: bool = False,
 ) -> dict[Loc, jinja2.Template | PlainText]:
-    # Every text field of the question, or (`others`) its text in another `language`.
+    # Every text field of the question, or (`others`) its text in another `language`;
+    # `vetted`: text a whole load of the bank found sound (a bare %, an unprintable character).
     out: dict[Loc, jinja2.Template | PlainText] = {}
     fields = list(text_fields(question)) if others is None else list(others.items())
     for loc, source in fields:
-        _bare_percent(doc, loc, source, language)
-        _printable(doc, loc, source, language)
+        if not vetted:
+            _bare_percent(doc, loc, source, language)
+            _printable(doc, loc, source, language)
         if not any(mark in source for mark in _JINJA_MARKS):
             out[loc] = PlainText(source)
             continue
@@ -464,14 +473,17 @@ def _only_authoring(path: Path) -> None:
             )
 
 
-def load_generator(path: Path, root: Path | None = None) -> Generator:
+def load_generator(path: Path, root: Path | None = None, *, vetted: bool = False) -> Generator:
     """Import a generator module by path and check it defines the contract.
 
     `root` is its bank folder: the bank's `_lib` is importable while the module runs.
+    `vetted`: the file is as it was when a whole load of its bank read its imports
+    (`load_bank`'s index), so they are not read again.
     """
     if not path.is_file():
         raise InputError("generator file not found", file=path)
-    _only_authoring(path)
+    if not vetted:
+        _only_authoring(path)
     lib = bank_lib(root) if root is not None else {}
     # Namespaced by the generator's folder: a second bank (or topic) with a module of
     # the same name never evicts the first's from sys.modules.
@@ -502,10 +514,12 @@ def load_generator(path: Path, root: Path | None = None) -> Generator:
     return Generator(path, module, params, module.sample, module.solve, module.check, mistakes, lib)
 
 
-def load_question(path: Path, root: Path | None = None, language: str = "en") -> BankQuestion:
+def load_question(
+    path: Path, root: Path | None = None, language: str = "en", *, vetted: bool = False
+) -> BankQuestion:
     """Load and check one question file (and its generator; `root`: its bank folder).
 
-    `language`: the bank's, that of its plain text.
+    `language`: the bank's, that of its plain text; `vetted`: as `load_generator`'s.
     """
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
@@ -514,7 +528,7 @@ def load_question(path: Path, root: Path | None = None, language: str = "en") ->
     question = validate_model(doc, Question, data)
     generator = None
     if question.generator:
-        generator = load_generator(path.parent / question.generator, root)
+        generator = load_generator(path.parent / question.generator, root, vetted=vetted)
         if question.original is not None:
             try:
                 with generator.imports():
@@ -530,8 +544,38 @@ def load_question(path: Path, root: Path | None = None, language: str = "en") ->
                 ) from None
     elif any(KINDS[a.kind].keys(a) for a in question.all_answers()):
         raise doc.error(("generator",), "answers computed by key need a generator")
-    translations = {code: _compile(doc, question, texts, code) for code, texts in sorted(others.items())}
-    return BankQuestion(question, doc, generator, _compile(doc, question), language, translations)
+    translations: Mapping[str, Templates]
+    if vetted:  # each language's text compiled when a paper first asks for it
+        translations = _Translations(
+            {
+                code: functools.partial(_compile, doc, question, texts, code, True)
+                for code, texts in others.items()
+            }
+        )
+    else:
+        translations = {code: _compile(doc, question, texts, code) for code, texts in sorted(others.items())}
+    return BankQuestion(
+        question, doc, generator, _compile(doc, question, vetted=vetted), language, translations
+    )
+
+
+class _Translations(Mapping[str, Templates]):
+    """A question's text in its other languages, each compiled when first asked for."""
+
+    def __init__(self, make: dict[str, Callable[[], Templates]]) -> None:
+        self._make = dict(sorted(make.items()))
+        self._made: dict[str, Templates] = {}
+
+    def __getitem__(self, code: str) -> Templates:
+        if code not in self._made:
+            self._made[code] = self._make[code]()
+        return self._made[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._make)
+
+    def __len__(self) -> int:
+        return len(self._make)
 
 
 def question_files(root: Path) -> list[Path]:
@@ -648,7 +692,7 @@ class _Kept(Mapping[str, BankQuestion]):
             bq = self._loaded.get(qid)
             if bq is None:
                 path, folder = self._files[qid]
-                bq = load_question(path, folder.root, folder.language)
+                bq = load_question(path, folder.root, folder.language, vetted=True)
                 if bq.id != qid:  # the file changed while this run read the bank
                     raise InputError(
                         f"the id {bq.id!r} differs from the file's name {qid!r}; rename one to match",

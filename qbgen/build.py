@@ -39,9 +39,7 @@ from .writers import (
     exports,
 )
 from .writers.forms import SCRATCH, FormsWriter, PerQuestionWriter
-from .writers.paperhtml import PaperHtmlWriter
 from .writers.sheets import holds_marks
-from .writers.site import SiteWriter
 from .writers.split import SplitWriter
 from .writers.streaming import Streaming
 
@@ -100,7 +98,9 @@ def build_papers(
     if per_question:  # a paper's questions get the keys its build gives the paper
         keys = student_keys or not head.get("roster")
         extra.append(PerQuestionWriter(question_papers, keys=keys, jobs=jobs))
-    if html:
+    if html:  # its module (and lxml, pandoc's HTML) only for a build that asks for it
+        from .writers.paperhtml import PaperHtmlWriter
+
         extra.append(PaperHtmlWriter())
     writers: tuple[StreamingWriter, ...] = (
         (manifests, sheets, latex, crib) + ((split,) if split else ()) + tuple(extra)
@@ -301,6 +301,8 @@ def site(bank: Bank, out: Path, *, seeds: int = 3, title: str = "") -> SiteResul
     A parameterised question shows the paper as set and `seeds` new draws. `title` heads
     every page (default: the banks' names).
     """
+    from .writers.site import SiteWriter
+
     started = time.monotonic()
     questions = review(bank, seeds)
     writer = SiteWriter(title or f"Question bank review: {bank.names()}")

@@ -22,6 +22,7 @@ Without mylatexformat, or if the dump fails, runs fall back to the plain format.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gzip
 import hashlib
@@ -206,17 +207,29 @@ _CHECKED: set[tuple[Path, int, int, int]] = set()
 
 def _intact(path: Path) -> bool:
     # The name's digest is of the bytes the dump wrote: a format cut short (a full disk,
-    # a copy killed), damaged or swapped for another file fails it.
+    # a copy killed), damaged or swapped for another file fails it. A format once found
+    # intact is not read again while its size, time and inode are those its stamp
+    # (`NAME.ok`) recorded then: any write to it, or a new file in its place, changes them.
     try:
         st = path.stat()
         stamp = (path, st.st_size, st.st_mtime_ns, st.st_ino)
         if stamp in _CHECKED:
             return True
+        said = f"{st.st_size} {st.st_mtime_ns} {st.st_ino}"
+        ok_file = path.with_name(path.name + ".ok")
+        with contextlib.suppress(OSError):
+            if ok_file.read_text("ascii") == said:
+                _CHECKED.add(stamp)
+                return True
         ok = path.name.endswith(f"-{_digest(path)}.fmt")
     except OSError:
         return False
     if ok:
         _CHECKED.add(stamp)
+        with contextlib.suppress(OSError):
+            part = ok_file.with_name(f"{ok_file.name}.{os.getpid()}.part")
+            part.write_text(said, "ascii")
+            os.replace(part, ok_file)
     return ok
 
 
@@ -227,6 +240,7 @@ def discard_format(fmt: Path) -> None:
     """
     if fmt.parent == cache_dir() and fmt.name.startswith("qbgen-") and fmt.suffix == ".fmt":
         fmt.unlink(missing_ok=True)
+        fmt.with_name(fmt.name + ".ok").unlink(missing_ok=True)
 
 
 def ensure_format(preamble: str, *, timeout: float = DEFAULT_TIMEOUT) -> Path | None:

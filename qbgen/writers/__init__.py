@@ -9,6 +9,7 @@ the first; LMS exports, the review site and grading sheets join them the same wa
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.metadata import entry_points
@@ -16,12 +17,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..models import Paper
-from .canvas import CanvasWriter
 from .crib import CribWriter
 from .latex import LatexWriter
 from .manifest import ManifestWriter, manifest_of, question_record
-from .moodle import MoodleWriter
-from .qti21 import Qti21Writer
 from .sheets import SheetsWriter
 
 
@@ -66,21 +64,29 @@ class ExportWriter(Writer, Protocol):
         ...
 
 
-# `qbgen export --to NAME`: each target's writer, made with the export's options
-# (`feedback`: show students the worked steps after the attempt). Other installed
-# packages add targets through the entry point group `qbgen.writers`: a name and a
-# writer class taking the same keyword options.
-SHIPPED_EXPORTS: dict[str, Callable[..., ExportWriter]] = {
-    "moodle": MoodleWriter,
-    "canvas": CanvasWriter,
-    "qti21": Qti21Writer,
+# `qbgen export --to NAME`: each target's writer (its module and class), made with the
+# export's options (`feedback`: show students the worked steps after the attempt). A
+# build never imports them (nor lxml): a target's module is read when it is asked for.
+# Other installed packages add targets through the entry point group `qbgen.writers`:
+# a name and a writer class taking the same keyword options.
+SHIPPED_EXPORTS: dict[str, tuple[str, str]] = {
+    "moodle": ("moodle", "MoodleWriter"),
+    "canvas": ("canvas", "CanvasWriter"),
+    "qti21": ("qti21", "Qti21Writer"),
 }
+
+
+def shipped_export(name: str) -> Callable[..., ExportWriter]:
+    """The writer class of the shipped export target `name`."""
+    module, cls = SHIPPED_EXPORTS[name]
+    found: Callable[..., ExportWriter] = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    return found
 
 
 @cache
 def exports() -> dict[str, Callable[..., ExportWriter]]:
     """Every export target: the shipped ones, then those installed packages add."""
-    found: dict[str, Callable[..., Any]] = dict(SHIPPED_EXPORTS)
+    found: dict[str, Callable[..., Any]] = {name: shipped_export(name) for name in SHIPPED_EXPORTS}
     for ep in entry_points(group="qbgen.writers"):
         if ep.name not in found:  # a plugin never replaces a shipped target
             found[ep.name] = ep.load()
@@ -91,12 +97,10 @@ __all__ = [
     "SHIPPED_EXPORTS",
     "ExportWriter",
     "exports",
-    "CanvasWriter",
+    "shipped_export",
     "CribWriter",
     "LatexWriter",
     "ManifestWriter",
-    "MoodleWriter",
-    "Qti21Writer",
     "SheetsWriter",
     "StreamingWriter",
     "Writer",
