@@ -378,6 +378,13 @@ def _lib_modules(lib: dict[str, ModuleType]) -> Iterator[None]:
             k: sys.modules.pop(k) for k in [k for k in sys.modules if k == LIB or k.startswith(LIB + ".")]
         }
 
+    if not lib and LIB not in sys.modules:  # no `_lib` anywhere (the usual bank): nothing to swap
+        try:
+            yield
+        finally:
+            if LIB in sys.modules:  # bank code made one after all (sys.modules is its to write)
+                lib.update(taken())
+        return
     theirs = taken()
     sys.modules.update(lib)
     try:

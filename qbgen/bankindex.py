@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .settings import settings
+from .settings import keep, settings
 
 SUFFIXES = (".yaml", ".yml", ".py")  # what a question, its generator and its `_lib` are made of
 _CODE = Path(__file__).resolve().parent  # qbgen itself: what loads a question and makes a row
@@ -62,14 +62,7 @@ def read(folders: Sequence[Path], key: str) -> list[dict[str, Any]] | None:
 
 def write(folders: Sequence[Path], key: str, rows: list[dict[str, Any]]) -> None:
     """Keep `rows` (every question of `folders`, which all loaded) for fingerprint `key`."""
-    cached = _file(folders)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        part = cached.with_name(f"{cached.name}.{os.getpid()}.part")
-        part.write_text(json.dumps({"key": key, "rows": rows}), "utf-8")
-        os.replace(part, cached)
-    except OSError:
-        pass  # a read-only cache: the next run loads the bank whole again
+    keep(_file(folders), json.dumps({"key": key, "rows": rows}))
 
 
 __all__ = ["SUFFIXES", "fingerprint", "read", "write"]

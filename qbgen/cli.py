@@ -8,6 +8,7 @@ its exit code (2 bad input, 1 a failing question); `--debug` shows the traceback
 # ruff: noqa: E402 (the imports come after Ctrl-C is taken over: they are what it guards)
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
@@ -32,6 +33,9 @@ def _started_as_qbgen() -> bool:
 
 if _started_as_qbgen() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, _interrupted_at_start)
+    # qbgen's models use no pydantic plugin: the program does not search every installed
+    # package's metadata for one (a few ms of each start).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
 
 import dataclasses
 import errno
@@ -936,8 +940,33 @@ def main() -> None:
     A wrong option or argument is bad input like any other: one line on stderr,
     `error: ...` and where to look, exit 2 (not a framed panel).
     """
-    _told.clear()
     program = signal.getsignal(signal.SIGINT) is _interrupted_at_start
+    try:
+        _main(program)
+    except SystemExit as done:
+        if not program:
+            raise
+        _end(done.code)
+
+
+def _end(code: object) -> None:
+    # The program's command has ended and everything it wrote is closed: the process
+    # ends here. The interpreter's own shutdown (freeing every module's objects, one by
+    # one) would take longer than some commands; atexit's handlers still run.
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone (`| head`) or a closed stream
+            pass
+    os._exit(status)
+
+
+def _main(program: bool) -> None:
+    _told.clear()
     try:
         if program:
             signal.signal(signal.SIGINT, _on_sigint)

@@ -46,7 +46,7 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
-from .settings import settings
+from .settings import keep, settings
 
 # Letters and symbols set as math in text and in formulas alike.
 SYMBOLS: dict[str, str] = {
@@ -340,20 +340,46 @@ def symbol_definitions() -> str:
 
 @cache
 def pdflatex_text() -> frozenset[str]:
-    """The characters pdflatex sets as text: ASCII and what utf8 inputenc maps for T1/TS1."""
+    """The characters pdflatex sets as text: ASCII and what utf8 inputenc maps for T1/TS1.
+
+    Read from the TeX tree's encoding files (kpsewhich finds them: 8 ms a run), and kept
+    in the cache folder while kpsewhich and those files are as they were.
+    """
     chars = {chr(c) for c in range(32, 127)} | {"\n", "\t"}
     kpsewhich = shutil.which("kpsewhich")
-    found: list[str] = []
-    if kpsewhich:
-        names = ["t1enc.dfu", "ts1enc.dfu", "ot1enc.dfu", "omsenc.dfu"]
-        proc = subprocess.run([kpsewhich, *names], capture_output=True, text=True, check=False)
-        found = proc.stdout.split()
-    if not found:  # no TeX tree to ask: Latin-1, which T1 and TS1 hold
+    if not kpsewhich:  # no TeX tree to ask: Latin-1, which T1 and TS1 hold
         return frozenset(chars | {chr(c) for c in range(0xA0, 0x100)})
+    kept = settings().cache_dir / "pdflatex-text.json"
+    try:
+        data = json.loads(kept.read_text("utf-8"))
+        if data["stamps"] == _stamps([kpsewhich, *data["files"]]):
+            return frozenset(chars | set(data["chars"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    names = ["t1enc.dfu", "ts1enc.dfu", "ot1enc.dfu", "omsenc.dfu"]
+    proc = subprocess.run([kpsewhich, *names], capture_output=True, text=True, check=False)
+    found = proc.stdout.split()
+    if not found:
+        return frozenset(chars | {chr(c) for c in range(0xA0, 0x100)})
+    mapped: set[str] = set()
     for path in found:
         text = Path(path).read_text("latin-1")
-        chars |= {chr(int(h, 16)) for h in re.findall(r"\\DeclareUnicodeCharacter\{([0-9A-Fa-f]+)\}", text)}
-    return frozenset(chars)
+        mapped |= {chr(int(h, 16)) for h in re.findall(r"\\DeclareUnicodeCharacter\{([0-9A-Fa-f]+)\}", text)}
+    record = {"files": found, "stamps": _stamps([kpsewhich, *found]), "chars": "".join(sorted(mapped))}
+    keep(kept, json.dumps(record))
+    return frozenset(chars | mapped)
+
+
+def _stamps(paths: list[str]) -> list[list[object]]:
+    # Each file's path, size and modification time (a file gone: its path alone).
+    out: list[list[object]] = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            out.append([path, st.st_size, st.st_mtime_ns])
+        except OSError:
+            out.append([path])
+    return out
 
 
 def literal(ch: str) -> str | None:
@@ -660,13 +686,7 @@ def _coverage() -> tuple[Ranges, tuple[str, ...]] | None:
     missing = tuple(family for family, found in sets.items() if found is None)
     ranges = [(a, b) for found in sets.values() if found for a, b in zip(*found, strict=True)]
     merged = _merged(ranges)
-    try:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        part = kept.with_name(f"{kept.name}.{os.getpid()}.part")
-        part.write_text(json.dumps({"starts": merged[0], "ends": merged[1], "missing": missing}), "utf-8")
-        os.replace(part, kept)
-    except OSError:
-        pass  # a read-only cache: the next run asks fontconfig again
+    keep(kept, json.dumps({"starts": merged[0], "ends": merged[1], "missing": missing}))
     return merged, missing
 
 

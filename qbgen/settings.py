@@ -79,3 +79,17 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 def settings() -> Settings:
     """Return this process's settings, read from the environment on first use."""
     return load_settings(os.environ)
+
+
+def keep(path: Path, text: str) -> None:
+    """Write `text` to `path` in qbgen's cache whole (a file beside it, renamed over it), or not at all.
+
+    A cache folder that cannot be written only costs the next run the work the file keeps.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        part.write_text(text, "utf-8")
+        os.replace(part, path)
+    except OSError:
+        pass

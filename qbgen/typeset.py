@@ -39,7 +39,7 @@ from pathlib import Path
 from .errors import EnvironmentProblem, TypesetError
 from .scripts import FONT_PACKAGES, LUALATEX_FONTS, LUALATEX_MARK, PLAIN_MARK, lualatex_warmup
 from .settings import DEFAULT_TEX_TIMEOUT as DEFAULT_TIMEOUT
-from .settings import settings
+from .settings import keep, settings
 
 INSTALL_HINT = (
     "pdflatex not found; install TeX Live, e.g. on Debian: sudo apt-get install "
@@ -226,10 +226,7 @@ def _intact(path: Path) -> bool:
         return False
     if ok:
         _CHECKED.add(stamp)
-        with contextlib.suppress(OSError):
-            part = ok_file.with_name(f"{ok_file.name}.{os.getpid()}.part")
-            part.write_text(said, "ascii")
-            os.replace(part, ok_file)
+        keep(ok_file, said)
     return ok
 
 

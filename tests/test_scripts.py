@@ -333,7 +333,7 @@ def test_a_latex_error_in_a_lualatex_document_names_its_question_and_paper(tmp_p
 
 def test_names_are_marked_whole_or_a_word_each_and_runs_found_as_the_regex_finds_them():
     from qbgen.latex import escape
-    from qbgen.scripts import _RUNS, WHOLE_NAME, _sub_runs, _wrap, mark_names
+    from qbgen.scripts import WHOLE_NAME, _runs, _sub_runs, _wrap, mark_names
 
     assert mark_names(escape("Zoë Ørsted")) == "Zoë Ørsted"  # pdflatex sets it: no image
     name = escape(f"{NAMES['s06']} (s06)")
@@ -344,4 +344,4 @@ def test_names_are_marked_whole_or_a_word_each_and_runs_found_as_the_regex_finds
     assert re.findall(r"\\qbname\{[0-9a-f]{12}\}\{([^}]*)\}", marked) == [*NAMES["s06"].split(), NAMES["s18"]]
     assert marked.startswith("Write ") and marked.endswith("x" * WHOLE_NAME)
     text = " and ".join(NAMES.values()) + " \u0964 x\u200d " + "plain " * 50
-    assert _sub_runs(_wrap, text) == _RUNS.sub(_wrap, text)
+    assert _sub_runs(_wrap, text) == _runs()[0].sub(_wrap, text)
