@@ -195,12 +195,12 @@ HEAVY = ("numpy", "jinja2", "lxml", "pylatex", "yaml", "qbgen.models", "qbgen.ki
 
 def _imported_by(*argv: str) -> list[str]:
     # Which heavy modules a real `qbgen ARGS` has loaded when it ends.
+    # The program ends as its command does (atexit's handlers run, nothing after them).
     code = (
-        "import runpy, sys\n"
+        "import atexit, runpy, sys\n"
         f"sys.argv = ['qbgen', *{list(argv)!r}]\n"
-        "try:\n    runpy.run_module('qbgen', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+        f"atexit.register(lambda: print([m for m in {HEAVY!r} if m in sys.modules]))\n"
+        "runpy.run_module('qbgen', run_name='__main__')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"'))
