@@ -38,8 +38,9 @@ ENV["PYDANTIC_DISABLE_PLUGINS"] = "1"  # as the program sets it
 
 # The child: one build, its stages timed. It prints one JSON object of stage -> seconds.
 CHILD = r"""
-import json, sys, time
+import gc, json, sys, time
 from pathlib import Path
+gc.disable()  # as the program does while its modules import (cli._settled)
 t = [("start", time.perf_counter())]
 def mark(name): t.append((name, time.perf_counter()))
 import typer; mark("import typer")
@@ -49,6 +50,7 @@ import jinja2; mark("import jinja2")
 import yaml; mark("import PyYAML")
 import pylatex, pylatex.table; mark("import pylatex")
 import qbgen.cli, qbgen.build; mark("import qbgen's modules")
+gc.freeze(); gc.enable()
 from qbgen.bank import load_bank
 from qbgen.build import build
 from qbgen.resources import bank_dirs

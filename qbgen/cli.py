@@ -42,6 +42,7 @@ if _started_as_qbgen() and signal.getsignal(signal.SIGINT) is signal.default_int
     # the command's modules are in, which it then never scans again (`_settled`).
     gc.disable()
 
+import copy
 import dataclasses
 import errno
 import json
@@ -979,12 +980,35 @@ def _end(code: object) -> None:
     os._exit(status)
 
 
+def _nothing() -> None:
+    """Not a command: it keeps the one command `_app_for` makes a subcommand."""
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    # Typer turns every command's signature into options before it runs one (14 ms of
+    # each start). When the first argument names a command, only that command is made,
+    # beside a hidden stand-in (one command alone would be typer's whole program, taking
+    # its name for an argument); its options, help and errors are the same.
+    from typer.main import get_command_name
+    from typer.models import CommandInfo
+
+    if not args:
+        return app
+    names = [c.name or get_command_name(getattr(c.callback, "__name__", "")) for c in app.registered_commands]
+    chosen = [c for c, name in zip(app.registered_commands, names, strict=True) if name == args[0]]
+    if len(chosen) != 1:
+        return app  # the group's own help, or its "no such command"
+    one = copy.copy(app)
+    one.registered_commands = [chosen[0], CommandInfo("qbgen-stand-in", callback=_nothing, hidden=True)]
+    return one
+
+
 def _main(program: bool) -> None:
     _told.clear()
     try:
         if program:
             signal.signal(signal.SIGINT, _on_sigint)
-        code = app(prog_name="qbgen", standalone_mode=False)
+        code = _app_for(sys.argv[1:])(prog_name="qbgen", standalone_mode=False)
         _Sigint.ended = True
         if code == 130 and not _told:
             raise KeyboardInterrupt
