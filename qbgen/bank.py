@@ -679,7 +679,7 @@ def load_bank(roots: Path | Sequence[Path], *, broken: list[tuple[Path, QbgenErr
         return Bank(tuple(folders), kept, {src: r["id"] for r in rows for src in r["sources"]})
     bank = Bank(tuple(folders), questions, sources)
     if broken is None:  # every question loaded: the next run may read only those it needs
-        bankindex.write(dirs, key, index_rows(bank, home))
+        bankindex.write(dirs, key, [{**row, "folder": home[row["id"]]} for row in index_rows(bank)])
     return bank
 
 
@@ -698,15 +698,8 @@ class _Kept(Mapping[str, BankQuestion]):
         with self._lock:
             bq = self._loaded.get(qid)
             if bq is None:
-                path, folder = self._files[qid]
-                bq = load_question(path, folder.root, folder.language, vetted=True)
-                if bq.id != qid:  # the file changed while this run read the bank
-                    raise InputError(
-                        f"the id {bq.id!r} differs from the file's name {qid!r}; rename one to match",
-                        file=path,
-                        line=bq.doc.line_of(("id",)),
-                        field="id",
-                    )
+                path, folder = self._files[qid]  # its id is its file's name (_named_as_file)
+                bq = _named_as_file(load_question(path, folder.root, folder.language, vetted=True))
                 self._loaded[qid] = bq
             return bq
 
@@ -720,15 +713,8 @@ class _Kept(Mapping[str, BankQuestion]):
         return qid in self._files
 
 
-def index_rows(bank: Bank, home: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
-    """Each question of `bank` as `qbgen list` shows it, with its folder's index (`bankindex`).
-
-    `home`: each question's folder index, as the load found it (else the first that holds it).
-    """
-    folder = home or {
-        qid: next(i for i, f in enumerate(bank.folders) if f.holds(bq.path))
-        for qid, bq in bank.questions.items()
-    }
+def index_rows(bank: Bank) -> list[dict[str, Any]]:
+    """Each question of `bank` as `qbgen list` shows it (and `bankindex` keeps it)."""
     return [
         {
             "id": bq.id,
@@ -740,24 +726,28 @@ def index_rows(bank: Bank, home: Mapping[str, int] | None = None) -> list[dict[s
             "parameterized": bq.generator is not None,
             "sources": list(bq.question.all_sources()),
             "file": str(bq.path),
-            "folder": folder[bq.id],
         }
         for bq in bank.questions.values()
     ]
+
+
+def _named_as_file(bq: BankQuestion) -> BankQuestion:
+    # Specs, `show` and `new` all find a question by its file's name: its id is that name.
+    if bq.id != bq.path.stem:
+        raise InputError(
+            f"the id {bq.id!r} differs from the file's name {bq.path.stem!r}; rename one to match",
+            file=bq.path,
+            line=bq.doc.line_of(("id",)),
+            field="id",
+        )
+    return bq
 
 
 def _add(
     path: Path, root: Path, questions: dict[str, BankQuestion], sources: dict[str, str], language: str = "en"
 ) -> None:
     # One question file into the bank: its id its file's, unique, and its sources too.
-    bq = load_question(path, root, language)
-    if bq.id != path.stem:  # specs, `show` and `new` all find a question by its file's name
-        raise InputError(
-            f"the id {bq.id!r} differs from the file's name {path.stem!r}; rename one to match",
-            file=path,
-            line=bq.doc.line_of(("id",)),
-            field="id",
-        )
+    bq = _named_as_file(load_question(path, root, language))
     if bq.id in questions:
         other = questions[bq.id]
         raise InputError(

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .settings import keep, settings
+from .settings import keep, kept, settings
 
 SUFFIXES = (".yaml", ".yml", ".py")  # what a question, its generator and its `_lib` are made of
 _CODE = Path(__file__).resolve().parent  # qbgen itself: what loads a question and makes a row
@@ -51,10 +51,7 @@ def _file(folders: Sequence[Path]) -> Path:
 
 def read(folders: Sequence[Path], key: str) -> list[dict[str, Any]] | None:
     """The rows kept for `folders` at fingerprint `key`, or None (none kept, or kept for other files)."""
-    try:
-        data = json.loads(_file(folders).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
+    data = kept(_file(folders))
     if isinstance(data, dict) and data.get("key") == key and isinstance(data.get("rows"), list):
         return list(data["rows"])
     return None

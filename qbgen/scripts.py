@@ -46,7 +46,7 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
-from .settings import keep, settings
+from .settings import keep, kept, settings
 
 # Letters and symbols set as math in text and in formulas alike.
 SYMBOLS: dict[str, str] = {
@@ -349,13 +349,13 @@ def pdflatex_text() -> frozenset[str]:
     kpsewhich = shutil.which("kpsewhich")
     if not kpsewhich:  # no TeX tree to ask: Latin-1, which T1 and TS1 hold
         return frozenset(chars | {chr(c) for c in range(0xA0, 0x100)})
-    kept = settings().cache_dir / "pdflatex-text.json"
+    file = settings().cache_dir / "pdflatex-text.json"
+    data = kept(file)
     try:
-        data = json.loads(kept.read_text("utf-8"))
         if data["stamps"] == _stamps([kpsewhich, *data["files"]]):
             return frozenset(chars | set(data["chars"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    except (KeyError, TypeError):
+        pass  # none kept yet, or not in this shape
     names = ["t1enc.dfu", "ts1enc.dfu", "ot1enc.dfu", "omsenc.dfu"]
     proc = subprocess.run([kpsewhich, *names], capture_output=True, text=True, check=False)
     found = proc.stdout.split()
@@ -366,7 +366,7 @@ def pdflatex_text() -> frozenset[str]:
         text = Path(path).read_text("latin-1")
         mapped |= {chr(int(h, 16)) for h in re.findall(r"\\DeclareUnicodeCharacter\{([0-9A-Fa-f]+)\}", text)}
     record = {"files": found, "stamps": _stamps([kpsewhich, *found]), "chars": "".join(sorted(mapped))}
-    keep(kept, json.dumps(record))
+    keep(file, json.dumps(record))
     return frozenset(chars | mapped)
 
 
@@ -676,17 +676,17 @@ def _coverage() -> tuple[Ranges, tuple[str, ...]] | None:
     fc_match = shutil.which("fc-match")
     if not fc_match:
         return None
-    kept = settings().cache_dir / f"fonts-{_font_state(fc_match)}.json"
+    file = settings().cache_dir / f"fonts-{_font_state(fc_match)}.json"
+    data = kept(file)
     try:
-        data = json.loads(kept.read_text("utf-8"))
         return (list(data["starts"]), list(data["ends"])), tuple(data["missing"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    except (KeyError, TypeError):
+        pass  # none kept yet, or not in this shape
     sets = {family: _charset(family) for family in FALLBACK_FONTS}
     missing = tuple(family for family, found in sets.items() if found is None)
     ranges = [(a, b) for found in sets.values() if found for a, b in zip(*found, strict=True)]
     merged = _merged(ranges)
-    keep(kept, json.dumps({"starts": merged[0], "ends": merged[1], "missing": missing}))
+    keep(file, json.dumps({"starts": merged[0], "ends": merged[1], "missing": missing}))
     return merged, missing
 
 

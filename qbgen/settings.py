@@ -17,12 +17,14 @@ its own configuration. A bad value is one line naming the variable, exit 2.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from .errors import EnvironmentProblem
 
@@ -79,6 +81,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 def settings() -> Settings:
     """Return this process's settings, read from the environment on first use."""
     return load_settings(os.environ)
+
+
+def kept(path: Path) -> Any:
+    """The JSON a cache file holds (`keep`), or None if it is not there or not JSON."""
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def keep(path: Path, text: str) -> None:
