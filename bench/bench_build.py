@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "bank" / "exams" / "paper-b.yaml"
 
 
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+# As installed, on the shipped bank: compiled modules kept, no QBGEN_BANK of the shell's.
+ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "QBGEN_BANK")}
 
 
 def run(cmd: list[str], cwd: Path | None = None) -> float:

@@ -20,21 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from bench_build import ENV, ROOT, SPEC, bare, run  # the same yardstick, run the same way
 from machine import describe  # bench/machine.py: the same line in every bench
 
-ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT / "bank" / "exams" / "paper-b.yaml"
-ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "QBGEN_BANK")}
-ENV["PYDANTIC_DISABLE_PLUGINS"] = "1"  # as the program sets it
+CHILD_ENV = {**ENV, "PYDANTIC_DISABLE_PLUGINS": "1"}  # as the program sets it for itself
 
 # The child: one build, its stages timed. It prints one JSON object of stage -> seconds.
 CHILD = r"""
@@ -74,15 +69,9 @@ print(json.dumps([(b[0], b[1] - a[1]) for a, b in zip(t, t[1:])]))
 def child(out: Path) -> list[tuple[str, float]]:
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(SPEC), str(out)],
-        cwd=ROOT, env=ENV, check=True, capture_output=True, text=True,
+        cwd=ROOT, env=CHILD_ENV, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return [tuple(x) for x in json.loads(done.stdout.strip().splitlines()[-1])]
-
-
-def wall(cmd: list[str], cwd: Path) -> float:
-    t = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
 
 
 def main() -> None:
@@ -104,16 +93,8 @@ def main() -> None:
         pair: list[float] = []
         whole: list[float] = []
         for i in range(a.repeat):
-            whole.append(wall(cli, ROOT))
-            bare = 0.0
-            for name in ("exam.tex", "key.tex"):
-                d = tmp / f"bare{i}-{name}"
-                d.mkdir()
-                shutil.copy(tmp / "cli" / name, d / name)
-                bare += wall(
-                    ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", name], d
-                )
-            pair.append(bare)
+            whole.append(run(cli, ROOT))
+            pair.append(bare([tmp / "cli" / "exam.tex", tmp / "cli" / "key.tex"], tmp / f"bare{i}"))
         print(
             f"  {'qbgen build, whole process':<36} {statistics.median(whole) * 1000:6.1f} ms; "
             f"bare pdflatex x2 {statistics.median(pair) * 1000:.1f} ms; "

@@ -12,13 +12,11 @@ prints the import time of `qbgen.cli` alone (median, in a fresh interpreter).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
+from bench_build import run
 from machine import describe  # bench/machine.py: the same line in every bench
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,13 +30,7 @@ COMMANDS = {
 
 
 def once(args: list[str]) -> float:
-    env = {k: v for k, v in os.environ.items() if k != "QBGEN_BANK"}  # the shipped bank
-    t = time.perf_counter()
-    subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, check=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    return time.perf_counter() - t
+    return run([sys.executable, *args], ROOT)  # as installed, on the shipped bank
 
 
 def main() -> None:
